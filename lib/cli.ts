@@ -1,0 +1,239 @@
+/**
+ * The command line: flags, their aliases, validation and the help text.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { parseDuration } from "./duration.ts";
+import type { LogFormat, LogLevelName } from "./logging.ts";
+
+/** Everything a run needs, parsed and checked. */
+export interface Config {
+  /** `--source_path`. */
+  source: string;
+  /** `--replica_path`. */
+  replica: string;
+  /** `--sync_interval`, in seconds. */
+  intervalSeconds: number;
+  /** `--log_file`; undefined logs to the console only. */
+  logFile?: string;
+  /** `--once`: one cycle, then exit. */
+  once: boolean;
+  /** `--dry-run`. */
+  dryRun: boolean;
+  /** `--checksum`. */
+  checksum: boolean;
+  /** `--exclude`, repeatable. */
+  exclude: string[];
+  /** `--allow-empty-source`. */
+  allowEmptySource: boolean;
+  /** `--max-delete`: the most removals a cycle may make. */
+  maxDelete?: number;
+  /** `--log_level`. */
+  logLevel: LogLevelName;
+  /** `--log_format`. */
+  logFormat: LogFormat;
+  /** `--health_file`: where a successful cycle records its time. */
+  healthFile?: string;
+  /** `--concurrency`: copies at once. */
+  concurrency: number;
+}
+
+/** What the command line asks for. */
+export type Command =
+  | { kind: "run"; config: Config }
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "health"; healthFile: string };
+
+/** A bad command line; the message is one line, printed before the usage hint. */
+export class UsageError extends Error {
+  /** @param message What is wrong, naming the flag. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The usage text for `--help`. */
+export const HELP = `foldersync: keep a one-way mirror of a folder.
+
+Usage:
+  deno run --allow-read --allow-write main.ts --source_path S --replica_path R \\
+    [--sync_interval 60] [--log_file L] [options]
+
+Required:
+  --source_path PATH       the folder to mirror (never modified)
+  --replica_path PATH      the folder made to match it (created when missing)
+
+Options:
+  --sync_interval DUR      time between cycles: seconds (60, 0.5) or 90s, 5m, 1h (default 60)
+  --log_file PATH          also log to this file (its folder is created when missing)
+  --once                   run one cycle and exit (exit 1 if anything failed)
+  --dry-run                show and log what would change; change nothing
+  --checksum               also compare content when size and mtime agree
+  --exclude GLOB           leave matching paths alone on both sides (repeatable);
+                           a pattern without '/' matches a name at any depth
+  --allow-empty-source     mirror an empty source over a non-empty replica
+  --max-delete N           a cycle that would remove more than N entries removes none
+  --log_level LEVEL        debug, info (default), warning or error
+  --log_format FORMAT      text (default) or json (one object per line)
+  --health_file PATH       record each successful cycle here (for --health)
+  --health                 exit 0 if --health_file shows a recent successful cycle, else 1
+  --concurrency N          copies running at once (default 8)
+  -h, --help               show this help
+  -V, --version            show the version
+
+Every snake_case flag also has a kebab-case spelling (--source-path) and vice versa.
+Exit codes: 0 success, 1 a cycle had failures or a safety check refused to run, 2 bad arguments.`;
+
+interface FlagSpec {
+  type: "string" | "boolean";
+  multiple?: boolean;
+  short?: string;
+}
+
+const FLAGS: Record<string, FlagSpec> = {
+  source_path: { type: "string" },
+  replica_path: { type: "string" },
+  sync_interval: { type: "string" },
+  log_file: { type: "string" },
+  once: { type: "boolean" },
+  dry_run: { type: "boolean" },
+  checksum: { type: "boolean" },
+  exclude: { type: "string", multiple: true },
+  allow_empty_source: { type: "boolean" },
+  max_delete: { type: "string" },
+  log_level: { type: "string" },
+  log_format: { type: "string" },
+  health_file: { type: "string" },
+  health: { type: "boolean" },
+  concurrency: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+};
+
+const LEVELS: readonly LogLevelName[] = ["debug", "info", "warning", "error"];
+
+/**
+ * Parses the command line (pass `Deno.args`). Flags may be spelled with `_`
+ * or `-`; unknown flags, stray arguments and bad values throw a
+ * {@linkcode UsageError} naming the flag.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseCommandLine } from "./cli.ts";
+ * const command = parseCommandLine(["--source_path", "a", "--replica-path", "b", "--once"]);
+ * command.kind; // "run"
+ * ```
+ *
+ * @param args The arguments after the script name.
+ * @returns What to do.
+ */
+export function parseCommandLine(args: readonly string[]): Command {
+  const options: Record<string, FlagSpec> = {};
+  // node:util parseArgs treats --source-path and --source_path as different options.
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    options[name] = spec;
+    const kebab = name.replaceAll("_", "-");
+    if (kebab !== name) options[kebab] = { type: spec.type, multiple: spec.multiple === true };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new UsageError(describeParseError(error));
+  }
+  // Merge the two spellings of each flag.
+  const values: Record<string, string | boolean | string[] | undefined> = {};
+  for (const name of Object.keys(FLAGS)) {
+    const kebab = name.replaceAll("_", "-");
+    const a = (parsed.values as Record<string, unknown>)[name];
+    const b = kebab === name ? undefined : (parsed.values as Record<string, unknown>)[kebab];
+    if (FLAGS[name].multiple) {
+      values[name] = [...((a as string[]) ?? []), ...((b as string[]) ?? [])];
+    } else if (a !== undefined && b !== undefined) {
+      throw new UsageError(`--${name} is given twice (as --${name} and --${kebab})`);
+    } else values[name] = (a ?? b) as string | boolean | undefined;
+  }
+
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  const str = (name: string) => values[name] as string | undefined;
+
+  if (values.health) {
+    const healthFile = str("health_file");
+    if (!healthFile) throw new UsageError("--health needs --health_file PATH");
+    return { kind: "health", healthFile };
+  }
+
+  const source = str("source_path");
+  const replica = str("replica_path");
+  if (!source) throw new UsageError("missing --source_path (the folder to mirror)");
+  if (!replica) throw new UsageError("missing --replica_path (the folder to keep as its mirror)");
+
+  let intervalSeconds = 60;
+  const interval = str("sync_interval");
+  if (interval !== undefined) {
+    const seconds = parseDuration(interval);
+    if (seconds === undefined || !Number.isFinite(seconds)) {
+      throw new UsageError(
+        `--sync_interval '${interval}' is not a duration: use seconds (60, 0.5) or 90s, 5m, 1h`,
+      );
+    }
+    if (seconds <= 0) {
+      throw new UsageError(`--sync_interval must be more than zero, got '${interval}'`);
+    }
+    intervalSeconds = seconds;
+  }
+
+  const logLevel = (str("log_level") ?? "info").toLowerCase();
+  if (!LEVELS.includes(logLevel as LogLevelName)) {
+    throw new UsageError(`--log_level '${logLevel}' is not one of ${LEVELS.join(", ")}`);
+  }
+  const logFormat = (str("log_format") ?? "text").toLowerCase();
+  if (logFormat !== "text" && logFormat !== "json") {
+    throw new UsageError(`--log_format '${logFormat}' is not one of text, json`);
+  }
+
+  return {
+    kind: "run",
+    config: {
+      source,
+      replica,
+      intervalSeconds,
+      logFile: str("log_file") || undefined,
+      once: values.once === true,
+      dryRun: values.dry_run === true,
+      checksum: values.checksum === true,
+      exclude: values.exclude as string[],
+      allowEmptySource: values.allow_empty_source === true,
+      maxDelete: wholeNumber("max_delete", str("max_delete"), 0),
+      logLevel: logLevel as LogLevelName,
+      logFormat: logFormat as LogFormat,
+      healthFile: str("health_file") || undefined,
+      concurrency: wholeNumber("concurrency", str("concurrency"), 1) ?? 8,
+    },
+  };
+}
+
+function wholeNumber(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) {
+    throw new UsageError(`--${flag} takes a whole number of at least ${min}, got '${text}'`);
+  }
+  return Number(text);
+}
+
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = message.match(/Unknown option '([^']+)'/);
+  if (unknown) return `unknown flag ${unknown[1]}`;
+  const missing = message.match(/Option '(?:-\w, )?(--[^ ]+) <value>' argument missing/);
+  if (missing) return `${missing[1]} needs a value`;
+  const positional = message.match(/Unexpected argument '([^']+)'/);
+  if (positional) {
+    return `unexpected argument '${positional[1]}' (flags take the form --name value)`;
+  }
+  return message.split("\n")[0];
+}

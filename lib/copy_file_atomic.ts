@@ -1,0 +1,122 @@
+/**
+ * Atomic replacement of one replica file.
+ *
+ * @module
+ */
+import type { Entry } from "./types.ts";
+import { SourceChangedError } from "./errors.ts";
+import { makeTempName } from "./temp_name.ts";
+
+/**
+ * Copies a regular source file into the replica without ever leaving a
+ * half-written file at the final name: the content goes to a temporary name in
+ * the target's directory (same filesystem, so the rename cannot fail with
+ * EXDEV), gets the source's mode bits (kept by `Deno.copyFile`) and mtime, and
+ * is then renamed over the final name. A symlink standing at the final name is
+ * replaced, never written through.
+ *
+ * The source is `lstat`ed again after the copy; if it is no longer the same
+ * regular file with the same size and mtime, the copy is discarded and a
+ * {@linkcode SourceChangedError} is thrown, so a torn copy never lands. On any
+ * error the temporary file is removed.
+ *
+ * @example Usage
+ * ```ts
+ * import { copyFileAtomic } from "./copy_file_atomic.ts";
+ * import { toEntry } from "./list_dir.ts";
+ * const src = toEntry("deno.json", Deno.lstatSync("deno.json"));
+ * await copyFileAtomic("deno.json", "/tmp/deno.json", src);
+ * ```
+ *
+ * @param srcPath The source file.
+ * @param dstPath The replica path to create or replace.
+ * @param src The source file's entry as scanned (size, mtime, inode).
+ */
+export async function copyFileAtomic(srcPath: string, dstPath: string, src: Entry): Promise<void> {
+  const tmp = dstPath.slice(0, dstPath.lastIndexOf("/") + 1) + makeTempName();
+  try {
+    await Deno.copyFile(srcPath, tmp);
+    const after = Deno.lstatSync(srcPath);
+    if (
+      !after.isFile || after.size !== src.size || after.mtime?.getTime() !== src.mtimeMs ||
+      (src.ino !== 0 && after.ino !== src.ino)
+    ) {
+      throw new SourceChangedError(srcPath);
+    }
+    await Deno.utime(tmp, src.atimeMs / 1000, src.mtimeMs / 1000);
+    await Deno.rename(tmp, dstPath);
+  } catch (error) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // It was never created, or was renamed already.
+    }
+    throw error;
+  }
+}
+
+/**
+ * Replaces (or creates) a symlink atomically: the link is made at a temporary
+ * name beside the final one and renamed over it.
+ *
+ * @example Usage
+ * ```ts
+ * import { symlinkAtomic } from "./copy_file_atomic.ts";
+ * await symlinkAtomic("target.txt", "/tmp/link");
+ * ```
+ *
+ * @param target The link's target text, copied verbatim.
+ * @param dstPath Where the link goes.
+ */
+export async function symlinkAtomic(target: string, dstPath: string): Promise<void> {
+  const tmp = dstPath.slice(0, dstPath.lastIndexOf("/") + 1) + makeTempName();
+  try {
+    await Deno.symlink(target, tmp);
+    await Deno.rename(tmp, dstPath);
+  } catch (error) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // Never created.
+    }
+    throw error;
+  }
+}
+
+/**
+ * Compares two regular files byte by byte.
+ *
+ * @example Usage
+ * ```ts
+ * import { sameContent } from "./copy_file_atomic.ts";
+ * await sameContent("deno.json", "deno.json"); // true
+ * ```
+ *
+ * @param a One file.
+ * @param b The other file.
+ * @returns True when the contents are identical.
+ */
+export async function sameContent(a: string, b: string): Promise<boolean> {
+  using fa = await Deno.open(a, { read: true });
+  using fb = await Deno.open(b, { read: true });
+  const bufA = new Uint8Array(256 * 1024);
+  const bufB = new Uint8Array(256 * 1024);
+  while (true) {
+    const na = await readFull(fa, bufA);
+    const nb = await readFull(fb, bufB);
+    if (na !== nb) return false;
+    if (na === 0) return true;
+    for (let k = 0; k < na; k++) if (bufA[k] !== bufB[k]) return false;
+    if (na < bufA.length) return true;
+  }
+}
+
+async function readFull(file: Deno.FsFile, buf: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buf.length) {
+    const n = await file.read(buf.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return filled;
+}

@@ -1,0 +1,73 @@
+/**
+ * Turning errors into one line a user can act on.
+ *
+ * @module
+ */
+
+/** Raised when a source file changed while it was being copied; the copy is discarded. */
+export class SourceChangedError extends Error {
+  /** @param path The source path that changed. */
+  constructor(path: string) {
+    super(`'${path}' changed while it was being copied`);
+    this.name = "SourceChangedError";
+  }
+}
+
+/** A reason and a hint for an error met on some path. */
+export interface Explanation {
+  /** What went wrong, in a few words (no trailing period). */
+  reason: string;
+  /** What the user can do about it (empty when nothing useful can be said). */
+  hint: string;
+}
+
+function code(error: unknown): string | undefined {
+  const c = (error as { code?: unknown } | null)?.code;
+  return typeof c === "string" ? c : undefined;
+}
+
+/**
+ * Explains an error met while reading or writing a path: a short reason and a
+ * hint on what to do, for the one-line messages users see.
+ *
+ * @example Usage
+ * ```ts
+ * import { explain } from "./errors.ts";
+ * explain(new Deno.errors.PermissionDenied("x")).reason; // "permission denied"
+ * ```
+ *
+ * @param error What was thrown.
+ * @returns The explanation.
+ */
+export function explain(error: unknown): Explanation {
+  const c = code(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.NotCapable) {
+    return {
+      reason: "Deno did not grant access",
+      hint: "run with --allow-read and --allow-write covering the source, replica and log file",
+    };
+  }
+  if (error instanceof SourceChangedError) {
+    return { reason: "it changed while being copied", hint: "it is copied again next cycle" };
+  }
+  if (error instanceof Deno.errors.PermissionDenied || c === "EACCES" || c === "EPERM") {
+    return { reason: "permission denied", hint: "check its owner and mode bits" };
+  }
+  if (error instanceof Deno.errors.NotFound || c === "ENOENT") {
+    return { reason: "it vanished during the run", hint: "it is looked at again next cycle" };
+  }
+  if (c === "ENOSPC" || /No space left on device/i.test(message)) {
+    return { reason: "no space left on device", hint: "free space on the replica's filesystem" };
+  }
+  if (c === "EROFS" || /Read-only file system/i.test(message)) {
+    return { reason: "read-only file system", hint: "mount the replica read-write" };
+  }
+  if (error instanceof Deno.errors.NotADirectory || c === "ENOTDIR") {
+    return { reason: "a path component is not a directory", hint: "" };
+  }
+  if (c === "EDQUOT" || /quota exceeded/i.test(message)) {
+    return { reason: "disk quota exceeded", hint: "free space or raise the quota" };
+  }
+  return { reason: message.replace(/\s*\(os error \d+\)/, "").replace(/\.$/, ""), hint: "" };
+}

@@ -1,0 +1,256 @@
+/**
+ * Console and file logging through LogTape: one line per event, one summary
+ * line per cycle, text or JSON.
+ *
+ * @module
+ */
+import {
+  configure,
+  dispose,
+  getConsoleSink,
+  getLogger,
+  type LogRecord,
+  type Sink,
+} from "@logtape/logtape";
+import { getFileSink } from "@logtape/file";
+import type { SyncEvent, SyncStats } from "./sync_tree.ts";
+
+/** The levels `--log_level` accepts. */
+export type LogLevelName = "debug" | "info" | "warning" | "error";
+/** The formats `--log_format` accepts. */
+export type LogFormat = "text" | "json";
+
+/** Where and how to log. */
+export interface LogOptions {
+  /** The log file; undefined logs to the console only. */
+  logFile?: string;
+  /** The lowest level written. */
+  level: LogLevelName;
+  /** Text lines or JSON objects. */
+  format: LogFormat;
+  /** Write to the console (default true). */
+  console?: boolean;
+}
+
+/** The log file could not be opened for appending. */
+export class LogFileError extends Error {
+  /**
+   * @param path The log file.
+   * @param cause Why it failed.
+   */
+  constructor(path: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message.replace(/\s*\(os error \d+\)/, "") : "";
+    super(
+      `Cannot write log file '${path}': ${reason}. Choose another --log_file or fix its permissions.`,
+    );
+    this.name = "LogFileError";
+  }
+}
+
+const logger = getLogger(["foldersync"]);
+
+const LEVEL_TEXT: Record<string, string> = {
+  trace: "TRACE",
+  debug: "DEBUG",
+  info: "INFO ",
+  warning: "WARN ",
+  error: "ERROR",
+  fatal: "FATAL",
+};
+
+function textLine(record: LogRecord): string {
+  const time = new Date(record.timestamp).toISOString();
+  let message = "";
+  for (let i = 0; i < record.message.length; i++) {
+    message += i % 2 === 0 ? record.message[i] : String(record.message[i]);
+  }
+  return `${time} ${LEVEL_TEXT[record.level]} ${message}\n`;
+}
+
+function jsonLine(record: LogRecord): string {
+  const object: Record<string, unknown> = {
+    time: new Date(record.timestamp).toISOString(),
+    level: record.level,
+  };
+  const props = record.properties;
+  if (props.event !== undefined) Object.assign(object, props.event as object);
+  else if (props.summary !== undefined) Object.assign(object, props.summary as object);
+  else {
+    let message = "";
+    for (let i = 0; i < record.message.length; i++) {
+      message += i % 2 === 0 ? record.message[i] : String(record.message[i]);
+    }
+    object.message = message;
+  }
+  return JSON.stringify(object) + "\n";
+}
+
+/**
+ * Opens the log file for appending (creating it, and its folder when missing)
+ * to find out early whether it can be written. Only the file itself is
+ * touched when it already exists, so narrowed `--allow-write` grants suffice.
+ *
+ * @example Usage
+ * ```ts
+ * import { ensureLogFile } from "./logging.ts";
+ * ensureLogFile("/tmp/foldersync-example.log");
+ * ```
+ *
+ * @param path The log file.
+ * @throws {LogFileError} When it cannot be written.
+ */
+export function ensureLogFile(path: string): void {
+  const open = () => Deno.openSync(path, { append: true, create: true }).close();
+  try {
+    open();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw new LogFileError(path, error);
+    try {
+      const slash = path.lastIndexOf("/");
+      if (slash > 0) Deno.mkdirSync(path.slice(0, slash), { recursive: true });
+      open();
+    } catch (again) {
+      throw new LogFileError(path, again);
+    }
+  }
+}
+
+/**
+ * Sets up LogTape with a console sink and, when asked, a file sink.
+ * Call {@linkcode closeLogging} before exit so the buffered file is complete.
+ *
+ * @example Usage
+ * ```ts
+ * import { closeLogging, setupLogging } from "./logging.ts";
+ * await setupLogging({ level: "info", format: "text" });
+ * await closeLogging();
+ * ```
+ *
+ * @param options Where and how to log.
+ * @throws {LogFileError} When the log file cannot be written.
+ */
+export async function setupLogging(options: LogOptions): Promise<void> {
+  const formatter = options.format === "json" ? jsonLine : textLine;
+  const sinks: Record<string, Sink> = {};
+  const names: string[] = [];
+  if (options.console !== false) {
+    sinks.console = getConsoleSink({ formatter: (r) => formatter(r).trimEnd() });
+    names.push("console");
+  }
+  if (options.logFile !== undefined) {
+    ensureLogFile(options.logFile);
+    try {
+      sinks.file = getFileSink(options.logFile, {
+        formatter,
+        bufferSize: 8192,
+        flushInterval: 1000,
+      });
+    } catch (error) {
+      throw new LogFileError(options.logFile, error);
+    }
+    names.push("file");
+  }
+  await configure({
+    reset: true,
+    sinks,
+    loggers: [
+      { category: ["foldersync"], lowestLevel: options.level, sinks: names },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: names },
+    ],
+  });
+}
+
+/**
+ * Flushes and closes the sinks.
+ *
+ * @example Usage
+ * ```ts
+ * import { closeLogging } from "./logging.ts";
+ * await closeLogging();
+ * ```
+ */
+export async function closeLogging(): Promise<void> {
+  await dispose();
+}
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * Logs one sync event: changes at info, skips at warning (at debug when
+ * repeated from an earlier cycle), failures at error.
+ *
+ * @example Usage
+ * ```ts
+ * import { logEvent } from "./logging.ts";
+ * logEvent({ action: "copy", path: "a.txt", kind: "file", bytes: 12 });
+ * ```
+ *
+ * @param event The event.
+ */
+export function logEvent(event: SyncEvent): void {
+  const tag = event.dryRun ? " (dry run)" : "";
+  let text = `${event.action.padEnd(6)} ${event.kind.padEnd(7)} ${event.path}`;
+  if (event.bytes !== undefined) text += ` (${size(event.bytes)})`;
+  if (event.detail) text += `: ${event.detail}`;
+  if (event.hint) text += ` (${event.hint})`;
+  text += tag;
+  const props = { event: { ...event } };
+  if (event.action === "error") logger.error("{text}", { text, ...props });
+  else if (event.action === "skip") {
+    if (event.repeat) logger.debug("{text}", { text, ...props });
+    else logger.warn("{text}", { text, ...props });
+  } else logger.info("{text}", { text, ...props });
+}
+
+/**
+ * Logs the one summary line that ends every cycle. Its shape never changes,
+ * so it can be grepped: `cycle N done in S s: ...`.
+ *
+ * @example Usage
+ * ```ts
+ * import { logSummary } from "./logging.ts";
+ * logSummary(1, 0.25, { create: 0, copy: 3, update: 0, remove: 0, skip: 0, error: 0, bytes: 30, scanned: 3, aborted: false });
+ * ```
+ *
+ * @param cycle The cycle's number, from 1.
+ * @param seconds How long it took.
+ * @param stats Its counts.
+ * @param dryRun Whether nothing was changed.
+ */
+export function logSummary(cycle: number, seconds: number, stats: SyncStats, dryRun = false): void {
+  const status = stats.aborted ? "stopped" : stats.error > 0 ? "failed" : "done";
+  const text = `cycle ${cycle} ${status} in ${seconds.toFixed(2)} s: ` +
+    `${stats.create} created, ${stats.copy} copied, ${stats.update} updated, ` +
+    `${stats.remove} removed, ${stats.skip} skipped, ${stats.error} errors, ` +
+    `${size(stats.bytes)} copied, ${stats.scanned} scanned${dryRun ? " (dry run)" : ""}`;
+  const summary = { action: "summary", cycle, status, seconds, ...stats, dryRun };
+  if (stats.error > 0) logger.error("{text}", { text, summary });
+  else logger.info("{text}", { text, summary });
+}
+
+/**
+ * Logs a free-form message (start-up, safety stops, the loop's state).
+ *
+ * @example Usage
+ * ```ts
+ * import { logMessage } from "./logging.ts";
+ * logMessage("info", "foldersync started");
+ * ```
+ *
+ * @param level Its level.
+ * @param text The message, one line.
+ */
+export function logMessage(level: LogLevelName, text: string): void {
+  const method = level === "warning" ? "warn" : level;
+  logger[method]("{text}", { text });
+}

@@ -1,0 +1,45 @@
+/**
+ * Checking Deno's permissions up front, so a missing grant is one clear line
+ * instead of a prompt or a stack trace halfway through a cycle.
+ *
+ * @module
+ */
+import type { Config } from "./cli.ts";
+
+/**
+ * Finds the first permission the run needs and Deno has not granted: read on
+ * the source, replica and log file; write on the replica and log file (and
+ * the health file when set). Never prompts.
+ *
+ * @example Usage
+ * ```ts
+ * import { missingPermission } from "./permissions.ts";
+ * const problem = missingPermission({ source: "a", replica: "b" });
+ * if (problem) console.error(problem);
+ * ```
+ *
+ * @param config The paths the run touches.
+ * @returns One line naming the flag to add, or undefined when all is granted.
+ */
+export function missingPermission(
+  config: Pick<Config, "source" | "replica" | "logFile" | "healthFile">,
+): string | undefined {
+  const reads = [config.source, config.replica, config.logFile, config.healthFile];
+  const writes = [config.replica, config.logFile, config.healthFile];
+  const readList = reads.filter((p): p is string => p !== undefined);
+  const writeList = writes.filter((p): p is string => p !== undefined);
+  const hint = `run with --allow-read --allow-write, or narrowed: --allow-read=${
+    readList.join(",")
+  } --allow-write=${writeList.join(",")}`;
+  for (const path of readList) {
+    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+      return `Deno has not granted read access to '${path}': ${hint}`;
+    }
+  }
+  for (const path of writeList) {
+    if (Deno.permissions.querySync({ name: "write", path }).state !== "granted") {
+      return `Deno has not granted write access to '${path}': ${hint}`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,459 @@
+/**
+ * One sync cycle: walks the source and the replica together, a directory at a
+ * time, plans each directory and applies the plan.
+ *
+ * @module
+ */
+import type { Action, Entry, EntryKind } from "./types.ts";
+import { type DirListing, listDir, toEntry } from "./list_dir.ts";
+import { planDir } from "./plan.ts";
+import { copyFileAtomic, sameContent, symlinkAtomic } from "./copy_file_atomic.ts";
+import { explain } from "./errors.ts";
+import { isTempName } from "./temp_name.ts";
+import { Pool } from "./pool.ts";
+
+/** What happened to one path; `skip` and `error` carry a reason and a hint. */
+export type SyncAction = "create" | "copy" | "update" | "remove" | "skip" | "error";
+
+/** One event of a cycle, for the log. */
+export interface SyncEvent {
+  /** What happened. */
+  action: SyncAction;
+  /** The path relative to the roots ("." for the root). */
+  path: string;
+  /** What kind of entry it concerns. */
+  kind: EntryKind;
+  /** Bytes copied, for copies and updates of files. */
+  bytes?: number;
+  /** Extra words: why it was skipped or failed, or what changed. */
+  detail?: string;
+  /** What the user can do, for errors. */
+  hint?: string;
+  /** True when this skip was already reported in an earlier cycle of this process. */
+  repeat?: boolean;
+  /** True in a dry run: nothing was changed. */
+  dryRun?: boolean;
+}
+
+/** Counts of one cycle. */
+export interface SyncStats {
+  /** Directories and symlinks created. */
+  create: number;
+  /** New files copied. */
+  copy: number;
+  /** Files and links updated (content, mode or target). */
+  update: number;
+  /** Replica entries removed. */
+  remove: number;
+  /** Entries left alone (special files, bad names, excluded leftovers). */
+  skip: number;
+  /** Paths that failed. */
+  error: number;
+  /** Bytes copied. */
+  bytes: number;
+  /** Entries looked at on the source side. */
+  scanned: number;
+  /** True when the cycle was stopped by its signal before it finished. */
+  aborted: boolean;
+}
+
+/** Options of {@linkcode syncTree}. */
+export interface SyncOptions {
+  /** The source directory. */
+  source: string;
+  /** The replica directory (created when missing, except in a dry run). */
+  replica: string;
+  /** Plan and report only; change nothing. */
+  dryRun?: boolean;
+  /** Compare content when size and mtime agree. */
+  checksum?: boolean;
+  /** Paths (relative, `/`-separated) that are neither copied nor removed. */
+  excluded?: (relPath: string) => boolean;
+  /** Whether replica entries may be removed at all (false: `--max-delete` tripped). */
+  deletes?: boolean;
+  /** How many copies run at once (default 8). */
+  concurrency?: number;
+  /** Stops the walk; copies under way finish or are discarded, then the cycle returns. */
+  signal?: AbortSignal;
+  /** Receives every event. */
+  onEvent?: (event: SyncEvent) => void;
+  /** Paths already warned about by earlier cycles (so idle cycles stay quiet). Updated in place. */
+  warned?: Set<string>;
+}
+
+interface Ctx {
+  source: string;
+  replica: string;
+  dryRun: boolean;
+  checksum: boolean;
+  excluded: (relPath: string) => boolean;
+  deletes: boolean;
+  signal?: AbortSignal;
+  emit: (event: SyncEvent) => void;
+  warned: Set<string>;
+  pool: Pool;
+  pending: Set<Promise<void>>;
+  stats: SyncStats;
+  lastYield: number;
+}
+
+/**
+ * Makes the replica match the source: files (content, size, mode, mtime),
+ * directories (empty ones too, with mode and mtime), symlinks as links. Walks
+ * both trees together one directory at a time, so memory grows with directory
+ * width, not tree size. Per-path errors are reported through `onEvent` and
+ * counted; the cycle carries on. Nothing is removed under a source directory
+ * that could not be read.
+ *
+ * The caller checks the roots first (see `checkRoots`); this function assumes
+ * the source is a readable directory and the two trees do not overlap.
+ *
+ * @example Usage
+ * ```ts
+ * import { syncTree } from "./sync_tree.ts";
+ * const stats = await syncTree({ source: "src", replica: "/tmp/replica" });
+ * stats.error; // 0
+ * ```
+ *
+ * @param options What to sync and how.
+ * @returns The cycle's counts.
+ */
+export async function syncTree(options: SyncOptions): Promise<SyncStats> {
+  const stats: SyncStats = {
+    create: 0,
+    copy: 0,
+    update: 0,
+    remove: 0,
+    skip: 0,
+    error: 0,
+    bytes: 0,
+    scanned: 0,
+    aborted: false,
+  };
+  const onEvent = options.onEvent;
+  const ctx: Ctx = {
+    source: options.source.replace(/(.)\/+$/, "$1"),
+    replica: options.replica.replace(/(.)\/+$/, "$1"),
+    dryRun: options.dryRun ?? false,
+    checksum: options.checksum ?? false,
+    excluded: options.excluded ?? (() => false),
+    deletes: options.deletes ?? true,
+    signal: options.signal,
+    warned: options.warned ?? new Set(),
+    pool: new Pool(options.concurrency ?? 8),
+    pending: new Set(),
+    stats,
+    lastYield: performance.now(),
+    emit: (event) => {
+      stats[event.action]++;
+      if (event.bytes) stats.bytes += event.bytes;
+      if (ctx.dryRun) event.dryRun = true;
+      onEvent?.(event);
+    },
+  };
+
+  const srcRoot = toEntry("", Deno.statSync(ctx.source));
+  let dstRoot: Entry | undefined;
+  try {
+    dstRoot = toEntry("", Deno.statSync(ctx.replica));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!ctx.dryRun) {
+      Deno.mkdirSync(ctx.replica, { recursive: true });
+      ctx.emit({ action: "create", path: ".", kind: "dir" });
+    }
+  }
+  await walkDir(ctx, "", srcRoot, dstRoot);
+  await ctx.pool.idle();
+  while (ctx.pending.size > 0) await Promise.all([...ctx.pending]);
+  stats.aborted = ctx.signal?.aborted ?? false;
+  return stats;
+}
+
+function abs(root: string, rel: string): string {
+  return rel === "" ? root : root + "/" + rel;
+}
+
+function shown(rel: string): string {
+  return rel === "" ? "." : rel;
+}
+
+async function yieldNow(ctx: Ctx): Promise<void> {
+  // Sync lstat loops would otherwise keep signal handlers from running.
+  const now = performance.now();
+  if (now - ctx.lastYield > 25) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    ctx.lastYield = performance.now();
+  }
+}
+
+function fail(ctx: Ctx, rel: string, kind: EntryKind, what: string, error: unknown): void {
+  const { reason, hint } = explain(error);
+  ctx.emit({ action: "error", path: shown(rel), kind, detail: `${what}: ${reason}`, hint });
+}
+
+function skip(ctx: Ctx, rel: string, kind: EntryKind, why: string): void {
+  const key = `${rel}\0${why}`;
+  const repeat = ctx.warned.has(key);
+  if (!repeat) ctx.warned.add(key);
+  ctx.emit({ action: "skip", path: shown(rel), kind, detail: why, repeat });
+}
+
+function readListing(
+  ctx: Ctx,
+  root: string,
+  rel: string,
+  side: "source" | "replica",
+): DirListing | undefined {
+  try {
+    return listDir(abs(root, rel));
+  } catch (error) {
+    if (side === "replica" && ctx.dryRun && error instanceof Deno.errors.NotFound) {
+      return { entries: [], problems: [] };
+    }
+    fail(ctx, rel, "dir", `cannot read ${side} directory`, error);
+    return undefined;
+  }
+}
+
+async function walkDir(
+  ctx: Ctx,
+  rel: string,
+  srcDir: Entry,
+  dstDir: Entry | undefined,
+): Promise<void> {
+  if (ctx.signal?.aborted) return;
+  await yieldNow(ctx);
+  const src = readListing(ctx, ctx.source, rel, "source");
+  if (src === undefined) return; // Nothing under an unreadable source directory is touched.
+  const dst = dstDir === undefined && ctx.dryRun
+    ? { entries: [], problems: [] }
+    : readListing(ctx, ctx.replica, rel, "replica");
+  if (dst === undefined) return;
+  ctx.stats.scanned += src.entries.length;
+  const prefix = rel === "" ? "" : rel + "/";
+
+  // Entries the source could not describe are protected on the replica side.
+  const unreadable = new Set<string>();
+  for (const problem of src.problems) {
+    unreadable.add(problem.name);
+    const path = prefix + problem.name;
+    if (problem.error === undefined) skip(ctx, path, "other", problem.message);
+    else fail(ctx, path, "other", `cannot read source entry (${problem.message})`, problem.error);
+  }
+  for (const problem of dst.problems) {
+    const path = prefix + problem.name;
+    if (problem.error === undefined) skip(ctx, path, "other", `replica entry: ${problem.message}`);
+    else fail(ctx, path, "other", `cannot read replica entry (${problem.message})`, problem.error);
+  }
+  const dstEntries = unreadable.size
+    ? dst.entries.filter((e) => !unreadable.has(e.name))
+    : dst.entries;
+
+  const actions = planDir(rel, src.entries, dstEntries, {
+    checksum: ctx.checksum,
+    excluded: ctx.excluded,
+    deletes: ctx.deletes,
+  });
+
+  const dirState = { changed: false };
+  const tasks: Promise<void>[] = [];
+  const failed = new Set<string>();
+  for (const action of actions) {
+    if (ctx.signal?.aborted) break;
+    if (failed.has(action.path)) continue;
+    if (action.op === "descend") {
+      await walkDir(ctx, action.path, action.src, action.dst);
+      continue;
+    }
+    const task = await applyAction(ctx, action, dirState, failed);
+    if (task) tasks.push(task);
+  }
+
+  // Mode and mtime of the directory go last: creating entries in it changes its mtime.
+  const fix = () => fixDir(ctx, rel, srcDir, dstDir, dirState.changed);
+  if (tasks.length === 0) fix();
+  else {
+    const done: Promise<void> = Promise.all(tasks).then(fix).finally(() =>
+      ctx.pending.delete(done)
+    );
+    ctx.pending.add(done);
+  }
+}
+
+function fixDir(
+  ctx: Ctx,
+  rel: string,
+  src: Entry,
+  dst: Entry | undefined,
+  changed: boolean,
+): void {
+  if (ctx.dryRun || ctx.signal?.aborted) return;
+  if (!changed && dst && dst.mode === src.mode && dst.mtimeMs === src.mtimeMs) return;
+  const path = abs(ctx.replica, rel);
+  try {
+    if (!dst || dst.mode !== src.mode) Deno.chmodSync(path, src.mode);
+    Deno.utimeSync(path, src.atimeMs / 1000, src.mtimeMs / 1000);
+  } catch (error) {
+    fail(ctx, rel, "dir", "cannot set the directory's mode and mtime", error);
+  }
+}
+
+async function applyAction(
+  ctx: Ctx,
+  action: Exclude<Action, { op: "descend" }>,
+  dirState: { changed: boolean },
+  failed: Set<string>,
+): Promise<Promise<void> | undefined> {
+  const path = action.path;
+  const dstPath = abs(ctx.replica, path);
+  switch (action.op) {
+    case "skip":
+      skip(ctx, path, "other", action.why);
+      return undefined;
+    case "remove": {
+      dirState.changed = true;
+      const ok = await removeEntry(ctx, path, action.dst, action.reason === "type");
+      if (!ok) failed.add(path);
+      return undefined;
+    }
+    case "mkdir":
+      dirState.changed = true;
+      try {
+        if (!ctx.dryRun) Deno.mkdirSync(dstPath, { mode: 0o700 });
+        ctx.emit({ action: "create", path, kind: "dir" });
+      } catch (error) {
+        failed.add(path);
+        fail(ctx, path, "dir", "cannot create directory", error);
+      }
+      return undefined;
+    case "symlink":
+      dirState.changed = true;
+      try {
+        if (!ctx.dryRun) await symlinkAtomic(action.src.target ?? "", dstPath);
+        ctx.emit({
+          action: action.reason === "new" ? "create" : "update",
+          path,
+          kind: "symlink",
+          detail: `-> ${action.src.target}`,
+        });
+      } catch (error) {
+        fail(ctx, path, "symlink", "cannot create symlink", error);
+      }
+      return undefined;
+    case "chmod":
+      try {
+        if (!ctx.dryRun) Deno.chmodSync(dstPath, action.src.mode);
+        ctx.emit({
+          action: "update",
+          path,
+          kind: "file",
+          detail: `mode ${action.src.mode.toString(8).padStart(4, "0")}`,
+        });
+      } catch (error) {
+        fail(ctx, path, "file", "cannot set mode", error);
+      }
+      return undefined;
+    case "copy":
+      dirState.changed = true;
+      if (ctx.dryRun) {
+        ctx.emit({
+          action: action.reason === "new" ? "copy" : "update",
+          path,
+          kind: "file",
+          bytes: action.src.size,
+        });
+        return undefined;
+      }
+      return await ctx.pool.run(() => copyOne(ctx, path, action.src, action.reason));
+    case "compare":
+      return await ctx.pool.run(async () => {
+        const srcPath = abs(ctx.source, path);
+        let same: boolean;
+        try {
+          same = await sameContent(srcPath, dstPath);
+        } catch (error) {
+          fail(ctx, path, "file", "cannot compare content", error);
+          return;
+        }
+        if (same) return;
+        dirState.changed = true;
+        if (ctx.dryRun) {
+          ctx.emit({ action: "update", path, kind: "file", bytes: action.src.size });
+        } else await copyOne(ctx, path, action.src, "update");
+      });
+  }
+}
+
+async function copyOne(
+  ctx: Ctx,
+  path: string,
+  src: Entry,
+  reason: "new" | "update",
+): Promise<void> {
+  try {
+    await copyFileAtomic(abs(ctx.source, path), abs(ctx.replica, path), src);
+    ctx.emit({ action: reason === "new" ? "copy" : "update", path, kind: "file", bytes: src.size });
+  } catch (error) {
+    fail(ctx, path, "file", "cannot copy", error);
+  }
+}
+
+/** Removes a replica entry, a directory deepest first; returns whether it is gone. */
+async function removeEntry(
+  ctx: Ctx,
+  rel: string,
+  entry: Entry,
+  mustGo: boolean,
+): Promise<boolean> {
+  const path = abs(ctx.replica, rel);
+  if (entry.kind === "dir") {
+    await yieldNow(ctx);
+    let listing: DirListing;
+    try {
+      listing = listDir(path);
+    } catch (error) {
+      fail(ctx, rel, "dir", "cannot read replica directory to remove it", error);
+      return false;
+    }
+    let all = listing.problems.length === 0;
+    for (const problem of listing.problems) {
+      fail(
+        ctx,
+        rel + "/" + problem.name,
+        "other",
+        "cannot remove",
+        problem.error ?? problem.message,
+      );
+    }
+    for (const child of listing.entries) {
+      const childRel = rel + "/" + child.name;
+      if (ctx.excluded(childRel) && !isTempName(child.name)) {
+        all = false;
+        continue;
+      }
+      if (!(await removeEntry(ctx, childRel, child, mustGo))) all = false;
+    }
+    if (!all) {
+      if (mustGo) {
+        fail(
+          ctx,
+          rel,
+          "dir",
+          "cannot replace directory",
+          "it still holds excluded or unremovable entries",
+        );
+      } else skip(ctx, rel, "dir", "kept: it holds excluded entries");
+      return false;
+    }
+  }
+  try {
+    if (!ctx.dryRun) Deno.removeSync(path);
+    ctx.emit({ action: "remove", path: rel, kind: entry.kind });
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return true;
+    fail(ctx, rel, entry.kind, "cannot remove", error);
+    return false;
+  }
+}

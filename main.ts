@@ -1,0 +1,98 @@
+/**
+ * foldersync: a one-way, periodic folder mirror.
+ *
+ * ```sh
+ * deno run --allow-read --allow-write main.ts --source_path S --replica_path R --sync_interval 60 --log_file L
+ * ```
+ *
+ * This file only parses, wires and runs; the engine is in lib/.
+ *
+ * @module
+ */
+import denoJson from "./deno.json" with { type: "json" };
+import { HELP, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { checkHealth } from "./lib/health.ts";
+import { closeLogging, LogFileError, logMessage, setupLogging } from "./lib/logging.ts";
+import { missingPermission } from "./lib/permissions.ts";
+import { runLoop } from "./lib/run_loop.ts";
+
+async function main(args: string[]): Promise<number> {
+  let command;
+  try {
+    command = parseCommandLine(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`foldersync: ${error.message}\nTry 'foldersync --help' for the list of flags.`);
+    return 2;
+  }
+  if (command.kind === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  if (command.kind === "version") {
+    console.log(`foldersync ${denoJson.version}`);
+    return 0;
+  }
+  if (command.kind === "health") {
+    const { healthy, message } = checkHealth(command.healthFile);
+    (healthy ? console.log : console.error)(message);
+    return healthy ? 0 : 1;
+  }
+
+  const config = command.config;
+  const missing = missingPermission(config);
+  if (missing) {
+    console.error(`foldersync: ${missing}`);
+    return 1;
+  }
+  try {
+    await setupLogging({
+      logFile: config.logFile,
+      level: config.logLevel,
+      format: config.logFormat,
+    });
+  } catch (error) {
+    if (!(error instanceof LogFileError)) throw error;
+    console.error(`foldersync: ${error.message}`);
+    return 1;
+  }
+
+  const stop = new AbortController();
+  let stops = 0;
+  const onSignal = (name: string) => () => {
+    stops++;
+    if (stops === 1) {
+      logMessage("info", `${name} received: finishing the copies under way, then stopping`);
+      stop.abort();
+    } else Deno.exit(130); // A second signal: the user insists.
+  };
+  const signals: [Deno.Signal, () => void][] = [
+    ["SIGINT", onSignal("SIGINT")],
+    ["SIGTERM", onSignal("SIGTERM")],
+  ];
+  for (const [sig, handler] of signals) Deno.addSignalListener(sig, handler);
+
+  logMessage(
+    "info",
+    `foldersync ${denoJson.version}: mirroring '${config.source}' to '${config.replica}'` +
+      (config.once ? " once" : ` every ${config.intervalSeconds} s`) +
+      (config.dryRun ? " (dry run)" : ""),
+  );
+  let code: number;
+  try {
+    code = await runLoop(config, stop.signal);
+    if (stop.signal.aborted) logMessage("info", "stopped");
+  } catch (error) {
+    logMessage(
+      "error",
+      `stopped by an unexpected error: ${error instanceof Error ? error.stack : error}`,
+    );
+    code = 1;
+  } finally {
+    for (const [sig, handler] of signals) Deno.removeSignalListener(sig, handler);
+    await closeLogging();
+  }
+  return code;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
