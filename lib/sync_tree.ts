@@ -79,6 +79,17 @@ export interface SyncOptions {
   onEvent?: (event: SyncEvent) => void;
   /** Paths already warned about by earlier cycles (so idle cycles stay quiet). Updated in place. */
   warned?: Set<string>;
+  /**
+   * Sync only this directory (relative, `/`-separated) instead of the whole
+   * tree. When it is not a directory on both sides, its nearest ancestor
+   * that is gets synced instead. Used by `--watch`.
+   */
+  start?: string;
+  /**
+   * Do not walk into directories that already exist on both sides: only the
+   * start directory's own entries (and new directories, whole) are synced.
+   */
+  shallow?: boolean;
 }
 
 interface Ctx {
@@ -88,6 +99,7 @@ interface Ctx {
   checksum: boolean;
   excluded: (relPath: string) => boolean;
   deletes: boolean;
+  shallow: boolean;
   signal?: AbortSignal;
   emit: (event: SyncEvent) => void;
   warned: Set<string>;
@@ -138,6 +150,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     checksum: options.checksum ?? false,
     excluded: options.excluded ?? (() => false),
     deletes: options.deletes ?? true,
+    shallow: options.shallow ?? false,
     signal: options.signal,
     warned: options.warned ?? new Set(),
     pool: new Pool(options.concurrency ?? 8),
@@ -152,22 +165,47 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     },
   };
 
-  const srcRoot = toEntry("", Deno.statSync(ctx.source));
+  const start = startDir(ctx, options.start ?? "");
+  let srcRoot: Entry;
   let dstRoot: Entry | undefined;
-  try {
-    dstRoot = toEntry("", Deno.statSync(ctx.replica));
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    if (!ctx.dryRun) {
-      Deno.mkdirSync(ctx.replica, { recursive: true });
-      ctx.emit({ action: "create", path: ".", kind: "dir" });
+  if (start === "") {
+    srcRoot = toEntry("", Deno.statSync(ctx.source));
+    try {
+      dstRoot = toEntry("", Deno.statSync(ctx.replica));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      if (!ctx.dryRun) {
+        Deno.mkdirSync(ctx.replica, { recursive: true });
+        ctx.emit({ action: "create", path: ".", kind: "dir" });
+      }
     }
+  } else {
+    srcRoot = toEntry("", Deno.lstatSync(abs(ctx.source, start)));
+    dstRoot = toEntry("", Deno.lstatSync(abs(ctx.replica, start)));
   }
-  await walkDir(ctx, "", srcRoot, dstRoot);
+  await walkDir(ctx, start, srcRoot, dstRoot);
   await ctx.pool.idle();
   while (ctx.pending.size > 0) await Promise.all([...ctx.pending]);
   stats.aborted = ctx.signal?.aborted ?? false;
   return stats;
+}
+
+/** The nearest of `rel` and its ancestors that is a real directory on both sides. */
+function startDir(ctx: Ctx, rel: string): string {
+  let dir = rel.replace(/^\/+|\/+$/g, "");
+  while (dir !== "") {
+    try {
+      if (
+        Deno.lstatSync(abs(ctx.source, dir)).isDirectory &&
+        Deno.lstatSync(abs(ctx.replica, dir)).isDirectory
+      ) return dir;
+    } catch {
+      // Missing on one side: its parent decides.
+    }
+    const slash = dir.lastIndexOf("/");
+    dir = slash < 0 ? "" : dir.slice(0, slash);
+  }
+  return "";
 }
 
 function abs(root: string, rel: string): string {
@@ -263,7 +301,9 @@ async function walkDir(
     if (ctx.signal?.aborted) break;
     if (failed.has(action.path)) continue;
     if (action.op === "descend") {
-      await walkDir(ctx, action.path, action.src, action.dst);
+      if (!ctx.shallow || action.dst === undefined) {
+        await walkDir(ctx, action.path, action.src, action.dst);
+      }
       continue;
     }
     const task = await applyAction(ctx, action, dirState, failed);
