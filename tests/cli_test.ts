@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { parseCommandLine, UsageError } from "../lib/cli.ts";
+import { parseDuration } from "../lib/duration.ts";
+import { makeExcludeMatcher } from "../lib/exclude.ts";
+
+const base = ["--source_path", "s", "--replica_path", "r"];
+
+function config(args: string[]) {
+  const command = parseCommandLine([...base, ...args]);
+  assert.equal(command.kind, "run");
+  return (command as Extract<typeof command, { kind: "run" }>).config;
+}
+
+Deno.test("cli: the contract's flag names, and kebab-case aliases", () => {
+  const a = config(["--sync_interval", "60", "--log_file", "l"]);
+  assert.equal(a.source, "s");
+  assert.equal(a.replica, "r");
+  assert.equal(a.intervalSeconds, 60);
+  assert.equal(a.logFile, "l");
+  const command = parseCommandLine([
+    "--source-path",
+    "s",
+    "--replica-path",
+    "r",
+    "--sync-interval",
+    "5m",
+    "--log-file",
+    "l",
+    "--dry_run",
+    "--allow_empty_source",
+  ]);
+  assert.equal(command.kind, "run");
+  const b = (command as Extract<typeof command, { kind: "run" }>).config;
+  assert.equal(b.intervalSeconds, 300);
+  assert.equal(b.dryRun, true);
+  assert.equal(b.allowEmptySource, true);
+});
+
+Deno.test("cli: defaults", () => {
+  const c = config([]);
+  assert.equal(c.intervalSeconds, 60);
+  assert.equal(c.once, false);
+  assert.equal(c.logLevel, "info");
+  assert.equal(c.logFormat, "text");
+  assert.deepEqual(c.exclude, []);
+  assert.equal(c.maxDelete, undefined);
+});
+
+Deno.test("cli: --exclude repeats, under both spellings", () => {
+  assert.deepEqual(config(["--exclude", "a", "--exclude", "b/**"]).exclude, ["a", "b/**"]);
+  assert.deepEqual(config(["--exclude=a", "--exclude", "c"]).exclude, ["a", "c"]);
+});
+
+Deno.test("cli: bad values throw a UsageError naming the flag", () => {
+  const bad: [string[], RegExp][] = [
+    [["--sync_interval", "0"], /--sync_interval/],
+    [["--sync_interval", "-5"], /--sync_interval/],
+    [["--sync_interval", "soon"], /--sync_interval/],
+    [["--log_level", "loud"], /--log_level/],
+    [["--log_format", "xml"], /--log_format/],
+    [["--max-delete", "x"], /--max_delete/],
+    [["--concurrency", "0"], /--concurrency/],
+    [["--bogus"], /unknown flag --bogus/],
+    [["stray"], /unexpected argument 'stray'/],
+    [["--sync_interval"], /--sync_interval needs a value/],
+    [["--source-path", "t"], /given twice/],
+  ];
+  for (const [args, message] of bad) {
+    assert.throws(() => parseCommandLine([...base, ...args]), (error: unknown) => {
+      assert.ok(error instanceof UsageError, `${args} should be a UsageError`);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+  assert.throws(() => parseCommandLine(["--replica_path", "r"]), /missing --source_path/);
+  assert.throws(() => parseCommandLine(["--source_path", "s"]), /missing --replica_path/);
+});
+
+Deno.test("cli: help, version and health", () => {
+  assert.equal(parseCommandLine(["--help"]).kind, "help");
+  assert.equal(parseCommandLine(["-h"]).kind, "help");
+  assert.equal(parseCommandLine(["--version"]).kind, "version");
+  assert.deepEqual(parseCommandLine(["--health", "--health_file", "h.json"]), {
+    kind: "health",
+    healthFile: "h.json",
+  });
+  assert.throws(() => parseCommandLine(["--health"]), /--health_file/);
+});
+
+Deno.test("duration: seconds, units and combinations", () => {
+  assert.equal(parseDuration("3600"), 3600);
+  assert.equal(parseDuration("0.5"), 0.5);
+  assert.equal(parseDuration("90s"), 90);
+  assert.equal(parseDuration("5m"), 300);
+  assert.equal(parseDuration("1h"), 3600);
+  assert.equal(parseDuration("1h30m"), 5400);
+  assert.equal(parseDuration("250ms"), 0.25);
+  assert.equal(parseDuration("-5"), -5);
+  assert.equal(parseDuration(""), undefined);
+  assert.equal(parseDuration("5 minutes"), undefined);
+  assert.equal(parseDuration("m5"), undefined);
+});
+
+Deno.test("exclude: names at any depth, rooted paths, globstars", () => {
+  const m = makeExcludeMatcher(["*.tmp", "node_modules", "build/**", "/top.txt", "cache/"]);
+  assert.equal(m("a.tmp"), true);
+  assert.equal(m("x/y/z.tmp"), true);
+  assert.equal(m("x/node_modules"), true);
+  assert.equal(m("build/out/a.js"), true);
+  assert.equal(m("top.txt"), true);
+  assert.equal(m("sub/top.txt"), false);
+  assert.equal(m("a/cache"), true);
+  assert.equal(m("src/main.ts"), false);
+  assert.equal(makeExcludeMatcher([])("anything"), false);
+});

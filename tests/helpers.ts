@@ -1,0 +1,172 @@
+/**
+ * Test helpers: real temporary trees, snapshots to compare them, and the CLI
+ * run as a subprocess.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+
+/** The repository's root. */
+export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+/** main.ts. */
+export const MAIN = ROOT + "/main.ts";
+
+/** What a snapshot records of one entry. */
+export interface SnapEntry {
+  kind: "file" | "dir" | "symlink" | "other";
+  mode: number;
+  mtimeMs?: number;
+  size?: number;
+  sha?: string;
+  target?: string;
+}
+
+/** Options of {@linkcode snapshot}. */
+export interface SnapshotOptions {
+  /** Record directory mtimes (default true). */
+  dirTimes?: boolean;
+  /** Leave out the root's own mode and mtime (default false). */
+  skipRoot?: boolean;
+}
+
+/** Reads a whole tree without following links: path -> entry. */
+export function snapshot(root: string, options: SnapshotOptions = {}): Map<string, SnapEntry> {
+  const out = new Map<string, SnapEntry>();
+  const walk = (rel: string) => {
+    const path = rel === "" ? root : `${root}/${rel}`;
+    const info = Deno.lstatSync(path);
+    const mode = (info.mode ?? 0) & 0o7777;
+    if (info.isSymlink) {
+      out.set(rel, { kind: "symlink", mode: 0, target: Deno.readLinkSync(path) });
+    } else if (info.isFile) {
+      const sha = createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
+      out.set(rel, { kind: "file", mode, mtimeMs: info.mtime!.getTime(), size: info.size, sha });
+    } else if (info.isDirectory) {
+      if (!(rel === "" && options.skipRoot)) {
+        const entry: SnapEntry = { kind: "dir", mode };
+        if (options.dirTimes !== false) entry.mtimeMs = info.mtime!.getTime();
+        out.set(rel, entry);
+      }
+      const names = [...Deno.readDirSync(path)].map((e) => e.name).sort();
+      for (const name of names) walk(rel === "" ? name : `${rel}/${name}`);
+    } else out.set(rel, { kind: "other", mode });
+  };
+  walk("");
+  return out;
+}
+
+/** Snapshot as a plain sorted object, for assert.deepEqual with readable diffs. */
+export function snap(root: string, options: SnapshotOptions = {}): Record<string, SnapEntry> {
+  return Object.fromEntries(snapshot(root, options));
+}
+
+/** A tree description: a string is a file's content; an object a directory; `{ link }` a symlink. */
+export type TreeSpec = { [name: string]: string | Uint8Array | TreeSpec | { link: string } };
+
+/** Writes a tree under `root` (created when missing). */
+export function writeTree(root: string, spec: TreeSpec): void {
+  Deno.mkdirSync(root, { recursive: true });
+  for (const [name, value] of Object.entries(spec)) {
+    const path = `${root}/${name}`;
+    if (typeof value === "string") Deno.writeTextFileSync(path, value);
+    else if (value instanceof Uint8Array) Deno.writeFileSync(path, value);
+    else if ("link" in value && typeof value.link === "string") Deno.symlinkSync(value.link, path);
+    else writeTree(path, value as TreeSpec);
+  }
+}
+
+/** A fresh temporary directory with `src` (not created) and `dst` paths, removed on dispose. */
+export function tempDirs(): { dir: string; src: string; dst: string; log: string } & Disposable {
+  const dir = Deno.makeTempDirSync({ prefix: "foldersync-test-" });
+  return {
+    dir,
+    src: `${dir}/src`,
+    dst: `${dir}/dst`,
+    log: `${dir}/logs/sync.log`,
+    [Symbol.dispose]() {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch {
+        // Best effort (a test may have left read-only modes behind).
+      }
+    },
+  };
+}
+
+/** Result of a CLI run. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Arguments for `deno run` with exactly `--allow-read --allow-write` and main.ts. */
+export function denoArgs(args: string[], perms = ["--allow-read", "--allow-write"]): string[] {
+  return ["run", "--quiet", ...perms, MAIN, ...args];
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(
+  args: string[],
+  options: { perms?: string[]; cwd?: string } = {},
+): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: denoArgs(args, options.perms),
+    cwd: options.cwd ?? ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+/** Runs the CLI once over `src` and `dst`, with a log file; extra flags appended. */
+export function syncOnce(
+  t: { src: string; dst: string; log: string },
+  ...extra: string[]
+): Promise<CliResult> {
+  return runCli([
+    "--source_path",
+    t.src,
+    "--replica_path",
+    t.dst,
+    "--log_file",
+    t.log,
+    "--once",
+    ...extra,
+  ]);
+}
+
+/** Polls `condition` every 20 ms until it holds or `timeoutMs` passes; throws on timeout. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Every path under `root` whose name is one of our temporary files. */
+export function tempFiles(root: string): string[] {
+  return [...snapshot(root).keys()].filter((p) => /(^|\/)\.foldersync-tmp-/.test(p));
+}
+
+/** Reads a file, or "" when it does not exist. */
+export function readOr(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
