@@ -77,6 +77,8 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Receives every event. */
   onEvent?: (event: SyncEvent) => void;
+  /** Told the files and bytes each directory's plan will copy (for a progress line). */
+  onPlan?: (files: number, bytes: number) => void;
   /** Paths already warned about by earlier cycles (so idle cycles stay quiet). Updated in place. */
   warned?: Set<string>;
   /**
@@ -102,6 +104,7 @@ interface Ctx {
   shallow: boolean;
   signal?: AbortSignal;
   emit: (event: SyncEvent) => void;
+  onPlan?: (files: number, bytes: number) => void;
   warned: Set<string>;
   pool: Pool;
   pending: Set<Promise<void>>;
@@ -152,6 +155,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     deletes: options.deletes ?? true,
     shallow: options.shallow ?? false,
     signal: options.signal,
+    onPlan: options.onPlan,
     warned: options.warned ?? new Set(),
     pool: new Pool(options.concurrency ?? 8),
     pending: new Set(),
@@ -293,6 +297,16 @@ async function walkDir(
     excluded: ctx.excluded,
     deletes: ctx.deletes,
   });
+  if (ctx.onPlan) {
+    let files = 0;
+    let bytes = 0;
+    for (const a of actions) {
+      if (a.op !== "copy") continue;
+      files++;
+      bytes += a.src.size;
+    }
+    if (files > 0) ctx.onPlan(files, bytes);
+  }
 
   const dirState = { changed: false };
   const tasks: Promise<void>[] = [];
