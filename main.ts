@@ -12,8 +12,15 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { HELP, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { checkHealth } from "./lib/health.ts";
-import { closeLogging, LogFileError, logMessage, setupLogging } from "./lib/logging.ts";
+import {
+  closeLogging,
+  LogFileError,
+  logMessage,
+  setConsoleGuard,
+  setupLogging,
+} from "./lib/logging.ts";
 import { missingPermission } from "./lib/permissions.ts";
+import { createProgressLine } from "./lib/progress.ts";
 import { runLoop } from "./lib/run_loop.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -76,11 +83,15 @@ async function main(args: string[]): Promise<number> {
     "info",
     `foldersync ${denoJson.version}: mirroring '${config.source}' to '${config.replica}'` +
       (config.once ? " once" : ` every ${config.intervalSeconds} s`) +
+      (config.watch ? " and on changes (--watch)" : "") +
       (config.dryRun ? " (dry run)" : ""),
   );
+  // The live progress line: on a terminal only, never in the log file.
+  const progress = config.progress && Deno.stderr.isTerminal() ? createProgressLine() : undefined;
+  setConsoleGuard(progress?.around);
   let code: number;
   try {
-    code = await runLoop(config, stop.signal);
+    code = await runLoop(config, stop.signal, { progress });
     if (stop.signal.aborted) logMessage("info", "stopped");
   } catch (error) {
     logMessage(
@@ -89,6 +100,8 @@ async function main(args: string[]): Promise<number> {
     );
     code = 1;
   } finally {
+    progress?.stop();
+    setConsoleGuard(undefined);
     for (const [sig, handler] of signals) Deno.removeSignalListener(sig, handler);
     await closeLogging();
   }

@@ -37,6 +37,12 @@ export interface Config {
   healthFile?: string;
   /** `--concurrency`: copies at once. */
   concurrency: number;
+  /** `--watch`: also sync changed directories as soon as changes settle. */
+  watch: boolean;
+  /** `--debounce`, in milliseconds: quiet time before a watch-triggered sync. */
+  debounceMs: number;
+  /** False with `--no-progress`; the line is only ever drawn on a terminal. */
+  progress: boolean;
 }
 
 /** What the command line asks for. */
@@ -81,6 +87,10 @@ Options:
   --health_file PATH       record each successful cycle here (for --health)
   --health                 exit 0 if --health_file shows a recent successful cycle, else 1
   --concurrency N          copies running at once (default 8)
+  --watch                  also sync the directories that change, as soon as changes settle
+                           (inotify; the periodic sync keeps running as a safety net)
+  --debounce DUR           quiet time before a --watch sync: 200ms (default), 0.5, 1s
+  --no-progress            no live progress line on the terminal during long cycles
   -h, --help               show this help
   -V, --version            show the version
 
@@ -109,6 +119,9 @@ const FLAGS: Record<string, FlagSpec> = {
   health_file: { type: "string" },
   health: { type: "boolean" },
   concurrency: { type: "string" },
+  watch: { type: "boolean" },
+  debounce: { type: "string" },
+  no_progress: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 };
@@ -187,6 +200,21 @@ export function parseCommandLine(args: readonly string[]): Command {
     intervalSeconds = seconds;
   }
 
+  let debounceMs = 200;
+  const debounce = str("debounce");
+  if (debounce !== undefined) {
+    const seconds = parseDuration(debounce);
+    if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
+      throw new UsageError(
+        `--debounce '${debounce}' is not a duration: use seconds (0.5) or 200ms, 1s`,
+      );
+    }
+    debounceMs = seconds * 1000;
+  }
+  if (values.watch && values.once) {
+    throw new UsageError("--watch and --once do not go together: drop one of them");
+  }
+
   const logLevel = (str("log_level") ?? "info").toLowerCase();
   if (!LEVELS.includes(logLevel as LogLevelName)) {
     throw new UsageError(`--log_level '${logLevel}' is not one of ${LEVELS.join(", ")}`);
@@ -213,6 +241,9 @@ export function parseCommandLine(args: readonly string[]): Command {
       logFormat: logFormat as LogFormat,
       healthFile: str("health_file") || undefined,
       concurrency: wholeNumber("concurrency", str("concurrency"), 1) ?? 8,
+      watch: values.watch === true,
+      debounceMs,
+      progress: values.no_progress !== true,
     },
   };
 }

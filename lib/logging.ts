@@ -49,6 +49,27 @@ export class LogFileError extends Error {
 
 const logger = getLogger(["foldersync"]);
 
+let consoleGuard: ((print: () => void) => void) | undefined;
+
+/**
+ * Routes console log lines through `guard`, which prints them with the
+ * progress line out of the way (see `ProgressLine.around`); undefined prints
+ * them directly. The log file is never affected.
+ *
+ * @example Usage
+ * ```ts
+ * import { setConsoleGuard } from "./logging.ts";
+ * import { createProgressLine } from "./progress.ts";
+ * const progress = createProgressLine();
+ * setConsoleGuard(progress.around);
+ * ```
+ *
+ * @param guard Wraps each console write.
+ */
+export function setConsoleGuard(guard?: (print: () => void) => void): void {
+  consoleGuard = guard;
+}
+
 const LEVEL_TEXT: Record<string, string> = {
   trace: "TRACE",
   debug: "DEBUG",
@@ -134,7 +155,8 @@ export async function setupLogging(options: LogOptions): Promise<void> {
   const sinks: Record<string, Sink> = {};
   const names: string[] = [];
   if (options.console !== false) {
-    sinks.console = getConsoleSink({ formatter: (r) => formatter(r).trimEnd() });
+    const sink = getConsoleSink({ formatter: (r) => formatter(r).trimEnd() });
+    sinks.console = (record) => consoleGuard ? consoleGuard(() => sink(record)) : sink(record);
     names.push("console");
   }
   if (options.logFile !== undefined) {
@@ -226,14 +248,22 @@ export function logEvent(event: SyncEvent): void {
  * @param seconds How long it took.
  * @param stats Its counts.
  * @param dryRun Whether nothing was changed.
+ * @param watchDirs For a `--watch` cycle, how many directories it synced (adds `(watch: K dirs)`).
  */
-export function logSummary(cycle: number, seconds: number, stats: SyncStats, dryRun = false): void {
+export function logSummary(
+  cycle: number,
+  seconds: number,
+  stats: SyncStats,
+  dryRun = false,
+  watchDirs?: number,
+): void {
   const status = stats.aborted ? "stopped" : stats.error > 0 ? "failed" : "done";
   const text = `cycle ${cycle} ${status} in ${seconds.toFixed(2)} s: ` +
     `${stats.create} created, ${stats.copy} copied, ${stats.update} updated, ` +
     `${stats.remove} removed, ${stats.skip} skipped, ${stats.error} errors, ` +
-    `${size(stats.bytes)} copied, ${stats.scanned} scanned${dryRun ? " (dry run)" : ""}`;
-  const summary = { action: "summary", cycle, status, seconds, ...stats, dryRun };
+    `${size(stats.bytes)} copied, ${stats.scanned} scanned${dryRun ? " (dry run)" : ""}` +
+    (watchDirs === undefined ? "" : ` (watch: ${watchDirs} ${watchDirs === 1 ? "dir" : "dirs"})`);
+  const summary = { action: "summary", cycle, status, seconds, ...stats, dryRun, watchDirs };
   if (stats.error > 0) logger.error("{text}", { text, summary });
   else logger.info("{text}", { text, summary });
 }

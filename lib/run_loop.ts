@@ -1,6 +1,7 @@
 /**
  * Cycles: the safety checks, the sync, the summary, the health record; and
- * the loop that runs them at start and then every interval.
+ * the loop that runs them at start and then every interval, and with
+ * `--watch` whenever changed directories have settled, one at a time.
  *
  * @module
  */
@@ -9,7 +10,9 @@ import { checkRoots, SafetyError } from "./check_roots.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
 import { writeHealth } from "./health.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
-import { type SyncStats, syncTree } from "./sync_tree.ts";
+import type { ProgressLine } from "./progress.ts";
+import { type SyncOptions, type SyncStats, syncTree } from "./sync_tree.ts";
+import { type SourceWatch, WatchError, watchSource } from "./watch.ts";
 
 /** State kept across the cycles of one process. */
 export interface LoopState {
@@ -19,6 +22,8 @@ export interface LoopState {
   warned: Set<string>;
   /** Number of the last cycle run. */
   cycle: number;
+  /** The live progress line, on a terminal. */
+  progress?: ProgressLine;
 }
 
 /** How a cycle ended. */
@@ -46,9 +51,15 @@ export interface CycleResult {
  *
  * @param config The run's configuration.
  * @param state State shared across cycles (the cycle counter is advanced).
+ * @param dirs For a `--watch` cycle: sync only these directories, each
+ *   shallow (new directories in them whole), and leave the health file alone.
  * @returns How it ended.
  */
-export async function runCycle(config: Config, state: LoopState): Promise<CycleResult> {
+export async function runCycle(
+  config: Config,
+  state: LoopState,
+  dirs?: readonly string[],
+): Promise<CycleResult> {
   const cycle = ++state.cycle;
   const started = performance.now();
   const excluded = makeExcludeMatcher(config.exclude);
@@ -66,7 +77,7 @@ export async function runCycle(config: Config, state: LoopState): Promise<CycleR
     return { ok: false };
   }
 
-  const base = {
+  const base: SyncOptions = {
     source: config.source,
     replica: config.replica,
     checksum: config.checksum,
@@ -79,7 +90,7 @@ export async function runCycle(config: Config, state: LoopState): Promise<CycleR
   let ok = true;
   if (config.maxDelete !== undefined && !config.dryRun) {
     let removals = 0;
-    await syncTree({
+    await syncScope(dirs, {
       ...base,
       dryRun: true,
       warned: new Set(),
@@ -97,11 +108,29 @@ export async function runCycle(config: Config, state: LoopState): Promise<CycleR
       );
     }
   }
-  const stats = await syncTree({ ...base, dryRun: config.dryRun, deletes, onEvent: logEvent });
+  const progress = state.progress;
+  progress?.start();
+  let stats: SyncStats;
+  try {
+    stats = await syncScope(dirs, {
+      ...base,
+      dryRun: config.dryRun,
+      deletes,
+      onEvent: progress
+        ? (event) => {
+          progress.event(event);
+          logEvent(event);
+        }
+        : logEvent,
+      onPlan: progress?.plan,
+    });
+  } finally {
+    progress?.stop();
+  }
   const seconds = (performance.now() - started) / 1000;
-  logSummary(cycle, seconds, stats, config.dryRun);
+  logSummary(cycle, seconds, stats, config.dryRun, dirs?.length);
   ok = ok && stats.error === 0 && !stats.aborted;
-  if (ok && config.healthFile) {
+  if (ok && config.healthFile && dirs === undefined) {
     try {
       writeHealth(config.healthFile, {
         lastSuccess: Date.now(),
@@ -114,6 +143,44 @@ export async function runCycle(config: Config, state: LoopState): Promise<CycleR
     }
   }
   return { ok, stats };
+}
+
+/** The whole tree, or each of `dirs` shallow, one after the other. */
+async function syncScope(
+  dirs: readonly string[] | undefined,
+  options: SyncOptions,
+): Promise<SyncStats> {
+  if (dirs === undefined) return await syncTree(options);
+  const total: SyncStats = {
+    create: 0,
+    copy: 0,
+    update: 0,
+    remove: 0,
+    skip: 0,
+    error: 0,
+    bytes: 0,
+    scanned: 0,
+    aborted: false,
+  };
+  for (let dir of dirs) {
+    if (options.signal?.aborted) break;
+    let stats: SyncStats;
+    while (true) {
+      try {
+        stats = await syncTree({ ...options, start: dir, shallow: true });
+        break;
+      } catch (error) {
+        // Removed between the start check and the walk: its parent will do.
+        if (!(error instanceof Deno.errors.NotFound) || dir === "") throw error;
+        dir = dir.includes("/") ? dir.slice(0, dir.lastIndexOf("/")) : "";
+      }
+    }
+    for (const key of Object.keys(total) as (keyof SyncStats)[]) {
+      if (key === "aborted") total.aborted ||= stats.aborted;
+      else total[key] += stats[key];
+    }
+  }
+  return total;
 }
 
 /**
@@ -141,10 +208,19 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Extras for {@linkcode runLoop}. */
+export interface LoopOptions {
+  /** The live progress line, on a terminal. */
+  progress?: ProgressLine;
+}
+
 /**
  * Syncs at start, then every interval (start to start; a slow cycle delays
  * the next one instead of overlapping it), until the signal aborts. With
- * `--once`, runs one cycle.
+ * `--once`, runs one cycle. With `--watch`, also syncs the directories that
+ * changed once the changes settle; cycles never overlap (changes seen during
+ * a cycle wait for the next), and when the watcher cannot be set up the loop
+ * carries on with the periodic cycles alone.
  *
  * @example Usage
  * ```ts
@@ -156,17 +232,64 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
  *
  * @param config The run's configuration.
  * @param signal Stops the loop.
+ * @param options The progress line.
  * @returns The exit code: with `--once`, 0 when the cycle succeeded and 1
  *   otherwise (an interrupted cycle included); in the loop, 0 once stopped.
  */
-export async function runLoop(config: Config, signal: AbortSignal): Promise<number> {
-  const state: LoopState = { signal, warned: new Set(), cycle: 0 };
-  while (true) {
-    const started = performance.now();
-    const result = await runCycle(config, state);
-    if (config.once) return result.ok ? 0 : 1;
-    if (signal.aborted) return 0;
-    await sleep(started + config.intervalSeconds * 1000 - performance.now(), signal);
-    if (signal.aborted) return 0;
+export async function runLoop(
+  config: Config,
+  signal: AbortSignal,
+  options: LoopOptions = {},
+): Promise<number> {
+  const state: LoopState = { signal, warned: new Set(), cycle: 0, progress: options.progress };
+  if (config.once) return (await runCycle(config, state)).ok ? 0 : 1;
+
+  let wake: (() => void) | undefined;
+  let watch: SourceWatch | undefined;
+  if (config.watch) {
+    try {
+      watch = watchSource({
+        source: config.source,
+        excluded: makeExcludeMatcher(config.exclude),
+        debounceMs: config.debounceMs,
+        onReady: () => wake?.(),
+        onProblem: (message) => logMessage("warning", message),
+      });
+    } catch (error) {
+      if (!(error instanceof WatchError)) throw error;
+      logMessage("warning", error.message);
+    }
   }
+  try {
+    let nextFull = performance.now();
+    while (!signal.aborted) {
+      const now = performance.now();
+      if (now >= nextFull) {
+        watch?.clear(); // This cycle covers every change made before it starts.
+        await runCycle(config, state);
+        nextFull = now + config.intervalSeconds * 1000;
+      } else if (watch?.ready) {
+        const batch = watch.take();
+        if (batch.full !== undefined) {
+          logMessage("warning", `watch: ${batch.full}: syncing the whole tree`);
+          await runCycle(config, state);
+        } else if (batch.dirs.length > 0) await runCycle(config, state, batch.dirs);
+      }
+      if (signal.aborted || watch?.ready) continue;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, nextFull - performance.now()));
+        signal.addEventListener("abort", done);
+        wake = done;
+      });
+    }
+  } finally {
+    watch?.close();
+  }
+  return 0;
 }
