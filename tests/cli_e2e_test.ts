@@ -1,0 +1,231 @@
+/**
+ * End-to-end: exit codes, safety stops, permissions, the loop and signals,
+ * with the CLI as a subprocess.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  denoArgs,
+  readOr,
+  ROOT,
+  runCli,
+  snap,
+  syncOnce,
+  tempDirs,
+  tempFiles,
+  waitFor,
+  writeTree,
+} from "./helpers.ts";
+
+Deno.test("cli e2e: --help and --version exit 0; bad arguments exit 2 with a hint", async () => {
+  const help = await runCli(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--source_path PATH/);
+  const version = await runCli(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^foldersync \d+\.\d+\.\d+/);
+  for (
+    const [args, message] of [
+      [["--bogus"], /unknown flag --bogus/],
+      [["--source_path", "a", "--replica_path", "b", "--sync_interval", "0"], /--sync_interval/],
+      [["--source_path", "a", "--replica_path", "b", "--sync_interval", "fast"], /--sync_interval/],
+      [["--replica_path", "b"], /--source_path/],
+    ] as const
+  ) {
+    const result = await runCli([...args]);
+    assert.equal(result.code, 2, `${args.join(" ")}`);
+    assert.match(result.stderr, message);
+    assert.match(result.stderr, /Try 'foldersync --help'/);
+    assert.equal(result.stderr.trim().split("\n").length, 2, "one line and the hint");
+  }
+});
+
+Deno.test("cli e2e: the replica and the log file's folder are created when missing", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  const dst = `${t.dir}/new/replica`;
+  const log = `${t.dir}/new/logs/deep/sync.log`;
+  const result = await syncOnce({ src: t.src, dst, log });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(Deno.readTextFileSync(`${dst}/a.txt`), "a");
+  assert.match(readOr(log), /cycle 1 done/);
+});
+
+Deno.test("cli e2e: safety stops refuse with one line, exit 1 and touch nothing", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a", inner: {} });
+  writeTree(t.dst, { "precious.txt": "keep me" });
+  Deno.writeTextFileSync(`${t.dir}/plain-file`, "x");
+  const cases: [string, string, RegExp][] = [
+    [`${t.dir}/missing`, t.dst, /Source '.*missing' does not exist/],
+    [`${t.dir}/plain-file`, t.dst, /is not a directory/],
+    [t.src, t.src, /the same directory/],
+    [t.src, `${t.src}/inner`, /Cannot mirror '.*' into itself/],
+    [`${t.src}/inner`, t.src, /the source is inside the replica/],
+    [t.src, `${t.dir}/plain-file`, /Replica '.*' exists and is not a directory/],
+  ];
+  for (const [src, dst, message] of cases) {
+    const before = [snap(t.src), snap(t.dst)];
+    const result = await syncOnce({ src, dst, log: t.log });
+    assert.equal(result.code, 1, `${src} -> ${dst}`);
+    assert.match(result.stderr, message);
+    assert.deepEqual([snap(t.src), snap(t.dst)], before);
+  }
+  const logInReplica = await syncOnce({ src: t.src, dst: t.dst, log: `${t.dst}/sync.log` });
+  assert.equal(logInReplica.code, 1);
+  assert.match(logInReplica.stderr, /inside the replica, where the mirror would delete it/);
+});
+
+Deno.test("cli e2e: an empty source over a non-empty replica is refused unless --allow-empty-source", async () => {
+  using t = tempDirs();
+  Deno.mkdirSync(t.src);
+  writeTree(t.dst, { "precious.txt": "keep me" });
+  const refused = await syncOnce(t);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /is empty but replica .* is not.*--allow-empty-source/);
+  assert.equal(Deno.readTextFileSync(`${t.dst}/precious.txt`), "keep me");
+  const allowed = await syncOnce(t, "--allow-empty-source");
+  assert.equal(allowed.code, 0);
+  assert.deepEqual(Object.keys(snap(t.dst)), [""]);
+});
+
+Deno.test("cli e2e: works with permissions narrowed to the paths; a missing grant names the flag", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b" } });
+  Deno.mkdirSync(`${t.dir}/logs`);
+  const args = ["--source_path", t.src, "--replica_path", t.dst, "--log_file", t.log, "--once"];
+  const narrowed = await runCli(args, {
+    perms: [`--allow-read=${t.src},${t.dst},${t.log}`, `--allow-write=${t.dst},${t.log}`],
+  });
+  assert.equal(narrowed.code, 0, narrowed.stderr);
+  assert.equal(Deno.readTextFileSync(`${t.dst}/d/b.txt`), "b");
+  const noWrite = await runCli(args, { perms: [`--allow-read`] });
+  assert.equal(noWrite.code, 1);
+  assert.match(noWrite.stderr, /not granted write access to '.*dst'.*--allow-write/);
+  assert.doesNotMatch(noWrite.stderr, /at .*\.ts:\d+/, "no stack trace");
+});
+
+Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it with exit 0 and a complete log", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs([
+      "--source_path",
+      t.src,
+      "--replica_path",
+      t.dst,
+      "--log_file",
+      t.log,
+      "--sync_interval",
+      "0.2",
+    ]),
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await waitFor(() => readOr(`${t.dst}/a.txt`) === "a", 10_000, "first cycle");
+    Deno.writeTextFileSync(`${t.src}/b.txt`, "b");
+    await waitFor(() => readOr(`${t.dst}/b.txt`) === "b", 10_000, "a later cycle");
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const status = await child.status;
+  assert.equal(status.code, 0);
+  const log = readOr(t.log);
+  assert.match(log, /SIGTERM received/);
+  assert.match(log, /INFO  stopped\n$/, "the log is flushed to its last line");
+  const cycles = [...log.matchAll(/cycle (\d+) (done|stopped)/g)].map((m) => Number(m[1]));
+  assert.ok(cycles.length >= 2);
+  assert.deepEqual(cycles, cycles.map((_, i) => i + 1), "cycles numbered in order, one at a time");
+});
+
+function bigFile(path: string, mib: number, seed: number) {
+  const chunk = new Uint8Array(4 << 20);
+  using file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  for (let i = 0; i < mib / 4; i++) {
+    chunk.fill((seed + i) & 0xff);
+    chunk[0] = i & 0xff;
+    file.writeSync(chunk);
+  }
+}
+
+/** Cheap: only the top level, no hashing, so the poll itself is fast. */
+function copyUnderWay(dir: string): boolean {
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (entry.name.startsWith(".foldersync-tmp-")) return true;
+    }
+  } catch {
+    // Not created yet.
+  }
+  return false;
+}
+
+function sha(path: string): string {
+  return createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
+}
+
+Deno.test("cli e2e: SIGTERM mid-copy stops within seconds, exit 0, no temporary files", async () => {
+  using t = tempDirs();
+  Deno.mkdirSync(t.src);
+  for (let i = 0; i < 8; i++) bigFile(`${t.src}/big${i}.bin`, 64, i);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs([
+      "--source_path",
+      t.src,
+      "--replica_path",
+      t.dst,
+      "--log_file",
+      t.log,
+      "--concurrency",
+      "1",
+    ]),
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitFor(() => copyUnderWay(t.dst), 20_000, "a copy under way");
+  const stoppedAt = Date.now();
+  child.kill("SIGTERM");
+  const status = await child.status;
+  assert.equal(status.code, 0);
+  assert.ok(Date.now() - stoppedAt < 5_000, "stopped promptly");
+  assert.deepEqual(tempFiles(t.dst), []);
+  for (const entry of Deno.readDirSync(t.dst)) {
+    assert.equal(sha(`${t.dst}/${entry.name}`), sha(`${t.src}/${entry.name}`), entry.name);
+  }
+  assert.match(readOr(t.log), /cycle 1 stopped/);
+});
+
+Deno.test("cli e2e: after kill -9 mid-copy no half-written file stands at a final name; the next run cleans up", async () => {
+  using t = tempDirs();
+  Deno.mkdirSync(t.src);
+  for (let i = 0; i < 8; i++) bigFile(`${t.src}/big${i}.bin`, 64, 10 + i);
+  writeTree(t.src, { small: { "a.txt": "a", "b.txt": "b" } });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs([
+      "--source_path",
+      t.src,
+      "--replica_path",
+      t.dst,
+      "--once",
+      "--concurrency",
+      "1",
+    ]),
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitFor(() => copyUnderWay(t.dst), 20_000, "a copy under way");
+  child.kill("SIGKILL");
+  await child.status;
+  for (const [path, entry] of Object.entries(snap(t.dst))) {
+    if (entry.kind !== "file" || /\.foldersync-tmp-/.test(path)) continue;
+    assert.equal(entry.sha, sha(`${t.src}/${path}`), `${path} is whole`);
+  }
+  const again = await syncOnce(t);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(tempFiles(t.dst), []);
+  assert.deepEqual(snap(t.dst), snap(t.src));
+});
