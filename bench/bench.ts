@@ -1,0 +1,667 @@
+// foldersync benchmark: `deno task bench [options]` (see --help).
+//
+// Times foldersync (`main.ts --once`, as a whole process) against rsync, rclone and cp -a on
+// deterministic trees, checks every replica against its source after every run (outside the
+// timed region), prints markdown tables and PASS/MISS against the targets, and writes JSON.
+
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { ensureMutated, ensureSource, type Mutation, treeKey, type TreeParams } from "./tree.ts";
+import { type Snapshot, snapshot, verify, type VerifyResult } from "./verify.ts";
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BENCH_DIR = join(REPO, ".bench");
+
+type TreeName = "small" | "large" | "scale";
+type Scenario = "initial" | "nochange" | "incremental";
+const TREES: TreeName[] = ["small", "large", "scale"];
+const SCENARIOS: Scenario[] = ["initial", "nochange", "incremental"];
+const DEFAULT_SCENARIOS: Record<TreeName, Scenario[]> = {
+  small: ["initial", "nochange", "incremental"],
+  large: ["initial", "nochange", "incremental"],
+  scale: ["nochange", "incremental"],
+};
+
+const HELP = `deno task bench [options]
+
+  --tree LIST       small,large,scale (default: all three)
+  --scenario LIST   initial,nochange,incremental (default: all for small and large;
+                    nochange,incremental for scale)
+  --tools LIST      foldersync,foldersync-warn,rsync,rclone,cp (default: all installed;
+                    foldersync-warn is foldersync with --log_level warning; cp runs initial only)
+  --runs N          timed runs per tool and scenario (default 5), after --warmup runs (default 1)
+  --files N         files in the "small" tree (default 20000; ~N/10 directories)
+  --scale-files N   files in the "scale" tree (default 100000)
+  --large-mib N     size of each "large" file in MiB (default 256); --large-count N (default 4)
+  --churn PCT       incremental: % of files modified, added and deleted each (default 1)
+  --seed N          PRNG seed (default 42)
+  --verify MODE     sample (default: all metadata, ~5% of contents + every changed file and all
+                    files > 1 MiB), full (all contents), meta (no contents), none
+  --timeout S       kill a tool run after S seconds (default 900)
+  --dir PATH        where trees and replicas live; source and replica always share it.
+                    Default: .bench/tmpfs when a tmpfs is mounted there, else .bench/data.
+                    Why tmpfs: on this VM's ext4 root, creating files right after deleting many
+                    is several times slower and gets worse run after run (cp -a of the 20k tree:
+                    2.5 s, then 9.4 s, then 20 s), which swamps what is measured. Mount one with
+                      mkdir -p .bench/tmpfs && mount -t tmpfs -o size=16g tmpfs .bench/tmpfs
+                    (/dev/shm will not do: Deno wants --allow-all for paths under /dev).
+  --json PATH       results file (default .bench/results.json; merged with earlier results)
+`;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const args = parseArgs({
+  args: Deno.args,
+  options: {
+    tree: { type: "string" },
+    scenario: { type: "string" },
+    tools: { type: "string" },
+    runs: { type: "string", default: "5" },
+    warmup: { type: "string", default: "1" },
+    files: { type: "string", default: "20000" },
+    "scale-files": { type: "string", default: "100000" },
+    "large-mib": { type: "string", default: "256" },
+    "large-count": { type: "string", default: "4" },
+    churn: { type: "string", default: "1" },
+    seed: { type: "string", default: "42" },
+    verify: { type: "string", default: "sample" },
+    timeout: { type: "string", default: "900" },
+    json: { type: "string", default: join(BENCH_DIR, "results.json") },
+    dir: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+  strict: true,
+});
+if (args.values.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+
+function list<T extends string>(v: string | undefined, allowed: readonly T[], what: string): T[] {
+  if (!v) return [];
+  const out = v.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const s of out) {
+    if (!allowed.includes(s as T)) {
+      console.error(`unknown ${what} "${s}" (expected one of ${allowed.join(", ")})`);
+      Deno.exit(2);
+    }
+  }
+  return out as T[];
+}
+function int(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    console.error(`--${name} wants a non-negative integer, got "${v}"`);
+    Deno.exit(2);
+  }
+  return n;
+}
+
+const opt = {
+  trees: list(args.values.tree, TREES, "tree"),
+  scenarios: list(args.values.scenario, SCENARIOS, "scenario"),
+  tools: list(
+    args.values.tools,
+    ["foldersync", "foldersync-warn", "rsync", "rclone", "cp"] as const,
+    "tool",
+  ),
+  runs: int("runs", args.values.runs),
+  warmup: int("warmup", args.values.warmup),
+  files: int("files", args.values.files),
+  scaleFiles: int("scale-files", args.values["scale-files"]),
+  largeMiB: int("large-mib", args.values["large-mib"]),
+  largeCount: int("large-count", args.values["large-count"]),
+  churn: Number(args.values.churn),
+  seed: int("seed", args.values.seed),
+  verify: args.values.verify as "sample" | "full" | "meta" | "none",
+  timeout: int("timeout", args.values.timeout),
+  json: resolve(args.values.json!),
+  dir: resolve(
+    args.values.dir ??
+      (isTmpfs(join(BENCH_DIR, "tmpfs")) ? join(BENCH_DIR, "tmpfs") : join(BENCH_DIR, "data")),
+  ),
+};
+function isTmpfs(p: string): boolean {
+  try {
+    return readFileSync("/proc/mounts", "utf8").split("\n")
+      .some((l) => l.split(" ")[1] === p && l.split(" ")[2] === "tmpfs");
+  } catch {
+    return false;
+  }
+}
+if (!["sample", "full", "meta", "none"].includes(opt.verify)) {
+  console.error(`--verify wants sample, full, meta or none`);
+  Deno.exit(2);
+}
+if (opt.trees.length === 0) opt.trees = [...TREES];
+if (opt.runs < 1) opt.runs = 1;
+
+function treeParams(t: TreeName): TreeParams {
+  if (t === "large") {
+    return {
+      kind: "large",
+      seed: opt.seed,
+      files: opt.largeCount,
+      dirs: 0,
+      maxSize: 0,
+      largeSize: opt.largeMiB << 20,
+      symlinks: 0,
+    };
+  }
+  const files = t === "small" ? opt.files : opt.scaleFiles;
+  return {
+    kind: "small",
+    seed: t === "small" ? opt.seed : opt.seed + 1,
+    files,
+    dirs: Math.max(1, Math.round(files / 10)),
+    maxSize: 16 << 10,
+    largeSize: 0,
+    symlinks: Math.round(files / 200),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+const DENO = existsSync(join(REPO, "node_modules/.bin/deno"))
+  ? join(REPO, "node_modules/.bin/deno")
+  : Deno.execPath();
+const MAIN_TS = join(REPO, "main.ts");
+
+function which(cmd: string): string | undefined {
+  for (const d of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    const p = join(d, cmd);
+    try {
+      if (Deno.statSync(p).isFile) return p;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
+
+interface Tool {
+  name: string;
+  available: () => string | true; // true or why not
+  cmd: (src: string, dst: string, log: string) => string[];
+  scenarios?: Scenario[];
+  /** rclone (local -> local, without --metadata) does not keep permission bits. */
+  ignoreMode?: boolean;
+}
+
+const fsCmd = (extra: string[]) => (src: string, dst: string, log: string) => [
+  DENO,
+  "run",
+  "--allow-read",
+  "--allow-write",
+  MAIN_TS,
+  "--once",
+  "--source_path",
+  src,
+  "--replica_path",
+  dst,
+  "--log_file",
+  log,
+  ...extra,
+];
+
+const ALL_TOOLS: Tool[] = [
+  {
+    name: "foldersync",
+    available: () => existsSync(MAIN_TS) || "main.ts not found",
+    cmd: fsCmd([]),
+  },
+  {
+    name: "foldersync-warn",
+    available: () => existsSync(MAIN_TS) || "main.ts not found",
+    cmd: fsCmd(["--log_level", "warning"]),
+  },
+  {
+    name: "rsync",
+    available: () => !!which("rsync") || "rsync not installed",
+    cmd: (src, dst) => ["rsync", "-a", "--delete", `${src}/`, `${dst}/`],
+  },
+  {
+    // --links: keep symlinks as symlinks; --create-empty-src-dirs: mirror empty directories.
+    // No --checksum (size + mtime, like rsync); no --metadata: in rclone 1.60 it chmods through
+    // symlinks and fails on dangling ones, so rclone's replicas are checked without modes.
+    name: "rclone",
+    available: () => !!which("rclone") || "rclone not installed",
+    cmd: (src, dst) => ["rclone", "sync", src, dst, "--links", "--create-empty-src-dirs"],
+    ignoreMode: true,
+  },
+  {
+    name: "cp",
+    available: () => !!which("cp") || "cp not found",
+    cmd: (src, dst) => ["cp", "-a", `${src}/.`, `${dst}/`],
+    scenarios: ["initial"],
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Running and timing
+
+interface RunResult {
+  wall: number; // seconds, measured here around the process
+  rssKiB: number;
+  user: number;
+  sys: number;
+  code: number;
+  err: string;
+}
+
+function run(cmd: string[], errFile: string): RunResult {
+  const timeFile = errFile + ".time";
+  // /usr/bin/time measures the whole tool process (peak RSS = max RSS of it and its children);
+  // stdout goes to /dev/null and stderr to a file so the harness does no work while timing.
+  const script = 'tf=$1; ef=$2; shift 2; exec /usr/bin/time -f "%e %M %U %S" -o "$tf" ' +
+    `timeout -k 5 ${opt.timeout} "$@" >/dev/null 2>"$ef"`;
+  const t0 = performance.now();
+  const out = new Deno.Command("bash", {
+    args: ["-c", script, "bash", timeFile, errFile, ...cmd],
+    cwd: REPO,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).outputSync();
+  const wall = (performance.now() - t0) / 1000;
+  const lines = readFileSync(timeFile, "utf8").trim().split("\n");
+  const [, m, u, s] = lines[lines.length - 1].split(" ").map(Number);
+  let err = "";
+  if (out.code !== 0) {
+    try {
+      err = readFileSync(errFile, "utf8").trim().split("\n").slice(-5).join("\n");
+    } catch { /* none */ }
+  }
+  return { wall, rssKiB: m, user: u, sys: s, code: out.code, err };
+}
+
+function sh(cmd: string[], what: string): void {
+  const out = new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "null", stderr: "piped" })
+    .outputSync();
+  if (!out.success) {
+    throw new Error(`${what} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+const syncDisks = () => sh(["sync"], "sync");
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+interface ToolResult {
+  times: number[];
+  rssKiB: number[];
+  cpu: number[];
+  median: number;
+  peakRssMiB: number;
+  verified: boolean;
+  verifyProblems: string[];
+  dirMtimeDiffs: number;
+  errors: string[];
+  at: string;
+}
+type TreeResults = {
+  params: TreeParams & { key: string; entries: number; bytes: number };
+  scenarios: Partial<Record<Scenario, Record<string, ToolResult>>>;
+};
+interface Results {
+  meta: Record<string, unknown>;
+  trees: Partial<Record<TreeName, TreeResults>>;
+  targets?: TargetResult[];
+}
+
+function loadResults(): Results {
+  try {
+    return JSON.parse(readFileSync(opt.json, "utf8"));
+  } catch {
+    return { meta: {}, trees: {} };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmark driver
+
+const log = (s: string) => console.error(`[bench] ${s}`);
+
+function versionOf(cmd: string[]): string {
+  try {
+    const out = new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "null" })
+      .outputSync();
+    return new TextDecoder().decode(out.stdout).split("\n")[0].trim();
+  } catch {
+    return "not installed";
+  }
+}
+
+function benchTree(tree: TreeName, results: Results): void {
+  const p = treeParams(tree);
+  const key = treeKey(p);
+  const root = join(opt.dir, "trees", key);
+  const src = ensureSource(root, p, log);
+  const t0 = performance.now();
+  const srcSnap = snapshot(src);
+  let bytes = 0;
+  for (const e of srcSnap.values()) bytes += e.size;
+  log(
+    `${tree}: ${src}: ${srcSnap.size} entries, ${(bytes / 1e6).toFixed(1)} MB ` +
+      `(walked in ${((performance.now() - t0) / 1000).toFixed(2)} s)`,
+  );
+
+  const prev = results.trees[tree];
+  const tr: TreeResults = prev && prev.params.key === key
+    ? prev
+    : { params: { ...p, key, entries: srcSnap.size, bytes }, scenarios: {} };
+  results.trees[tree] = tr;
+
+  const scenarios = opt.scenarios.length ? opt.scenarios : DEFAULT_SCENARIOS[tree];
+  let inc: { dir: string; mutation: Mutation; snap: Snapshot } | undefined;
+  if (scenarios.includes("incremental")) {
+    const m = ensureMutated(root, p, opt.churn, log);
+    inc = { ...m, snap: snapshot(m.dir) };
+  }
+
+  const wanted = opt.tools.length ? opt.tools : ALL_TOOLS.map((t) => t.name);
+  const tools: Tool[] = [];
+  for (const t of ALL_TOOLS) {
+    if (!wanted.includes(t.name as never)) continue;
+    const a = t.available();
+    if (a === true) tools.push(t);
+    else log(`skipping ${t.name}: ${a}`);
+  }
+
+  const work = join(opt.dir, "work", tree);
+  for (const scenario of scenarios) {
+    const ts = tools.filter((t) => !t.scenarios || t.scenarios.includes(scenario));
+    const from = scenario === "incremental" ? inc!.dir : src;
+    const fromSnap = scenario === "incremental" ? inc!.snap : srcSnap;
+    const must = scenario === "incremental"
+      ? [...inc!.mutation.modified, ...inc!.mutation.added]
+      : [];
+    const replica = (t: Tool) => join(work, t.name, "replica");
+    const logFile = (t: Tool) => join(work, t.name, "foldersync.log");
+    // Setup (untimed): nochange starts from an exact copy (cp -a) of the source.
+    for (const t of ts) {
+      mkdirSync(join(work, t.name), { recursive: true });
+      if (scenario === "nochange") {
+        rmSync(replica(t), { recursive: true, force: true });
+        sh(["cp", "-a", src, replica(t)], "cp -a (setup)");
+      }
+    }
+    const acc = new Map<string, ToolResult>();
+    for (const t of ts) {
+      acc.set(t.name, {
+        times: [],
+        rssKiB: [],
+        cpu: [],
+        median: NaN,
+        peakRssMiB: NaN,
+        verified: true,
+        verifyProblems: [],
+        dirMtimeDiffs: 0,
+        errors: [],
+        at: new Date().toISOString(),
+      });
+    }
+    const total = opt.warmup + opt.runs;
+    for (let i = 0; i < total; i++) {
+      // Interleave tools; rotate the order each round so no tool always runs first.
+      const order = ts.map((_, k) => ts[(k + i) % ts.length]);
+      for (const t of order) {
+        const r = acc.get(t.name)!;
+        const dst = replica(t);
+        // Reset (untimed).
+        if (scenario === "initial") {
+          rmSync(dst, { recursive: true, force: true });
+          mkdirSync(dst, { recursive: true });
+        } else if (scenario === "incremental") {
+          sh(["rsync", "-a", "--delete", `${src}/`, `${dst}/`], "rsync (reset)");
+        }
+        rmSync(logFile(t), { force: true });
+        syncDisks(); // no dirty pages from the reset or earlier runs left to write back
+        const res = run(t.cmd(from, dst, logFile(t)), join(work, t.name, "stderr.txt"));
+        const warm = i < opt.warmup;
+        if (res.code !== 0) {
+          const msg = `${warm ? "warm-up" : `run ${i - opt.warmup + 1}`}: exit ${res.code}: ` +
+            res.err;
+          r.errors.push(msg);
+          log(`${tree}/${scenario}/${t.name} ${msg}`);
+        }
+        let v: VerifyResult | undefined;
+        if (opt.verify !== "none") {
+          v = verify(from, fromSnap, dst, {
+            content: opt.verify,
+            mustCheck: must,
+            ignoreMode: t.ignoreMode,
+          });
+          if (!v.ok) {
+            r.verified = false;
+            if (r.verifyProblems.length === 0) r.verifyProblems = v.problems;
+          }
+          r.dirMtimeDiffs = Math.max(r.dirMtimeDiffs, v.dirMtimeDiffs);
+        }
+        log(
+          `${tree}/${scenario}/${t.name} ${warm ? "warm-up" : `run ${i - opt.warmup + 1}`}: ` +
+            `${res.wall.toFixed(3)} s, ${(res.rssKiB / 1024).toFixed(0)} MiB, ` +
+            `cpu ${(res.user + res.sys).toFixed(2)} s` +
+            (v
+              ? `, verify ${v.ok ? "ok" : "FAILED"} (${v.entries} entries, ` +
+                `${v.contentChecked} contents, ${(v.ms / 1000).toFixed(2)} s)` +
+                (v.ok ? "" : `: ${v.problems.slice(0, 3).join("; ")}`)
+              : ""),
+        );
+        // Free the memory (tmpfs) of a full copy that the next reset would delete anyway.
+        if (scenario === "initial") rmSync(dst, { recursive: true, force: true });
+        if (!warm) {
+          r.times.push(res.wall);
+          r.rssKiB.push(res.rssKiB);
+          r.cpu.push(res.user + res.sys);
+        }
+      }
+    }
+    const out: Record<string, ToolResult> = tr.scenarios[scenario] ?? {};
+    for (const [name, r] of acc) {
+      r.median = median(r.times);
+      r.peakRssMiB = Math.max(...r.rssKiB) / 1024;
+      out[name] = r;
+    }
+    tr.scenarios[scenario] = out;
+    for (const t of ts) rmSync(replica(t), { recursive: true, force: true }); // free tmpfs memory
+    // Save after each scenario so a long run can be interrupted without losing everything.
+    results.targets = evaluateTargets(results);
+    saveResults(results);
+  }
+}
+
+function saveResults(results: Results): void {
+  mkdirSync(dirname(opt.json), { recursive: true });
+  writeFileSync(opt.json, JSON.stringify(results, null, 2) + "\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets and report
+
+interface TargetResult {
+  target: string;
+  value: number | null;
+  limit: number;
+  status: "PASS" | "MISS" | "n/a";
+}
+
+function get(r: Results, tree: TreeName, sc: Scenario, tool: string): ToolResult | undefined {
+  const x = r.trees[tree]?.scenarios[sc]?.[tool];
+  return x && Number.isFinite(x.median) ? x : undefined;
+}
+
+function ratio(r: Results, tree: TreeName, sc: Scenario, tool = "foldersync"): number | null {
+  const a = get(r, tree, sc, tool);
+  const b = get(r, tree, sc, "rsync");
+  return a && b ? a.median / b.median : null;
+}
+
+/** Peak RSS of a tool over the scenarios that both trees have results for. */
+function peakRss(r: Results, tree: TreeName, scs: Scenario[], tool = "foldersync"): number | null {
+  const xs = scs.map((s) => get(r, tree, s, tool)?.peakRssMiB).filter((x) => x !== undefined);
+  return xs.length ? Math.max(...(xs as number[])) : null;
+}
+
+function commonScenarios(r: Results): Scenario[] {
+  return SCENARIOS.filter((s) =>
+    get(r, "small", s, "foldersync") && get(r, "scale", s, "foldersync")
+  );
+}
+
+function scaling(r: Results) {
+  const a = get(r, "small", "nochange", "foldersync");
+  const b = get(r, "scale", "nochange", "foldersync");
+  const cs = commonScenarios(r);
+  const ra = peakRss(r, "small", cs);
+  const rb = peakRss(r, "scale", cs);
+  return {
+    timeRatio: a && b ? b.median / a.median : null,
+    rssScale: rb,
+    rssRatio: ra && rb ? rb / ra : null,
+    rssScenarios: cs,
+  };
+}
+
+function evaluateTargets(r: Results): TargetResult[] {
+  const sc = scaling(r);
+  const t = (target: string, value: number | null, limit: number): TargetResult => ({
+    target,
+    value,
+    limit,
+    status: value === null ? "n/a" : value <= limit ? "PASS" : "MISS",
+  });
+  return [
+    t("nochange small: foldersync/rsync", ratio(r, "small", "nochange"), 0.9),
+    t("initial small: foldersync/rsync", ratio(r, "small", "initial"), 0.75),
+    t("initial large: foldersync/rsync", ratio(r, "large", "initial"), 1.0),
+    t("incremental small: foldersync/rsync", ratio(r, "small", "incremental"), 0.9),
+    t("nochange scale: foldersync/rsync", ratio(r, "scale", "nochange"), 0.9),
+    t("nochange time scale/small (foldersync)", sc.timeRatio, 5.5),
+    t("peak RSS scale (foldersync, MiB)", sc.rssScale, 150),
+    t("peak RSS scale/small (foldersync)", sc.rssRatio, 1.3),
+  ];
+}
+
+const f = (x: number | null | undefined, d = 2) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(d);
+
+function report(r: Results): string {
+  const out: string[] = [];
+  for (const tree of TREES) {
+    const tr = r.trees[tree];
+    if (!tr) continue;
+    const p = tr.params;
+    const desc = p.kind === "large"
+      ? `${p.files} x ${p.largeSize >> 20} MiB`
+      : `${p.files} files, ${p.dirs} dirs, ${p.symlinks + (p.symlinks ? 2 : 0)} symlinks, ` +
+        `${(p.bytes / 1e6).toFixed(0)} MB`;
+    out.push(`### ${tree} (${desc})`, "");
+    out.push(
+      "| scenario | tool | median s | ratio to rsync | peak RSS MiB | min-max s | cpu s | verified |",
+    );
+    out.push("|---|---|---:|---:|---:|---:|---:|---|");
+    for (const sc of SCENARIOS) {
+      const tools = tr.scenarios[sc];
+      if (!tools) continue;
+      for (const [name, x] of Object.entries(tools)) {
+        const rs = tools["rsync"];
+        const rat = rs && Number.isFinite(rs.median) ? x.median / rs.median : NaN;
+        const v = x.errors.length
+          ? `ERR (${x.errors.length})`
+          : x.verified
+          ? (x.dirMtimeDiffs ? `ok (dir mtimes differ: ${x.dirMtimeDiffs})` : "ok")
+          : "FAIL";
+        out.push(
+          `| ${sc} | ${name} | ${f(x.median, 3)} | ${f(rat)} | ${f(x.peakRssMiB, 0)} | ` +
+            `${f(Math.min(...x.times), 3)}-${f(Math.max(...x.times), 3)} | ` +
+            `${f(median(x.cpu))} | ${v} |`,
+        );
+      }
+    }
+    out.push("");
+  }
+  const sc = scaling(r);
+  const ps = r.trees.scale?.params.files ?? opt.scaleFiles;
+  const pm = r.trees.small?.params.files ?? opt.files;
+  out.push(
+    `Scaling ${ps / 1000}k/${pm / 1000}k (foldersync): nochange time ratio ${f(sc.timeRatio)}, ` +
+      `peak RSS ratio ${f(sc.rssRatio)} (peak RSS at ${ps / 1000}k: ${f(sc.rssScale, 0)} MiB, ` +
+      `over ${sc.rssScenarios.join("+") || "-"})`,
+    "",
+  );
+  // Does --log_level warning matter?
+  const lv: string[] = [];
+  for (const tree of TREES) {
+    for (const s of SCENARIOS) {
+      const a = get(r, tree, s, "foldersync");
+      const b = get(r, tree, s, "foldersync-warn");
+      if (a && b) lv.push(`${tree}/${s} ${f(b.median / a.median)}`);
+    }
+  }
+  if (lv.length) {
+    out.push(`--log_level warning, time relative to the default level: ${lv.join(", ")}`, "");
+  }
+  out.push("| target | value | limit | result |", "|---|---:|---:|---|");
+  for (const t of r.targets ?? []) {
+    out.push(`| ${t.target} | ${f(t.value)} | ${t.limit} | ${t.status} |`);
+  }
+  return out.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function main(): void {
+  mkdirSync(BENCH_DIR, { recursive: true });
+  if (!isTmpfs(opt.dir)) {
+    log(
+      `${opt.dir} is not a tmpfs: on ext4 here, figures after mass deletes are noisy ` +
+        `(see --help for mounting .bench/tmpfs)`,
+    );
+  }
+  const results = loadResults();
+  const startup: number[] = [];
+  if (existsSync(MAIN_TS) && (opt.tools.length === 0 || opt.tools.some((t) => t.startsWith("f")))) {
+    // Fixed cost of a Deno process, for reference.
+    for (let i = 0; i < 4; i++) {
+      const t0 = performance.now();
+      sh([DENO, "eval", "0"], "deno eval");
+      if (i) startup.push((performance.now() - t0) / 1000);
+    }
+  }
+  results.meta = {
+    ...results.meta,
+    updated: new Date().toISOString(),
+    dir: opt.dir,
+    cache: "warm (source read by warm-up run and verification; no drop_caches; " +
+      "`sync` before every timed run, resets and verification untimed)",
+    runs: opt.runs,
+    warmup: opt.warmup,
+    verify: opt.verify,
+    cpus: navigator.hardwareConcurrency,
+    memGiB: Math.round(Deno.systemMemoryInfo().total / 2 ** 30),
+    kernel: Deno.osRelease(),
+    deno: versionOf([DENO, "--version"]),
+    rsync: versionOf(["rsync", "--version"]),
+    rclone: versionOf(["rclone", "version"]),
+    cp: versionOf(["cp", "--version"]),
+    ...(startup.length ? { denoEvalStartupS: median(startup) } : {}),
+  };
+  for (const tree of opt.trees) benchTree(tree, results);
+  results.targets = evaluateTargets(results);
+  saveResults(results);
+  console.log(report(results));
+  console.log(`\nresults: ${opt.json}`);
+  if (startup.length) console.log(`deno startup (deno eval 0), median: ${f(median(startup), 3)} s`);
+}
+
+main();
