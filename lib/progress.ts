@@ -27,7 +27,10 @@ export interface ProgressLine {
   plan(files: number, bytes: number): void;
   /** Something was done (copies and updates count). */
   event(event: SyncEvent): void;
-  /** Runs `print` (which writes a normal line) with the progress line out of its way. */
+  /**
+   * Runs `print` (which writes a normal line) with the progress line erased
+   * first; the line comes back at the next redraw.
+   */
   around(print: () => void): void;
   /** The cycle ended: the line is erased and no longer drawn. */
   stop(): void;
@@ -60,7 +63,7 @@ function duration(seconds: number): string {
 
 function defaultColumns(): number {
   try {
-    return Deno.consoleSize().columns;
+    return Deno.consoleSize().columns || 80; // A pseudo-terminal may report 0.
   } catch {
     return 80; // Not a terminal after all.
   }
@@ -70,8 +73,9 @@ function defaultColumns(): number {
  * Makes a progress line: files and bytes done of those found so far (the
  * walk streams, so the total grows as it goes), the copy rate and an ETA.
  * It appears once a cycle has run for `delayMs`, is redrawn at most every
- * `intervalMs`, steps aside for log lines written through
- * {@linkcode ProgressLine.around} and is erased when the cycle stops. The
+ * `intervalMs`, is erased before each log line written through
+ * {@linkcode ProgressLine.around} (and drawn again at the next redraw) and
+ * when the cycle stops. The
  * caller decides whether a terminal is there (`Deno.stderr.isTerminal()`).
  *
  * @example Usage
@@ -148,13 +152,8 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
       }
     },
     around(print) {
-      const was = shown;
       erase();
-      try {
-        print();
-      } finally {
-        if (was !== "" && running) draw();
-      }
+      print();
     },
     stop() {
       running = false;

@@ -13,13 +13,14 @@ export class WatchError extends Error {
    * @param cause Why `Deno.watchFs` failed.
    */
   constructor(source: string, cause: unknown) {
-    const reason = cause instanceof Error
-      ? cause.message.replace(/\s*\(os error \d+\)/, "")
-      : String(cause);
-    super(
-      `cannot watch '${source}' for changes (${reason}): inotify allows one watch per ` +
-        `directory, raise the sysctl fs.inotify.max_user_watches; syncing every interval only`,
-    );
+    const reason = (cause instanceof Error ? cause.message : String(cause))
+      .replace(/\s*\(os error \d+\)/, "").replace(/\.? about \[.*\]$/s, "");
+    const hint = /limit|no space left/i.test(reason)
+      ? "inotify needs one watch per directory: raise the sysctl fs.inotify.max_user_watches"
+      : /too many open files/i.test(reason)
+      ? "raise the sysctl fs.inotify.max_user_instances"
+      : "check the source";
+    super(`cannot watch '${source}' for changes (${reason}): ${hint}; syncing every interval only`);
     this.name = "WatchError";
   }
 }

@@ -1,0 +1,430 @@
+/**
+ * `--watch`: the batching logic with a fake event source, and the CLI as a
+ * subprocess on real temporary trees: latency, new directories, renames,
+ * deletes, narrowed permissions, the watch limit and SIGTERM.
+ */
+import assert from "node:assert/strict";
+import { MAIN, ROOT, snap, tempDirs, tempFiles, waitFor, writeTree } from "./helpers.ts";
+import { type EventSource, WatchError, watchSource } from "../lib/watch.ts";
+
+// ---------------------------------------------------------------- unit: watchSource
+
+/** An event source the test feeds by hand. */
+function fakeSource() {
+  const queue: (Deno.FsEvent | Error)[] = [];
+  let wakeUp: (() => void) | undefined;
+  let closed = false;
+  const source: EventSource & { push(e: Deno.FsEvent | Error): void; closed(): boolean } = {
+    push(e) {
+      queue.push(e);
+      wakeUp?.();
+    },
+    closed: () => closed,
+    close() {
+      closed = true;
+      wakeUp?.();
+    },
+    async *[Symbol.asyncIterator]() {
+      while (!closed) {
+        const next = queue.shift();
+        if (next instanceof Error) throw next;
+        if (next) yield next;
+        else await new Promise<void>((r) => wakeUp = r);
+      }
+    },
+  };
+  return source;
+}
+
+function event(kind: Deno.FsEvent["kind"], ...paths: string[]): Deno.FsEvent {
+  return { kind, paths };
+}
+
+/** A watcher over a fake source rooted at a real temp dir; `ready` resolves per batch. */
+function fakeWatch(root: string, options: { excluded?: (p: string) => boolean; maxDirs?: number }) {
+  const sources: ReturnType<typeof fakeSource>[] = [];
+  const problems: string[] = [];
+  let readyCount = 0;
+  const watch = watchSource({
+    source: root,
+    debounceMs: 30,
+    ...options,
+    onReady: () => readyCount++,
+    onProblem: (m) => problems.push(m),
+    open: () => {
+      const s = fakeSource();
+      sources.push(s);
+      return s;
+    },
+  });
+  return {
+    watch,
+    problems,
+    source: () => sources[sources.length - 1],
+    sources,
+    readyCount: () => readyCount,
+  };
+}
+
+Deno.test("watchSource: parents of event paths, deduped, excluded paths ignored, debounced", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { a: { b: {} } });
+  const root = Deno.realPathSync(t.src);
+  const w = fakeWatch(root, { excluded: (p) => p === "node_modules" || p.endsWith(".tmp") });
+  try {
+    const s = w.source();
+    s.push(event("create", `${root}/a/b/x`));
+    s.push(event("modify", `${root}/a/b/x`));
+    s.push(event("create", `${root}/top`));
+    s.push(event("rename", `${root}/a/old`, `${root}/a/b/new`));
+    s.push(event("create", `${root}/node_modules/pkg/index.js`)); // under an excluded dir
+    s.push(event("create", `${root}/a/y.tmp`)); // excluded name
+    s.push(event("create", "/elsewhere/entirely"));
+    s.push(event("modify", `${root}/a`)); // a directory's own attributes
+    await waitFor(() => w.watch.ready, 2000, "the batch to settle");
+    assert.equal(w.readyCount(), 1);
+    assert.deepEqual(w.watch.take(), { dirs: ["", "a", "a/b"] });
+    assert.equal(w.watch.ready, false);
+    assert.deepEqual(w.watch.take(), { dirs: [] });
+
+    // Only excluded events: nothing to do.
+    s.push(event("create", `${root}/node_modules/x`));
+    s.push(event("create", `${root}/node_modules`));
+    await new Promise((r) => setTimeout(r, 100)); // Absence of a batch: nothing to poll for.
+    assert.equal(w.watch.ready, false);
+  } finally {
+    w.watch.close();
+  }
+  assert.equal(w.source().closed(), true);
+});
+
+Deno.test("watchSource: overflow, too many directories and watcher errors give a full sync", async () => {
+  using t = tempDirs();
+  writeTree(t.src, {});
+  const root = Deno.realPathSync(t.src);
+  const w = fakeWatch(root, { maxDirs: 3 });
+  try {
+    w.source().push({ kind: "other", paths: [], flag: "rescan" });
+    await waitFor(() => w.watch.ready, 2000, "the overflow batch");
+    assert.match(w.watch.take().full ?? "", /overflow/);
+
+    for (const d of ["a", "b", "c", "d"]) w.source().push(event("create", `${root}/${d}/f`));
+    await waitFor(() => w.watch.ready, 2000, "the big batch");
+    assert.deepEqual(w.watch.take(), {
+      dirs: [],
+      full: "4 directories changed at once (more than 3)",
+    });
+
+    w.source().push(new Error("boom"));
+    await waitFor(() => w.watch.ready, 2000, "the error batch");
+    assert.match(w.watch.take().full ?? "", /watcher failed: boom/);
+    assert.equal(w.sources.length, 2, "restarted");
+    assert.match(w.problems.join("\n"), /watcher failed \(boom\): restarting it/);
+    w.source().push(event("create", `${root}/z`));
+    await waitFor(() => w.watch.ready, 2000, "an event from the new watcher");
+    assert.deepEqual(w.watch.take(), { dirs: [""] });
+  } finally {
+    w.watch.close();
+  }
+});
+
+Deno.test("watchSource: a watcher that cannot be created names the sysctl", () => {
+  assert.throws(
+    () =>
+      watchSource({
+        source: "/some/source",
+        open: () => {
+          throw new Error('OS file watch limit reached. about ["/some/source/a"]');
+        },
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof WatchError);
+      assert.equal(
+        error.message,
+        "cannot watch '/some/source' for changes (OS file watch limit reached): inotify needs " +
+          "one watch per directory: raise the sysctl fs.inotify.max_user_watches; syncing " +
+          "every interval only",
+      );
+      return true;
+    },
+  );
+});
+
+// ---------------------------------------------------------------- the CLI
+
+/** The CLI running in the background, its output collected as it comes. */
+class Running implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly #done: Promise<unknown>;
+
+  constructor(args: string[], perms = ["--allow-read", "--allow-write"], wrap: string[] = []) {
+    const deno = ["run", "--quiet", ...perms, MAIN, ...args];
+    this.child = new Deno.Command(wrap.length ? wrap[0] : Deno.execPath(), {
+      args: wrap.length ? [...wrap.slice(1), Deno.execPath(), ...deno] : deno,
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const collect = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) this[key] += chunk;
+    };
+    this.#done = Promise.all([
+      collect(this.child.stdout, "stdout"),
+      collect(this.child.stderr, "stderr"),
+    ]);
+  }
+
+  /** Sends SIGTERM and returns the exit code once the output is read. */
+  async stop(): Promise<number> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    const { code } = await this.child.status;
+    await this.#done;
+    return code;
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.stop();
+  }
+}
+
+function watchArgs(t: { src: string; dst: string }, ...extra: string[]): string[] {
+  return [
+    "--source_path",
+    t.src,
+    "--replica_path",
+    t.dst,
+    "--sync_interval",
+    "1h", // The periodic cycle never comes back during a test: the watcher does the work.
+    "--watch",
+    ...extra,
+  ];
+}
+
+async function firstCycle(run: Running): Promise<void> {
+  await waitFor(() => /cycle 1 done/.test(run.stdout), 15_000, "the first cycle");
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
+/** Polls every 2 ms (the latency is what is measured); returns the milliseconds taken. */
+async function timeUntil(condition: () => boolean, timeoutMs: number, what: string) {
+  const start = performance.now();
+  while (!condition()) {
+    if (performance.now() - start > timeoutMs) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return performance.now() - start;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+Deno.test("cli --watch: single files within 1 s (median of 20), a 1,000-file burst within 5 s", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { deep: { er: { est: {} } }, "seed.txt": "seed" });
+  await using run = new Running(watchArgs(t));
+  await firstCycle(run);
+
+  const latencies: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const dir = i % 2 ? "deep/er/est" : "";
+    const rel = `${dir ? dir + "/" : ""}file-${i}.txt`;
+    const content = `content ${i} `.repeat(1000 + i);
+    Deno.writeTextFileSync(`${t.src}/${rel}`, content);
+    latencies.push(
+      await timeUntil(() => readOrEmpty(`${t.dst}/${rel}`) === content, 10_000, rel),
+    );
+  }
+  const med = median(latencies);
+  console.log(
+    `single-file latency: median ${med.toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms`,
+  );
+  assert.ok(med <= 1000, `median latency ${med} ms is over 1 s`);
+
+  Deno.mkdirSync(`${t.src}/burst`);
+  const start = performance.now();
+  for (let i = 0; i < 1000; i++) {
+    Deno.writeTextFileSync(`${t.src}/burst/f${String(i).padStart(4, "0")}`, `burst ${i}\n`);
+  }
+  const count = () => {
+    try {
+      let n = 0;
+      for (const _ of Deno.readDirSync(`${t.dst}/burst`)) n++;
+      return n;
+    } catch {
+      return 0;
+    }
+  };
+  await timeUntil(() => count() === 1000, 20_000, "the 1,000-file burst");
+  const burst = performance.now() - start;
+  console.log(`1,000-file burst: all mirrored ${burst.toFixed(0)} ms after the first write`);
+  for (let i = 0; i < 1000; i += 97) {
+    const name = `burst/f${String(i).padStart(4, "0")}`;
+    assert.equal(Deno.readTextFileSync(`${t.dst}/${name}`), `burst ${i}\n`);
+  }
+  assert.ok(burst <= 5000, `the burst took ${burst} ms`);
+  assert.equal(await run.stop(), 0);
+  assert.match(run.stdout, /cycle \d+ done in [\d.]+ s: .* scanned \(watch: \d+ dirs?\)/);
+  assert.doesNotMatch(run.stdout, /\(watch: 0 dirs\)/);
+});
+
+Deno.test("cli --watch: new directories, renames and deletes", async () => {
+  using t = tempDirs();
+  writeTree(t.src, {
+    keep: { "a.txt": "a", sub: { "b.txt": "b" } },
+    gone: { "x.txt": "x", inner: { "y.txt": "y" } },
+    "old-name.txt": "renamed",
+    "delete-me.txt": "bye",
+  });
+  await using run = new Running(watchArgs(t, "--exclude", "*.skip"));
+  await firstCycle(run);
+  const same = () => {
+    const want = snap(t.src, { dirTimes: false });
+    for (const k of Object.keys(want)) if (k.endsWith(".skip")) delete want[k];
+    return JSON.stringify(want) === JSON.stringify(snap(t.dst, { dirTimes: false }));
+  };
+
+  // A new directory tree, written right after its directory is created.
+  Deno.mkdirSync(`${t.src}/new/deeper/still`, { recursive: true });
+  for (let i = 0; i < 20; i++) Deno.writeTextFileSync(`${t.src}/new/deeper/still/f${i}`, `${i}`);
+  Deno.writeTextFileSync(`${t.src}/new/top.txt`, "top");
+  Deno.writeTextFileSync(`${t.src}/new/ignored.skip`, "excluded");
+  // Renames: a file across directories, a directory, a file in place.
+  Deno.renameSync(`${t.src}/old-name.txt`, `${t.src}/keep/sub/new-name.txt`);
+  Deno.renameSync(`${t.src}/keep/sub`, `${t.src}/keep/moved-sub`);
+  // Deletes: a file, a whole tree.
+  Deno.removeSync(`${t.src}/delete-me.txt`);
+  Deno.removeSync(`${t.src}/gone`, { recursive: true });
+  await waitFor(same, 10_000, "the replica to match the source");
+
+  // Then more inside the new directory (now watched), and a file replaced by a directory.
+  Deno.writeTextFileSync(`${t.src}/new/deeper/later.txt`, "later");
+  Deno.removeSync(`${t.src}/keep/a.txt`);
+  Deno.mkdirSync(`${t.src}/keep/a.txt`);
+  Deno.writeTextFileSync(`${t.src}/keep/a.txt/inside`, "inside");
+  await waitFor(same, 10_000, "the second round to be mirrored");
+  assert.equal(readOrEmpty(`${t.dst}/new/ignored.skip`), "");
+  // Directory modes and mtimes too.
+  const withTimes = () => {
+    const want = snap(t.src);
+    for (const k of Object.keys(want)) if (k.endsWith(".skip")) delete want[k];
+    return JSON.stringify(want) === JSON.stringify(snap(t.dst));
+  };
+  await waitFor(withTimes, 5000, "directory modes and mtimes");
+  assert.equal(await run.stop(), 0);
+  assert.match(run.stdout, /remove +file +delete-me\.txt/);
+  assert.match(run.stdout, /remove +dir +gone\b/);
+  assert.doesNotMatch(run.stdout, /ERROR/);
+  assert.equal(run.stdout.match(/cycle \d+ done in .* scanned$/gm)?.length, 1, "one full cycle");
+});
+
+Deno.test("cli --watch: works with narrowed permissions (read S,R,L; write R,L)", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  Deno.mkdirSync(t.dst);
+  const log = `${t.dir}/sync.log`;
+  await using run = new Running(watchArgs(t, "--log_file", log), [
+    `--allow-read=${t.src},${t.dst},${log}`,
+    `--allow-write=${t.dst},${log}`,
+  ]);
+  await firstCycle(run);
+  Deno.mkdirSync(`${t.src}/d`);
+  Deno.writeTextFileSync(`${t.src}/d/b.txt`, "b");
+  Deno.writeTextFileSync(`${t.src}/c.txt`, "c");
+  await waitFor(
+    () => readOrEmpty(`${t.dst}/d/b.txt`) === "b" && readOrEmpty(`${t.dst}/c.txt`) === "c",
+    5000,
+    "the watched changes",
+  );
+  assert.equal(await run.stop(), 0);
+  assert.doesNotMatch(run.stdout + run.stderr, /cannot watch|PermissionDenied|Requires/);
+  assert.match(readOrEmpty(log), /\(watch: \d+ dirs?\)/);
+});
+
+Deno.test("cli --watch: at the inotify watch limit, warns once naming the sysctl and keeps syncing", async () => {
+  // A user namespace has its own inotify limit (/proc/sys/user/max_inotify_watches).
+  const probe = await new Deno.Command("unshare", {
+    args: ["-Ur", "sh", "-c", "echo 2 > /proc/sys/user/max_inotify_watches"],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  if (!probe?.success) {
+    console.log("skipped: cannot lower the inotify limit in a user namespace here");
+    return;
+  }
+  using t = tempDirs();
+  writeTree(t.src, { a: { f: "f" }, b: {}, c: {}, d: {} });
+  const script = 'echo 2 > /proc/sys/user/max_inotify_watches && exec "$@"';
+  await using run = new Running(
+    [
+      "--source_path",
+      t.src,
+      "--replica_path",
+      t.dst,
+      "--sync_interval",
+      "0.2",
+      "--watch",
+    ],
+    undefined,
+    ["unshare", "-Ur", "sh", "-c", script, "sh"],
+  );
+  await waitFor(() => /cycle 2 done/.test(run.stdout), 15_000, "two periodic cycles");
+  Deno.writeTextFileSync(`${t.src}/later.txt`, "later");
+  await waitFor(() => readOrEmpty(`${t.dst}/later.txt`) === "later", 5000, "a periodic copy");
+  assert.equal(await run.stop(), 0);
+  const warnings = run.stderr.split("\n").filter((l) => /cannot watch/.test(l));
+  assert.equal(warnings.length, 1, run.stderr);
+  assert.match(warnings[0], /WARN .*fs\.inotify\.max_user_watches.*syncing every interval only$/);
+});
+
+Deno.test("cli --watch: SIGTERM mid-sync closes the watcher and exits 0 leaving no temp files", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  await using run = new Running(watchArgs(t));
+  await firstCycle(run);
+  const big = new Uint8Array(4 << 20).fill(7);
+  Deno.mkdirSync(`${t.src}/big`);
+  for (let i = 0; i < 40; i++) Deno.writeFileSync(`${t.src}/big/f${i}`, big);
+  await waitFor(() => /copy +file +big\/f/.test(run.stdout), 10_000, "copies to start");
+  const code = await run.stop();
+  assert.equal(code, 0, run.stderr);
+  assert.match(run.stdout, /SIGTERM received/);
+  assert.match(run.stdout, /stopped$/m);
+  assert.deepEqual(tempFiles(t.dst), []);
+});
+
+Deno.test("cli: --watch flags are checked", async () => {
+  for (
+    const [args, message] of [
+      [["--debounce", "soon"], /--debounce 'soon' is not a duration/],
+      [["--once"], /--watch and --once do not go together/],
+    ] as const
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--allow-read", "--allow-write", MAIN, "--source_path", "a"]
+        .concat(["--replica_path", "b", "--watch", ...args]),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 2);
+    assert.match(new TextDecoder().decode(out.stderr), message);
+  }
+});
