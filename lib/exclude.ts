@@ -1,18 +1,87 @@
 /**
  * Exclusion patterns (`--exclude GLOB`).
  *
+ * A small glob compiler rather than an npm matcher: loading one (picomatch
+ * goes through Deno's CommonJS layer) added about 40 ms to every start, a
+ * fifth of a no-change cycle over 20,000 files.
+ *
  * @module
  */
-import picomatch from "picomatch";
 
 /** Tells whether a path relative to the root is excluded from the mirror. */
 export type ExcludeMatcher = (relPath: string) => boolean;
 
 /**
+ * Compiles one glob into a regular expression over `/`-separated paths:
+ * `*` and `?` stay within a path segment, `**` spans segments (`a/**` also
+ * matches `a` itself, `**\/b` matches `b` at any depth), `[abc]`, `[!a-z]`
+ * and `{x,y}` work as in a shell, and a backslash escapes the next character.
+ *
+ * @example Usage
+ * ```ts
+ * import { globToRegExp } from "./exclude.ts";
+ * globToRegExp("build/**").test("build/out/a.js"); // true
+ * globToRegExp("*.tmp").test("dir/a.tmp"); // false: `*` stays in one segment
+ * ```
+ *
+ * @param glob The pattern.
+ * @returns An anchored regular expression.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let out = "";
+  let braces = 0;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*") {
+      if (glob[i + 1] === "*") {
+        const atStart = i === 0 || glob[i - 1] === "/";
+        const atEnd = i + 2 === glob.length || glob[i + 2] === "/";
+        if (atStart && atEnd) {
+          if (i + 2 === glob.length) out += atStart && i > 0 ? "?.*" : ".*"; // "a/**": a and below
+          else {
+            out += "(?:.*/)?"; // "**/": any number of segments
+            i++;
+          }
+          i++;
+          continue;
+        }
+        i++;
+      }
+      out += "[^/]*";
+    } else if (c === "?") out += "[^/]";
+    else if (c === "[") {
+      const close = glob.indexOf("]", i + 2);
+      if (close < 0) out += "\\[";
+      else {
+        let body = glob.slice(i + 1, close).replace(/\\/g, "\\\\");
+        if (body[0] === "!") body = "^" + body.slice(1);
+        out += `(?!/)[${body}]`;
+        i = close;
+      }
+    } else if (c === "{") {
+      braces++;
+      out += "(?:";
+    } else if (c === "}" && braces > 0) {
+      braces--;
+      out += ")";
+    } else if (c === "," && braces > 0) out += "|";
+    else if (c === "\\" && i + 1 < glob.length) out += escape(glob[++i]);
+    else out += escape(c);
+  }
+  if (out.endsWith("/?.*")) out = out.slice(0, -4) + "(?:/.*)?";
+  return new RegExp(`^${out}$`);
+}
+
+function escape(c: string): string {
+  return /[.+^$|()[\]{}\\*?]/.test(c) ? "\\" + c : c;
+}
+
+/**
  * Builds a matcher for glob patterns matched against the path relative to the
  * source root, with `/` separators. A pattern without a slash matches the
- * entry's name at any depth (like rsync and .gitignore); dotfiles match `*`.
- * A trailing slash is accepted and ignored. No patterns means nothing is excluded.
+ * entry's name at any depth (like rsync and .gitignore); a leading `/`
+ * anchors a pattern at the root; dotfiles match `*`. A trailing slash is
+ * accepted and ignored. No patterns means nothing is excluded.
  *
  * @example Usage
  * ```ts
@@ -30,13 +99,16 @@ export function makeExcludeMatcher(patterns: readonly string[]): ExcludeMatcher 
     p !== ""
   );
   if (cleaned.length === 0) return () => false;
-  const bare = cleaned.filter((p) => !p.includes("/"));
-  const rooted = cleaned.filter((p) => p.includes("/")).map((p) => p.replace(/^\//, ""));
-  const byName = bare.length ? picomatch(bare, { dot: true }) : () => false;
-  const byPath = rooted.length ? picomatch(rooted, { dot: true }) : () => false;
+  const byName = cleaned.filter((p) => !p.includes("/")).map(globToRegExp);
+  const byPath = cleaned.filter((p) => p.includes("/")).map((p) =>
+    globToRegExp(p.replace(/^\//, ""))
+  );
   return (relPath: string) => {
-    const slash = relPath.lastIndexOf("/");
-    const name = slash < 0 ? relPath : relPath.slice(slash + 1);
-    return byName(name) || byPath(relPath);
+    if (byName.length) {
+      const name = relPath.slice(relPath.lastIndexOf("/") + 1);
+      for (const re of byName) if (re.test(name)) return true;
+    }
+    for (const re of byPath) if (re.test(relPath)) return true;
+    return false;
   };
 }

@@ -113,3 +113,33 @@ Deno.test("exclude: names at any depth, rooted paths, globstars", () => {
   assert.equal(m("src/main.ts"), false);
   assert.equal(makeExcludeMatcher([])("anything"), false);
 });
+
+Deno.test("exclude: glob syntax", () => {
+  const cases: [string, string, boolean][] = [
+    ["*.log", "a.log", true],
+    ["*.log", ".hidden.log", true],
+    ["a?c", "abc", true],
+    ["a?c", "a/c", false],
+    ["[ab].txt", "b.txt", true],
+    ["[!ab].txt", "b.txt", false],
+    ["[!ab].txt", "c.txt", true],
+    ["*.{jpg,png}", "x.png", true],
+    ["*.{jpg,png}", "x.gif", false],
+    ["build/**", "build", true],
+    ["build/**", "build/a/b", true],
+    ["build/**", "builder/a", false],
+    ["**/cache", "cache", true],
+    ["**/cache", "a/b/cache", true],
+    ["a/**/z", "a/z", true],
+    ["a/**/z", "a/b/c/z", true],
+    ["a/*/z", "a/b/c/z", false],
+    ["file(1).txt", "file(1).txt", true],
+    ["a+b", "a+b", true],
+    ["\\*star", "*star", true],
+    ["\\*star", "xstar", false],
+  ];
+  for (const [glob, path, expected] of cases) {
+    const m = makeExcludeMatcher([glob]);
+    assert.equal(m(path), expected, `${glob} vs ${path}`);
+  }
+});
