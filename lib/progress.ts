@@ -85,7 +85,7 @@ function defaultColumns(): number {
  * progress.start();
  * progress.plan(2, 2048);
  * progress.event({ action: "copy", path: "a", kind: "file", bytes: 1024 });
- * progress.text(); // "syncing: 1 of 2 files, 1.0 KiB of 2.0 KiB found so far, ..."
+ * progress.text(); // "syncing: 1/2 files, 1.0 KiB/2.0 KiB found so far, ..."
  * progress.stop();
  * ```
  *
@@ -113,8 +113,8 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
     const rate = seconds > 0 ? doneBytes / seconds : 0;
     const left = Math.max(0, Math.max(bytes, doneBytes) - doneBytes);
     const eta = left === 0 ? "0 s" : rate > 0 ? duration(left / rate) : "?";
-    return `syncing: ${doneFiles} of ${Math.max(files, doneFiles)} files, ` +
-      `${size(doneBytes)} of ${size(Math.max(bytes, doneBytes))} found so far, ` +
+    return `syncing: ${doneFiles}/${Math.max(files, doneFiles)} files, ` +
+      `${size(doneBytes)}/${size(Math.max(bytes, doneBytes))} found so far, ` +
       `${size(rate)}/s, ETA ${eta}`;
   };
   const erase = () => {
