@@ -342,6 +342,25 @@ Deno.test("cli --watch: new directories, renames and deletes", async () => {
   assert.equal(run.stdout.match(/cycle \d+ done in .* scanned$/gm)?.length, 1, "one full cycle");
 });
 
+Deno.test("cli --watch: more than 500 changed directories at once fall back to a full sync", async () => {
+  using t = tempDirs();
+  const tree: Record<string, Record<string, string>> = {};
+  for (let i = 0; i < 520; i++) tree[`d${i}`] = {};
+  writeTree(t.src, tree);
+  // A long debounce, so that all the writes land in one batch however slow the machine.
+  await using run = new Running(watchArgs(t, "--debounce", "1.5s"));
+  await firstCycle(run);
+  for (let i = 0; i < 520; i++) Deno.writeTextFileSync(`${t.src}/d${i}/f`, `${i}`);
+  await waitFor(() => /cycle 2 done/.test(run.stdout), 15_000, "the second cycle's summary");
+  assert.equal(await run.stop(), 0);
+  assert.equal(readOrEmpty(`${t.dst}/d519/f`), "519");
+  assert.match(
+    run.stderr,
+    /WARN {2}watch: 520 directories changed at once \(more than 500\): syncing the whole tree/,
+  );
+  assert.match(run.stdout, /cycle 2 done in [\d.]+ s: 0 created, 520 copied.* scanned$/m);
+});
+
 Deno.test("cli --watch: works with narrowed permissions (read S,R,L; write R,L)", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
