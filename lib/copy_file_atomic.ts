@@ -17,7 +17,9 @@ import { makeTempName } from "./temp_name.ts";
  *
  * The source is `lstat`ed again after the copy; if it is no longer the same
  * regular file with the same size and mtime, the copy is discarded and a
- * {@linkcode SourceChangedError} is thrown, so a torn copy never lands. On any
+ * {@linkcode SourceChangedError} is thrown, so a torn copy never lands. A file
+ * written less than `RACY_MS` ago is copied only once that much time has
+ * passed, so that a write in the same clock tick as its mtime cannot hide. On any
  * error the temporary file is removed.
  *
  * @example Usage
@@ -35,6 +37,8 @@ import { makeTempName } from "./temp_name.ts";
 export async function copyFileAtomic(srcPath: string, dstPath: string, src: Entry): Promise<void> {
   const tmp = dstPath.slice(0, dstPath.lastIndexOf("/") + 1) + makeTempName();
   try {
+    const recent = src.mtimeMs + RACY_MS - Date.now();
+    if (recent > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(recent, RACY_MS)));
     await Deno.copyFile(srcPath, tmp);
     const after = Deno.lstatSync(srcPath);
     if (
@@ -54,6 +58,18 @@ export async function copyFileAtomic(srcPath: string, dstPath: string, src: Entr
     throw error;
   }
 }
+
+/**
+ * How long after its last write a file is left alone before it is copied.
+ * File timestamps come from a coarse clock (a kernel tick, up to 10 ms) and
+ * are compared in whole ms, so a write in the same tick as the scanned mtime
+ * (a writer halfway through the file, or rewriting it in place at the same
+ * size) leaves size and mtime unchanged and the lstat after the copy cannot
+ * see it. Waiting until the mtime is this old before copying means any such
+ * write is either finished before the copy starts or, continuing, stamps a
+ * later mtime that the check after the copy sees.
+ */
+const RACY_MS = 100;
 
 /**
  * Replaces (or creates) a symlink atomically: the link is made at a temporary
