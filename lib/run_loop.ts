@@ -128,6 +128,7 @@ export async function runCycle(
     progress?.stop();
   }
   const seconds = (performance.now() - started) / 1000;
+  if (!deletes) stats.error++; // The refused removals fail the cycle: its summary says so.
   logSummary(cycle, seconds, stats, config.dryRun, dirs?.length);
   ok = ok && stats.error === 0 && !stats.aborted;
   if (ok && config.healthFile && dirs === undefined) {
