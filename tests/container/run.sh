@@ -87,8 +87,11 @@ cleanup() {
   if [ -n "$WORK" ] && [ -f "$WORK/docker-compose.yml" ]; then
     podman-compose -p "$PROJECT" -f "$WORK/docker-compose.yml" down >/dev/null 2>&1
   fi
-  podman rm -f "$PROJECT-defaults" "$PROJECT-watch" >/dev/null 2>&1
-  podman network rm -f "${PROJECT}_default" >/dev/null 2>&1
+  if [ -n "$WORK" ] && [ -f "$WORK/w/docker-compose.yml" ]; then
+    podman-compose -p "$PROJECT-watch" -f "$WORK/w/docker-compose.yml" down >/dev/null 2>&1
+  fi
+  podman rm -f "$PROJECT-defaults" >/dev/null 2>&1
+  podman network rm -f "${PROJECT}_default" "${PROJECT}-watch_default" >/dev/null 2>&1
   [ -n "$WORK" ] && rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -252,14 +255,19 @@ check "defaults: exit code 0 on stop" \
   test "$(podman inspect "$PROJECT-defaults" --format '{{.State.ExitCode}}')" = "0"
 
 # ------------------------------------------------------------------------------ --watch mode
-step "--watch (live mirroring), interval 60 s"
-mkdir -p "$WORK/replica3" "$WORK/logs3"
-chown 1993:1993 "$WORK/replica3" "$WORK/logs3"
-podman run -d --name "$PROJECT-watch" --network none --read-only --cap-drop ALL \
-  -v "$WORK/source:/source:ro" -v "$WORK/replica3:/replica" -v "$WORK/logs3:/logs" "$IMAGE" \
-  --source_path /source --replica_path /replica --log_file /logs/foldersync.log \
-  --sync_interval 60 --watch >/dev/null 2>&1
-same_tree3() { diff -r --no-dereference "$WORK/source" "$WORK/replica3" >/dev/null 2>&1; }
+step "compose with its commented '- --watch' line enabled, SYNC_INTERVAL=60"
+# A second copy of the compose file, beside its own replica and logs, source linked to the first.
+mkdir -p "$WORK/w/replica" "$WORK/w/logs"
+ln -s ../source "$WORK/w/source"
+chown 1993:1993 "$WORK/w/replica" "$WORK/w/logs"
+sed 's/^\( *\)# - --watch$/\1- --watch/' "$REPO/docker-compose.yml" >"$WORK/w/docker-compose.yml"
+wcompose() { podman-compose -p "$PROJECT-watch" -f "$WORK/w/docker-compose.yml" "$@"; }
+check "compose file has a commented '- --watch' line to enable" \
+  grep -q -- '^ *- --watch$' "$WORK/w/docker-compose.yml"
+SYNC_INTERVAL=60 wcompose up -d --no-build >"$WORK/compose-watch.log" 2>&1
+WCTR="$(podman ps -a --filter "label=io.podman.compose.project=$PROJECT-watch" \
+  --format '{{.Names}}' | head -1)"
+same_tree3() { diff -r "$WORK/source/" "$WORK/w/replica/" >/dev/null 2>&1; }
 check "watch: first cycle mirrors the source" wait_until 60 same_tree3
 mkdir -p "$WORK/source/watched"
 echo "seen at once" >"$WORK/source/watched/w.txt"
@@ -269,9 +277,10 @@ if wait_until 15 same_tree3; then
 else
   fail "watch: a new file is mirrored within 15 s (interval is 60 s)"
 fi
-podman stop -t 10 "$PROJECT-watch" >/dev/null 2>&1
+podman stop -t 10 "$WCTR" >/dev/null 2>&1
 check "watch: exit code 0 on stop" \
-  test "$(podman inspect "$PROJECT-watch" --format '{{.State.ExitCode}}')" = "0"
+  test "$(podman inspect "$WCTR" --format '{{.State.ExitCode}}' 2>/dev/null)" = "0"
+wcompose down >/dev/null 2>&1
 
 if [ "$FAILED" -gt 0 ]; then
   echo "--- container output (last 30 lines)"
