@@ -22,6 +22,7 @@ import {
 import { missingPermission } from "./lib/permissions.ts";
 import { createProgressLine } from "./lib/progress.ts";
 import { runLoop } from "./lib/run_loop.ts";
+import { stopPrefetchWorker } from "./lib/prefetch.ts";
 
 async function main(args: string[]): Promise<number> {
   let command;
@@ -103,6 +104,7 @@ async function main(args: string[]): Promise<number> {
     progress?.stop();
     setConsoleGuard(undefined);
     for (const [sig, handler] of signals) Deno.removeSignalListener(sig, handler);
+    stopPrefetchWorker();
     await closeLogging();
   }
   return code;

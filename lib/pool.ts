@@ -13,7 +13,7 @@
  * ```ts
  * import { Pool } from "./pool.ts";
  * const pool = new Pool(4);
- * const done = await pool.run(async () => {});
+ * const { done } = await pool.run(async () => {});
  * await done;
  * await pool.idle();
  * ```
@@ -30,19 +30,22 @@ export class Pool {
   }
 
   /**
-   * Waits for a free slot, starts `task`, and returns its promise (which never
-   * rejects: the task must handle its own errors).
+   * Waits for a free slot, starts `task`, and returns its completion wrapped
+   * in an object (a bare promise would be flattened by `await`, making the
+   * caller wait for the task itself). `done` never rejects: the task must
+   * handle its own errors.
    */
-  async run(task: () => Promise<void>): Promise<Promise<void>> {
+  async run(task: () => Promise<void>): Promise<{ done: Promise<void> }> {
     while (this.#running >= this.#limit) {
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
     this.#running++;
-    return task().catch(() => {}).finally(() => {
+    const done = task().catch(() => {}).finally(() => {
       this.#running--;
       this.#waiters.shift()?.();
       if (this.#running === 0) { for (const r of this.#idle.splice(0)) r(); }
     });
+    return { done };
   }
 
   /** Resolves once no task is running. */

@@ -90,7 +90,7 @@ export async function runCycle(
   let ok = true;
   if (config.maxDelete !== undefined && !config.dryRun) {
     let removals = 0;
-    await syncScope(dirs, {
+    await syncScope(config, dirs, {
       ...base,
       dryRun: true,
       warned: new Set(),
@@ -112,7 +112,7 @@ export async function runCycle(
   progress?.start();
   let stats: SyncStats;
   try {
-    stats = await syncScope(dirs, {
+    stats = await syncScope(config, dirs, {
       ...base,
       dryRun: config.dryRun,
       deletes,
@@ -148,10 +148,13 @@ export async function runCycle(
 
 /** The whole tree, or each of `dirs` shallow, one after the other. */
 async function syncScope(
+  config: Config,
   dirs: readonly string[] | undefined,
   options: SyncOptions,
 ): Promise<SyncStats> {
-  if (dirs === undefined) return await syncTree(options);
+  if (dirs === undefined) {
+    return await syncTree({ ...options, prefetch: { exclude: config.exclude } });
+  }
   const total: SyncStats = {
     create: 0,
     copy: 0,

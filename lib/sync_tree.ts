@@ -11,6 +11,7 @@ import { copyFileAtomic, sameContent, symlinkAtomic } from "./copy_file_atomic.t
 import { explain } from "./errors.ts";
 import { isTempName } from "./temp_name.ts";
 import { Pool } from "./pool.ts";
+import { localLister, prefetchSource, type SourceLister } from "./prefetch.ts";
 
 /** What happened to one path; `skip` and `error` carry a reason and a hint. */
 export type SyncAction = "create" | "copy" | "update" | "remove" | "skip" | "error";
@@ -92,6 +93,11 @@ export interface SyncOptions {
    * start directory's own entries (and new directories, whole) are synced.
    */
   shallow?: boolean;
+  /**
+   * List the source on a worker thread, ahead of the sync (see prefetch.ts);
+   * `exclude` must be the patterns behind `excluded`. Worth it for full cycles.
+   */
+  prefetch?: { exclude: string[] };
 }
 
 interface Ctx {
@@ -107,6 +113,7 @@ interface Ctx {
   onPlan?: (files: number, bytes: number) => void;
   warned: Set<string>;
   pool: Pool;
+  lister: SourceLister;
   pending: Set<Promise<void>>;
   stats: SyncStats;
   lastYield: number;
@@ -158,6 +165,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     onPlan: options.onPlan,
     warned: options.warned ?? new Set(),
     pool: new Pool(options.concurrency ?? 8),
+    lister: localLister(options.source.replace(/(.)\/+$/, "$1")),
     pending: new Set(),
     stats,
     lastYield: performance.now(),
@@ -187,7 +195,12 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     srcRoot = toEntry("", Deno.lstatSync(abs(ctx.source, start)));
     dstRoot = toEntry("", Deno.lstatSync(abs(ctx.replica, start)));
   }
-  await walkDir(ctx, start, srcRoot, dstRoot);
+  if (options.prefetch) ctx.lister = prefetchSource(ctx.source, start, options.prefetch.exclude);
+  try {
+    await walkDir(ctx, start, srcRoot, dstRoot);
+  } finally {
+    ctx.lister.close();
+  }
   await ctx.pool.idle();
   while (ctx.pending.size > 0) await Promise.all([...ctx.pending]);
   stats.aborted = ctx.signal?.aborted ?? false;
@@ -266,8 +279,13 @@ async function walkDir(
 ): Promise<void> {
   if (ctx.signal?.aborted) return;
   await yieldNow(ctx);
-  const src = readListing(ctx, ctx.source, rel, "source");
-  if (src === undefined) return; // Nothing under an unreadable source directory is touched.
+  let src: DirListing;
+  try {
+    src = await ctx.lister.list(rel);
+  } catch (error) {
+    fail(ctx, rel, "dir", "cannot read source directory", error);
+    return; // Nothing under an unreadable source directory is touched.
+  }
   const dst = dstDir === undefined && ctx.dryRun
     ? { entries: [], problems: [] }
     : readListing(ctx, ctx.replica, rel, "replica");
@@ -419,9 +437,9 @@ async function applyAction(
         });
         return undefined;
       }
-      return await ctx.pool.run(() => copyOne(ctx, path, action.src, action.reason));
+      return (await ctx.pool.run(() => copyOne(ctx, path, action.src, action.reason))).done;
     case "compare":
-      return await ctx.pool.run(async () => {
+      return (await ctx.pool.run(async () => {
         const srcPath = abs(ctx.source, path);
         let same: boolean;
         try {
@@ -435,7 +453,7 @@ async function applyAction(
         if (ctx.dryRun) {
           ctx.emit({ action: "update", path, kind: "file", bytes: action.src.size });
         } else await copyOne(ctx, path, action.src, "update");
-      });
+      })).done;
   }
 }
 

@@ -1,0 +1,200 @@
+/**
+ * Listing the source on a second core: a worker walks the source tree ahead
+ * of the sync (depth first, in the march's order) while the main thread lists
+ * the replica and applies the plan. A no-change cycle is nearly all `lstat`
+ * and `readdir` calls, so splitting the two sides over two threads is what
+ * brings it under rsync's time (rsync also runs its sender and receiver as two
+ * processes). Flow control keeps the worker at most a window of directories
+ * ahead, so memory still grows with directory width, not tree size.
+ *
+ * @module
+ */
+import { type DirListing, listDir } from "./list_dir.ts";
+import type { Entry } from "./types.ts";
+
+/** Messages to the worker. */
+export type ScanRequest =
+  | { type: "start"; id: number; root: string; start: string; exclude: string[]; window: number }
+  | { type: "credit"; id: number; count: number }
+  | { type: "stop"; id: number };
+
+interface ErrorInfo {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+/** Messages from the worker. */
+export type ScanReply =
+  | {
+    id: number;
+    rel: string;
+    entries: Entry[];
+    problems: { name: string; message: string; error?: ErrorInfo }[];
+    done?: undefined;
+    error?: undefined;
+  }
+  | { id: number; rel: string; error: ErrorInfo; done?: undefined; entries?: undefined }
+  | { id: number; done: true; rel?: undefined; error?: undefined; entries?: undefined };
+
+/** Lists one source directory (relative path); throws when it cannot be read. */
+export type SourceLister = {
+  /** The listing of `rel`. Must be asked for in depth-first march order. */
+  list(rel: string): Promise<DirListing>;
+  /** Ends this walk (the worker stays for the next cycle). */
+  close(): void;
+};
+
+function revive(info: ErrorInfo): Error {
+  const Class = (Deno.errors as unknown as Record<string, ErrorConstructor | undefined>)[info.name];
+  const error = Class ? new Class(info.message) : new Error(info.message);
+  if (info.code) (error as { code?: string }).code = info.code;
+  return error;
+}
+
+let worker: Worker | undefined;
+let broken = false;
+let nextId = 1;
+let inbox: ((reply: ScanReply | undefined) => void) | undefined;
+
+const WORKER_URL = new URL("./scan_worker.ts", import.meta.url);
+
+function getWorker(): Worker | undefined {
+  if (broken) return undefined;
+  if (!worker) {
+    // Loading the worker's module needs read access to it; with permissions
+    // narrowed to the source, replica and log, scan on this thread instead.
+    if (
+      WORKER_URL.protocol === "file:" &&
+      Deno.permissions.querySync({ name: "read", path: WORKER_URL }).state !== "granted"
+    ) {
+      broken = true;
+      return undefined;
+    }
+    worker = new Worker(WORKER_URL.href, { type: "module" });
+    worker.onmessage = (event: MessageEvent<ScanReply>) => inbox?.(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      broken = true;
+      inbox?.(undefined);
+    };
+  }
+  return worker;
+}
+
+/**
+ * Stops the prefetch worker, if one was started (before exit, or at the end
+ * of a test).
+ *
+ * @example Usage
+ * ```ts
+ * import { stopPrefetchWorker } from "./prefetch.ts";
+ * stopPrefetchWorker();
+ * ```
+ */
+export function stopPrefetchWorker(): void {
+  worker?.terminate();
+  worker = undefined;
+  inbox = undefined;
+}
+
+/**
+ * Starts listing the source from `start` on the worker and returns a lister
+ * that hands the listings out in march order. Listings the sync does not ask
+ * for (subtrees it skipped) are dropped as it moves past them. If the worker
+ * cannot be started, the lister reads on the calling thread instead.
+ *
+ * @example Usage
+ * ```ts
+ * import { prefetchSource, stopPrefetchWorker } from "./prefetch.ts";
+ * const lister = prefetchSource("lib", "", []);
+ * const root = await lister.list("");
+ * lister.close();
+ * stopPrefetchWorker();
+ * ```
+ *
+ * @param root The source root.
+ * @param start The directory to start from, relative ("" for the root).
+ * @param exclude The `--exclude` patterns (excluded directories are not walked).
+ * @param window How many listings the worker may run ahead.
+ * @returns The lister.
+ */
+export function prefetchSource(
+  root: string,
+  start: string,
+  exclude: string[],
+  window = 64,
+): SourceLister {
+  let w: Worker | undefined;
+  try {
+    w = getWorker();
+  } catch {
+    broken = true;
+  }
+  if (!w) return localLister(root);
+  const id = nextId++;
+  const queue: ScanReply[] = [];
+  let waiting: (() => void) | undefined;
+  let done = false;
+  let consumed = 0;
+  inbox = (reply) => {
+    if (reply === undefined) done = true; // The worker failed: read here from now on.
+    else if (reply.id === id) queue.push(reply);
+    else return;
+    waiting?.();
+  };
+  w.postMessage({ type: "start", id, root, start, exclude, window } satisfies ScanRequest);
+  const local = localLister(root);
+  return {
+    async list(rel: string): Promise<DirListing> {
+      while (!done) {
+        while (queue.length === 0 && !done) await new Promise<void>((r) => (waiting = r));
+        waiting = undefined;
+        if (queue.length === 0) break;
+        const reply = queue.shift()!;
+        if (++consumed >= 16) {
+          w!.postMessage({ type: "credit", id, count: consumed } satisfies ScanRequest);
+          consumed = 0;
+        }
+        if (reply.done) {
+          done = true;
+          break;
+        }
+        if (reply.rel !== rel) continue; // A subtree the sync skipped.
+        if (reply.error) throw revive(reply.error);
+        return {
+          entries: reply.entries,
+          problems: reply.problems.map((p) => ({
+            name: p.name,
+            message: p.message,
+            error: p.error && revive(p.error),
+          })),
+        };
+      }
+      return local.list(rel); // Asked out of order: read it here.
+    },
+    close() {
+      if (!done && !broken) w!.postMessage({ type: "stop", id } satisfies ScanRequest);
+      if (inbox && queue) inbox = undefined;
+    },
+  };
+}
+
+/**
+ * A lister that reads on the calling thread.
+ *
+ * @example Usage
+ * ```ts
+ * import { localLister } from "./prefetch.ts";
+ * const listing = await localLister("lib").list("");
+ * ```
+ *
+ * @param root The source root.
+ * @returns The lister.
+ */
+export function localLister(root: string): SourceLister {
+  return {
+    list: (rel) => Promise.resolve(listDir(rel === "" ? root : `${root}/${rel}`)),
+    close() {},
+  };
+}

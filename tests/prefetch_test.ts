@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { localLister, prefetchSource, stopPrefetchWorker } from "../lib/prefetch.ts";
+import { Pool } from "../lib/pool.ts";
+import { tempDirs, writeTree } from "./helpers.ts";
+import type { DirListing } from "../lib/list_dir.ts";
+
+/** Listing the tree itself updates directory atimes; compare the rest. */
+function noAtime(listing: DirListing) {
+  return { ...listing, entries: listing.entries.map(({ atimeMs: _, ...rest }) => rest) };
+}
+
+Deno.test("prefetch: the worker's listings equal the local ones, in march order, skipping what the sync skips", async () => {
+  using t = tempDirs();
+  writeTree(t.src, {
+    a: { x: "1", deep: { y: "2" } },
+    b: { z: "3" },
+    skipped: { inner: { w: "4" } },
+    node_modules: { big: { v: "5" } },
+    f: "6",
+  });
+  const lister = prefetchSource(t.src, "", ["node_modules"], 2);
+  const local = localLister(t.src);
+  try {
+    for (const rel of ["", "a", "a/deep", "b"]) {
+      assert.deepEqual(noAtime(await lister.list(rel)), noAtime(await local.list(rel)), rel);
+    }
+    await assert.rejects(() => lister.list("missing"), Deno.errors.NotFound);
+  } finally {
+    lister.close();
+    stopPrefetchWorker();
+  }
+});
+
+Deno.test("prefetch: an unreadable directory comes back as the same error class", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { d: { f: "1" } });
+  const lister = prefetchSource(t.src, "d/f", []);
+  try {
+    await assert.rejects(() => lister.list("d/f"), Deno.errors.NotADirectory);
+  } finally {
+    lister.close();
+    stopPrefetchWorker();
+  }
+});
+
+Deno.test("pool: runs up to its limit at once and hands back completion without waiting for it", async () => {
+  const pool = new Pool(3);
+  let running = 0;
+  let peak = 0;
+  const releases: (() => void)[] = [];
+  const dones: Promise<void>[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { done } = await pool.run(async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise<void>((r) => releases.push(r));
+      running--;
+    });
+    dones.push(done);
+  }
+  assert.equal(peak, 3, "three tasks started before any finished");
+  const fourth = pool.run(() => Promise.resolve());
+  let started = false;
+  fourth.then(() => (started = true));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(started, false, "the fourth waits for a slot");
+  releases.forEach((r) => r());
+  await Promise.all(dones);
+  await (await fourth).done;
+  await pool.idle();
+  assert.equal(running, 0);
+});
