@@ -137,6 +137,7 @@ export function prefetchSource(
   let waiting: (() => void) | undefined;
   let done = false;
   let consumed = 0;
+  const batch = Math.max(1, Math.min(16, window >> 1)); // Credit back in batches, within the window.
   inbox = (reply) => {
     if (reply === undefined) done = true; // The worker failed: read here from now on.
     else if (reply.id === id) queue.push(reply);
@@ -152,7 +153,7 @@ export function prefetchSource(
         waiting = undefined;
         if (queue.length === 0) break;
         const reply = queue.shift()!;
-        if (++consumed >= 16) {
+        if (++consumed >= batch) {
           w!.postMessage({ type: "credit", id, count: consumed } satisfies ScanRequest);
           consumed = 0;
         }
