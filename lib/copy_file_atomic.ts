@@ -33,9 +33,17 @@ import { makeTempName } from "./temp_name.ts";
  * @param srcPath The source file.
  * @param dstPath The replica path to create or replace.
  * @param src The source file's entry as scanned (size, mtime, inode).
+ * @param inflight When given, holds the temporary path while the copy is under
+ *   way, so a caller that must stop before a huge copy ends can remove it.
  */
-export async function copyFileAtomic(srcPath: string, dstPath: string, src: Entry): Promise<void> {
+export async function copyFileAtomic(
+  srcPath: string,
+  dstPath: string,
+  src: Entry,
+  inflight?: Set<string>,
+): Promise<void> {
   const tmp = dstPath.slice(0, dstPath.lastIndexOf("/") + 1) + makeTempName();
+  inflight?.add(tmp);
   try {
     const recent = src.mtimeMs + RACY_MS - Date.now();
     if (recent > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(recent, RACY_MS)));
@@ -56,6 +64,8 @@ export async function copyFileAtomic(srcPath: string, dstPath: string, src: Entr
       // It was never created, or was renamed already.
     }
     throw error;
+  } finally {
+    inflight?.delete(tmp);
   }
 }
 

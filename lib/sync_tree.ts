@@ -115,6 +115,7 @@ interface Ctx {
   pool: Pool;
   lister: SourceLister;
   pending: Set<Promise<void>>;
+  inflight: Set<string>;
   stats: SyncStats;
   lastYield: number;
 }
@@ -167,6 +168,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     pool: new Pool(options.concurrency ?? 8),
     lister: localLister(options.source.replace(/(.)\/+$/, "$1")),
     pending: new Set(),
+    inflight: new Set(),
     stats,
     lastYield: performance.now(),
     emit: (event) => {
@@ -201,10 +203,53 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   } finally {
     ctx.lister.close();
   }
-  await ctx.pool.idle();
-  while (ctx.pending.size > 0) await Promise.all([...ctx.pending]);
+  await finish(ctx);
   stats.aborted = ctx.signal?.aborted ?? false;
   return stats;
+}
+
+/**
+ * How long a stopped cycle waits for copies under way before it gives them up.
+ * `Deno.copyFile` cannot be cancelled, and a multi-gigabyte copy would outlast
+ * a container's stop grace period (10 s by default).
+ */
+const ABANDON_MS = 2000;
+
+/**
+ * Waits for the copies and directory fix-ups still running. Once the cycle's
+ * signal has aborted, waits at most {@linkcode ABANDON_MS}, then removes the
+ * temporary files of the copies still under way (their data goes to an
+ * unlinked file that vanishes when the process exits) and returns.
+ */
+async function finish(ctx: Ctx): Promise<void> {
+  const idle = (async () => {
+    await ctx.pool.idle();
+    while (ctx.pending.size > 0) await Promise.all([...ctx.pending]);
+    return false;
+  })();
+  const signal = ctx.signal;
+  if (!signal) {
+    await idle;
+    return;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const abandoned = new Promise<boolean>((resolve) => {
+    onAbort = () => (timer = setTimeout(() => resolve(true), ABANDON_MS));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  const gaveUp = await Promise.race([idle, abandoned]);
+  clearTimeout(timer);
+  signal.removeEventListener("abort", onAbort!);
+  if (!gaveUp) return;
+  for (const tmp of ctx.inflight) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // Renamed into place or removed in the meantime.
+    }
+  }
 }
 
 /** The nearest of `rel` and its ancestors that is a real directory on both sides. */
@@ -338,8 +383,9 @@ async function walkDir(
       }
       continue;
     }
+    // Copies come back as `{ done }`: a bare promise would be awaited here.
     const task = await applyAction(ctx, action, dirState, failed);
-    if (task) tasks.push(task);
+    if (task) tasks.push(task.done);
   }
 
   // Mode and mtime of the directory go last: creating entries in it changes its mtime.
@@ -376,7 +422,7 @@ async function applyAction(
   action: Exclude<Action, { op: "descend" }>,
   dirState: { changed: boolean },
   failed: Set<string>,
-): Promise<Promise<void> | undefined> {
+): Promise<{ done: Promise<void> } | undefined> {
   const path = action.path;
   const dstPath = abs(ctx.replica, path);
   switch (action.op) {
@@ -437,9 +483,9 @@ async function applyAction(
         });
         return undefined;
       }
-      return (await ctx.pool.run(() => copyOne(ctx, path, action.src, action.reason))).done;
+      return await ctx.pool.run(() => copyOne(ctx, path, action.src, action.reason));
     case "compare":
-      return (await ctx.pool.run(async () => {
+      return await ctx.pool.run(async () => {
         const srcPath = abs(ctx.source, path);
         let same: boolean;
         try {
@@ -453,7 +499,7 @@ async function applyAction(
         if (ctx.dryRun) {
           ctx.emit({ action: "update", path, kind: "file", bytes: action.src.size });
         } else await copyOne(ctx, path, action.src, "update");
-      })).done;
+      });
   }
 }
 
@@ -464,7 +510,7 @@ async function copyOne(
   reason: "new" | "update",
 ): Promise<void> {
   try {
-    await copyFileAtomic(abs(ctx.source, path), abs(ctx.replica, path), src);
+    await copyFileAtomic(abs(ctx.source, path), abs(ctx.replica, path), src, ctx.inflight);
     ctx.emit({ action: reason === "new" ? "copy" : "update", path, kind: "file", bytes: src.size });
   } catch (error) {
     fail(ctx, path, "file", "cannot copy", error);

@@ -229,3 +229,28 @@ Deno.test("cli e2e: after kill -9 mid-copy no half-written file stands at a fina
   assert.deepEqual(tempFiles(t.dst), []);
   assert.deepEqual(snap(t.dst), snap(t.src));
 });
+
+Deno.test("cli e2e: SIGTERM during a copy too big to finish soon: exit 0 within seconds, its temporary file removed", async () => {
+  using t = tempDirs();
+  Deno.mkdirSync(t.src);
+  // A sparse 32 GiB file: instant to make, many seconds to copy (ext4 writes the holes out).
+  using f = Deno.openSync(`${t.src}/huge.img`, { write: true, create: true });
+  f.truncateSync(32 * 1024 ** 3);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs(["--source_path", t.src, "--replica_path", t.dst, "--log_file", t.log]),
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await waitFor(() => copyUnderWay(t.dst), 20_000, "the copy under way");
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const stoppedAt = Date.now();
+  const status = await child.status;
+  assert.equal(status.code, 0);
+  assert.ok(Date.now() - stoppedAt < 6_000, `stopped in ${Date.now() - stoppedAt} ms`);
+  assert.deepEqual(tempFiles(t.dst), []);
+  assert.throws(() => Deno.lstatSync(`${t.dst}/huge.img`), Deno.errors.NotFound);
+});
