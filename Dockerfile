@@ -29,11 +29,11 @@ COPY main.ts ./
 COPY lib/ ./lib/
 RUN deno install --frozen --entrypoint main.ts
 
-# Least privilege: read source, replica and logs (and the scan worker's module, which lists the
-# source on a second thread); write only replica and logs. No env, net or run.
+# Least privilege: read source, replica and logs (and /app/lib, which the worker that lists the
+# source on a second thread loads); write only replica and logs. No env, net or run.
 # Exec form: deno is PID 1 and gets SIGTERM from `docker stop` directly (it handles it and exits 0).
 ENTRYPOINT ["deno", "run", "--cached-only", "--frozen", "--no-prompt", \
-  "--allow-read=/source,/replica,/logs,/app/lib/scan_worker.ts", "--allow-write=/replica,/logs", \
+  "--allow-read=/source,/replica,/logs,/app/lib", "--allow-write=/replica,/logs", \
   "/app/main.ts"]
 CMD ["--source_path", "/source", "--replica_path", "/replica", \
   "--log_file", "/logs/foldersync.log", "--health_file", "/logs/health.json", \

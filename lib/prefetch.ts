@@ -58,15 +58,17 @@ let nextId = 1;
 let inbox: ((reply: ScanReply | undefined) => void) | undefined;
 
 const WORKER_URL = new URL("./scan_worker.ts", import.meta.url);
+/** The worker imports its siblings, so it needs read access to all of lib/. */
+const LIB_URL = new URL("./", import.meta.url);
 
 function getWorker(): Worker | undefined {
   if (broken) return undefined;
   if (!worker) {
-    // Loading the worker's module needs read access to it; with permissions
+    // Loading the worker's modules needs read access to them; with permissions
     // narrowed to the source, replica and log, scan on this thread instead.
     if (
       WORKER_URL.protocol === "file:" &&
-      Deno.permissions.querySync({ name: "read", path: WORKER_URL }).state !== "granted"
+      Deno.permissions.querySync({ name: "read", path: LIB_URL }).state !== "granted"
     ) {
       broken = true;
       return undefined;

@@ -165,7 +165,7 @@ PID="$(podman inspect "$CTR" --format '{{.State.Pid}}')"
 CMDLINE="$(tr '\0' ' ' <"/proc/$PID/cmdline")"
 echo "PID 1: $CMDLINE"
 check "deno is PID 1 with least-privilege flags" grep -q \
-  "^deno run .*--allow-read=/source,/replica,/logs --allow-write=/replica,/logs /app/main.ts" \
+  "^deno run .*--allow-read=/source,/replica,/logs,/app/lib --allow-write=/replica,/logs /app/main.ts" \
   <<<"$CMDLINE"
 check "interval from SYNC_INTERVAL reaches the command" \
   grep -q -- "--sync_interval $INTERVAL" <<<"$CMDLINE"
