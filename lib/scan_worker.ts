@@ -10,7 +10,7 @@
 /// <reference lib="deno.worker" />
 import { listDir } from "./list_dir.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
-import type { ScanReply, ScanRequest } from "./prefetch.ts";
+import { packEntries, type ScanReply, type ScanRequest } from "./prefetch.ts";
 
 let current = 0;
 let credit = 0;
@@ -25,12 +25,26 @@ async function walk(request: Extract<ScanRequest, { type: "start" }>): Promise<v
   const id = request.id;
   const excluded = makeExcludeMatcher(request.exclude);
   const stack: string[] = [request.start];
+  // Replies go out in batches: each message costs the main thread far more
+  // than a listing does. The batch grows from 1 so the first listing is quick.
+  let batch: ScanReply[] = [];
+  let transfer: ArrayBuffer[] = [];
+  let batchEntries = 0;
+  let limit = 1;
+  const flush = () => {
+    if (batch.length === 0) return;
+    self.postMessage(batch, transfer);
+    batch = [];
+    transfer = [];
+    batchEntries = 0;
+    limit = Math.min(limit * 2, 64);
+  };
   while (stack.length > 0) {
+    if (credit <= 0) flush();
     while (credit <= 0 && current === id) await new Promise<void>((r) => (wake = r));
     if (current !== id) return;
     const rel = stack.pop()!;
     const path = rel === "" ? request.root : `${request.root}/${rel}`;
-    let reply: ScanReply;
     try {
       const listing = listDir(path);
       const problems = listing.problems.map((p) => ({
@@ -38,19 +52,23 @@ async function walk(request: Extract<ScanRequest, { type: "start" }>): Promise<v
         message: p.message,
         error: p.error === undefined ? undefined : errorInfo(p.error),
       }));
-      reply = { id, rel, entries: listing.entries, problems };
+      const entries = packEntries(listing.entries);
+      batch.push({ id, rel, entries, problems });
+      transfer.push(entries.numbers.buffer as ArrayBuffer);
+      batchEntries += listing.entries.length;
       const prefix = rel === "" ? "" : rel + "/";
       for (let i = listing.entries.length - 1; i >= 0; i--) {
         const entry = listing.entries[i];
         if (entry.kind === "dir" && !excluded(prefix + entry.name)) stack.push(prefix + entry.name);
       }
     } catch (error) {
-      reply = { id, rel, error: errorInfo(error) };
+      batch.push({ id, rel, error: errorInfo(error) });
     }
     credit--;
-    self.postMessage(reply);
+    if (batch.length >= limit || batchEntries >= 4096) flush();
   }
-  self.postMessage({ id, done: true } satisfies ScanReply);
+  batch.push({ id, done: true });
+  flush();
 }
 
 self.onmessage = (event: MessageEvent<ScanRequest>) => {

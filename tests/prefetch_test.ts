@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { localLister, prefetchSource, stopPrefetchWorker } from "../lib/prefetch.ts";
+import {
+  localLister,
+  packEntries,
+  prefetchSource,
+  stopPrefetchWorker,
+  unpackEntries,
+} from "../lib/prefetch.ts";
 import { Pool } from "../lib/pool.ts";
 import { tempDirs, writeTree } from "./helpers.ts";
 import type { DirListing } from "../lib/list_dir.ts";
@@ -69,4 +75,42 @@ Deno.test("pool: runs up to its limit at once and hands back completion without 
   await (await fourth).done;
   await pool.idle();
   assert.equal(running, 0);
+});
+
+Deno.test("prefetch: packed entries round-trip", () => {
+  const entries = [
+    {
+      name: "a",
+      kind: "file" as const,
+      size: 12,
+      mtimeMs: 1.5e12,
+      atimeMs: 1.6e12,
+      mode: 0o644,
+      ino: 7,
+    },
+    {
+      name: "l",
+      kind: "symlink" as const,
+      size: 0,
+      mtimeMs: 1,
+      atimeMs: 2,
+      mode: 0,
+      ino: 8,
+      target: "../x",
+    },
+    { name: "p", kind: "other" as const, size: 0, mtimeMs: 1, atimeMs: 2, mode: 0o600, ino: 9 },
+    { name: "d", kind: "dir" as const, size: 0, mtimeMs: 1, atimeMs: 2, mode: 0o755, ino: 10 },
+    {
+      name: "e",
+      kind: "symlink" as const,
+      size: 0,
+      mtimeMs: 1,
+      atimeMs: 2,
+      mode: 0,
+      ino: 11,
+      target: "",
+    },
+  ];
+  assert.deepEqual(unpackEntries(packEntries(entries)), entries);
+  assert.deepEqual(unpackEntries(packEntries([])), []);
 });
