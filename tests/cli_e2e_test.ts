@@ -134,7 +134,7 @@ Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it
   assert.equal(status.code, 0);
   const log = readOr(t.log);
   assert.match(log, /SIGTERM received/);
-  assert.match(log, /INFO  stopped\n$/, "the log is flushed to its last line");
+  assert.match(log, /INFO {2}stopped\n$/, "the log is flushed to its last line");
   const cycles = [...log.matchAll(/cycle (\d+) (done|stopped)/g)].map((m) => Number(m[1]));
   assert.ok(cycles.length >= 2);
   assert.deepEqual(cycles, cycles.map((_, i) => i + 1), "cycles numbered in order, one at a time");

@@ -210,7 +210,7 @@ Deno.test("mirror: every change is logged to console and file; each cycle ends w
   }
   assert.match(
     log,
-    /^\S+Z INFO  cycle 1 done in \d+\.\d\d s: 1 created, 1 copied, 0 updated, 1 removed, 0 skipped, 0 errors, 1 B copied, 2 scanned$/m,
+    /^\S+Z INFO {2}cycle 1 done in \d+\.\d\d s: 1 created, 1 copied, 0 updated, 1 removed, 0 skipped, 0 errors, 1 B copied, 2 scanned$/m,
   );
   const again = await syncOnce(t);
   const lines = again.stdout.trim().split("\n");
