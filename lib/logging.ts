@@ -12,7 +12,7 @@ import {
   type LogRecord,
   type Sink,
 } from "@logtape/logtape";
-import { getFileSink } from "@logtape/file";
+import { getStreamFileSink } from "@logtape/file";
 import type { SyncEvent, SyncStats } from "./sync_tree.ts";
 
 /** The levels `--log_level` accepts. */
@@ -162,11 +162,12 @@ export async function setupLogging(options: LogOptions): Promise<void> {
   if (options.logFile !== undefined) {
     ensureLogFile(options.logFile);
     try {
-      sinks.file = getFileSink(options.logFile, {
-        formatter,
-        bufferSize: 8192,
-        flushInterval: 1000,
-      });
+      // The stream sink, not getFileSink: that one fsyncs every short record
+      // written to an empty buffer (one fsync per log line, 20,000 for a first
+      // copy of 20,000 files), which made logging the bottleneck of a cycle.
+      // The stream sink writes asynchronously, never fsyncs, and is flushed by
+      // closeLogging() (LogTape's dispose) before exit.
+      sinks.file = getStreamFileSink(options.logFile, { formatter, highWaterMark: 16384 });
     } catch (error) {
       throw new LogFileError(options.logFile, error);
     }

@@ -7,7 +7,13 @@
 import type { Action, Entry, EntryKind } from "./types.ts";
 import { type DirListing, listDir, toEntry } from "./list_dir.ts";
 import { planDir } from "./plan.ts";
-import { copyFileAtomic, sameContent, symlinkAtomic } from "./copy_file_atomic.ts";
+import {
+  copiesInline,
+  copyFileAtomic,
+  copyFileAtomicSync,
+  sameContent,
+  symlinkAtomic,
+} from "./copy_file_atomic.ts";
 import { explain } from "./errors.ts";
 import { isTempName } from "./temp_name.ts";
 import { Pool } from "./pool.ts";
@@ -483,6 +489,11 @@ async function applyAction(
         });
         return undefined;
       }
+      if (copiesInline(action.src)) {
+        await yieldNow(ctx);
+        copyOneSync(ctx, path, action.src, action.reason);
+        return undefined;
+      }
       return await ctx.pool.run(() => copyOne(ctx, path, action.src, action.reason));
     case "compare":
       return await ctx.pool.run(async () => {
@@ -500,6 +511,15 @@ async function applyAction(
           ctx.emit({ action: "update", path, kind: "file", bytes: action.src.size });
         } else await copyOne(ctx, path, action.src, "update");
       });
+  }
+}
+
+function copyOneSync(ctx: Ctx, path: string, src: Entry, reason: "new" | "update"): void {
+  try {
+    copyFileAtomicSync(abs(ctx.source, path), abs(ctx.replica, path), src);
+    ctx.emit({ action: reason === "new" ? "copy" : "update", path, kind: "file", bytes: src.size });
+  } catch (error) {
+    fail(ctx, path, "file", "cannot copy", error);
   }
 }
 

@@ -142,16 +142,27 @@ export function syncOnce(
   ]);
 }
 
-/** Polls `condition` every 20 ms until it holds or `timeoutMs` passes; throws on timeout. */
+/**
+ * Polls `condition` every 20 ms until it holds or `timeoutMs` passes; throws on timeout.
+ * A condition that throws counts as not yet holding.
+ */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,
   what = "condition",
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
+  let lastError: unknown;
+  while (true) {
+    try {
+      if (await condition()) return;
+    } catch (error) {
+      // A tree read while the sync writes it can lose a temporary file mid-read.
+      lastError = error;
+    }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      const why = lastError ? ` (last error: ${lastError})` : "";
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
