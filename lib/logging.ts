@@ -14,6 +14,7 @@ import {
 } from "@logtape/logtape";
 import { getStreamFileSink } from "@logtape/file";
 import type { SyncEvent, SyncStats } from "./sync_tree.ts";
+import { formatBytes } from "./format_bytes.ts";
 
 /** The levels `--log_level` accepts. */
 export type LogLevelName = "debug" | "info" | "warning" | "error";
@@ -196,18 +197,6 @@ export async function closeLogging(): Promise<void> {
   await dispose();
 }
 
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
-
 /**
  * Logs one sync event: changes at info, skips at warning (at debug when
  * repeated from an earlier cycle), failures at error.
@@ -223,7 +212,7 @@ function size(bytes: number): string {
 export function logEvent(event: SyncEvent): void {
   const tag = event.dryRun ? " (dry run)" : "";
   let text = `${event.action.padEnd(6)} ${event.kind.padEnd(7)} ${event.path}`;
-  if (event.bytes !== undefined) text += ` (${size(event.bytes)})`;
+  if (event.bytes !== undefined) text += ` (${formatBytes(event.bytes)})`;
   if (event.detail) text += `: ${event.detail}`;
   if (event.hint) text += ` (${event.hint})`;
   text += tag;
@@ -262,7 +251,7 @@ export function logSummary(
   const text = `cycle ${cycle} ${status} in ${seconds.toFixed(2)} s: ` +
     `${stats.create} created, ${stats.copy} copied, ${stats.update} updated, ` +
     `${stats.remove} removed, ${stats.skip} skipped, ${stats.error} errors, ` +
-    `${size(stats.bytes)} copied, ${stats.scanned} scanned${dryRun ? " (dry run)" : ""}` +
+    `${formatBytes(stats.bytes)} copied, ${stats.scanned} scanned${dryRun ? " (dry run)" : ""}` +
     (watchDirs === undefined ? "" : ` (watch: ${watchDirs} ${watchDirs === 1 ? "dir" : "dirs"})`);
   const summary = { action: "summary", cycle, status, seconds, ...stats, dryRun, watchDirs };
   if (stats.error > 0) logger.error("{text}", { text, summary });

@@ -4,6 +4,7 @@
  * @module
  */
 import type { SyncEvent } from "./sync_tree.ts";
+import { formatBytes } from "./format_bytes.ts";
 
 /** Options of {@linkcode createProgressLine}; the defaults draw on stderr. */
 export interface ProgressOptions {
@@ -40,18 +41,6 @@ export interface ProgressLine {
 
 const encoder = new TextEncoder();
 const CLEAR = "\r\x1b[K";
-
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
 
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
@@ -114,8 +103,8 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
     const left = Math.max(0, Math.max(bytes, doneBytes) - doneBytes);
     const eta = left === 0 ? "0 s" : rate > 0 ? duration(left / rate) : "?";
     return `syncing: ${doneFiles}/${Math.max(files, doneFiles)} files, ` +
-      `${size(doneBytes)}/${size(Math.max(bytes, doneBytes))} found so far, ` +
-      `${size(rate)}/s, ETA ${eta}`;
+      `${formatBytes(doneBytes)}/${formatBytes(Math.max(bytes, doneBytes))} found so far, ` +
+      `${formatBytes(rate)}/s, ETA ${eta}`;
   };
   const erase = () => {
     if (shown === "") return;

@@ -11,7 +11,7 @@ import { makeExcludeMatcher } from "./exclude.ts";
 import { writeHealth } from "./health.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
 import type { ProgressLine } from "./progress.ts";
-import { type SyncOptions, type SyncStats, syncTree } from "./sync_tree.ts";
+import { emptyStats, type SyncOptions, type SyncStats, syncTree } from "./sync_tree.ts";
 import { type SourceWatch, WatchError, watchSource } from "./watch.ts";
 
 /** State kept across the cycles of one process. */
@@ -155,17 +155,7 @@ async function syncScope(
   if (dirs === undefined) {
     return await syncTree({ ...options, prefetch: { exclude: config.exclude } });
   }
-  const total: SyncStats = {
-    create: 0,
-    copy: 0,
-    update: 0,
-    remove: 0,
-    skip: 0,
-    error: 0,
-    bytes: 0,
-    scanned: 0,
-    aborted: false,
-  };
+  const total = emptyStats();
   for (let dir of dirs) {
     if (options.signal?.aborted) break;
     let stats: SyncStats;

@@ -127,6 +127,31 @@ interface Ctx {
 }
 
 /**
+ * A fresh set of counts, all zero.
+ *
+ * @example Usage
+ * ```ts
+ * import { emptyStats } from "./sync_tree.ts";
+ * emptyStats().copy; // 0
+ * ```
+ *
+ * @returns The counts.
+ */
+export function emptyStats(): SyncStats {
+  return {
+    create: 0,
+    copy: 0,
+    update: 0,
+    remove: 0,
+    skip: 0,
+    error: 0,
+    bytes: 0,
+    scanned: 0,
+    aborted: false,
+  };
+}
+
+/**
  * Makes the replica match the source: files (content, size, mode, mtime),
  * directories (empty ones too, with mode and mtime), symlinks as links. Walks
  * both trees together one directory at a time, so memory grows with directory
@@ -148,17 +173,7 @@ interface Ctx {
  * @returns The cycle's counts.
  */
 export async function syncTree(options: SyncOptions): Promise<SyncStats> {
-  const stats: SyncStats = {
-    create: 0,
-    copy: 0,
-    update: 0,
-    remove: 0,
-    skip: 0,
-    error: 0,
-    bytes: 0,
-    scanned: 0,
-    aborted: false,
-  };
+  const stats = emptyStats();
   const onEvent = options.onEvent;
   const ctx: Ctx = {
     source: options.source.replace(/(.)\/+$/, "$1"),
