@@ -69,7 +69,7 @@ Deno.test({
         `no ENOSPC error naming big.bin:\n${full.text}`,
       );
       ok(
-        /cycle 1 failed .* 1 errors/.test(full.lines.find((l) => SUMMARY.test(l)) ?? ""),
+        /cycle 1 failed/.test(full.lines.find((l) => SUMMARY.test(l)) ?? ""),
         full.text,
       );
       equal(tempFiles(rep).length, 0, "the temporary file of the failed copy was left behind");
@@ -84,13 +84,25 @@ Deno.test({
         equal(JSON.stringify(now.get(path)), JSON.stringify(node), `${path} was damaged`);
       }
       const srcNow = snapshot(src, { noDirTimes: true });
+      // The run kept going: each other change is synced, or (when its copy ran
+      // while big.bin's temporary file filled the disk: copies overlap) it is
+      // reported with ENOSPC too and left as it was, to be retried next cycle.
+      let synced = 0;
       for (const path of ["keep-03.txt", "sub/new.txt", "zz-after.txt"]) {
-        equal(
-          JSON.stringify(now.get(path)),
-          JSON.stringify(srcNow.get(path)),
-          `${path} not synced`,
-        );
+        if (JSON.stringify(now.get(path)) === JSON.stringify(srcNow.get(path))) synced++;
+        else {
+          ok(
+            errorLines(full.lines, path).some((l) => /no space left on device/.test(l)),
+            `${path} neither synced nor reported:\n${full.text}`,
+          );
+          equal(
+            JSON.stringify(now.get(path)),
+            JSON.stringify(existing.get(path)),
+            `${path} damaged`,
+          );
+        }
       }
+      console.log(`${synced} of the 3 other changes synced alongside the ENOSPC failure`);
       ok(!now.has("big.bin"), "a partial big.bin is at its final name");
 
       // Free space: a bigger filesystem. The next cycle completes.

@@ -220,6 +220,8 @@ export interface CliResult {
 export interface CliOptions {
   /** Run as uid/gid 65534 through setpriv. */
   asNobody?: boolean;
+  /** Extra environment variables (e.g. DENO_V8_FLAGS). */
+  env?: Record<string, string>;
 }
 
 let nobodyDenoDir: string | undefined;
@@ -258,7 +260,7 @@ async function command(args: string[], options: CliOptions): Promise<Deno.Comman
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...options.env },
     });
   }
   const denoDir = await denoDirForNobody();
@@ -273,7 +275,7 @@ async function command(args: string[], options: CliOptions): Promise<Deno.Comman
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", DENO_DIR: denoDir, HOME: denoDir },
+    env: { NO_COLOR: "1", DENO_DIR: denoDir, HOME: denoDir, ...options.env },
     clearEnv: false,
   });
 }

@@ -1,17 +1,18 @@
 /**
  * Soak: the periodic loop, 500 cycles over a 5,000-file tree with light
- * churn: flat memory, idle cycles log only their summary line, no file
- * descriptor growth.
+ * churn: VmRSS after cycle 500 within 10% of after cycle 50, idle cycles log
+ * only their summary line, no file descriptor growth.
  *
- * Memory: VmRSS is sampled after cycles 46-55, 241-250 and 491-500 (medians).
- * V8 grows its young generation from 1 MB towards 16 MB semi-spaces during
- * roughly the first 150 cycles of this load (each idle cycle allocates some
- * 30 MB of short-lived lstat results), so RSS rises by about a third between
- * cycle 50 and cycle 150 and is flat after; `--v8-flags=--trace-gc` shows the
- * live heap after every full GC at 7-10 MB from cycle 10 to 500, and with
- * `--min-semi-space-size=16` RSS at cycle 50 and 500 differ by under 3%. So
- * the leak check compares cycle 250 with 500 (within 10%), and the warm-up
- * from cycle 50 is bounded (within 50%); both numbers are printed.
+ * Memory is sampled after cycles 46-55 and 491-500 (medians; also 241-250,
+ * printed). The CLI runs with exactly --allow-read --allow-write, and with
+ * DENO_V8_FLAGS=--min-semi-space-size=16: without it V8 grows its young
+ * generation (and the scan worker's) step by step under this allocation rate
+ * (each idle cycle allocates some 30 MB of short-lived lstat results), so RSS
+ * rises by a one-time 25-35% somewhere between cycles 50 and 400 and is flat
+ * after (measured to cycle 1,500), while `--trace-gc` shows the live heap
+ * after every full GC at 7-10 MB throughout: warm-up, not a leak. Sizing the
+ * young generation from the start removes the warm-up, so a real leak is
+ * what the 10% bound catches.
  */
 import { equal, ok } from "node:assert/strict";
 import {
@@ -30,6 +31,7 @@ import {
 const CYCLES = 500;
 const FILES = 5_000;
 /** Cycles sampled for memory and descriptors (medians and minima). */
+const V8_FLAGS = "--min-semi-space-size=16";
 const EARLY = [46, 55];
 const MIDDLE = [241, 250];
 const LATE = [CYCLES - 9, CYCLES];
@@ -76,7 +78,7 @@ Deno.test("soak: 500 cycles over 5,000 files, light churn; flat memory, quiet id
       "0.01",
       "--log_file",
       log,
-    ]);
+    ], { env: { DENO_V8_FLAGS: V8_FLAGS } });
     const started = performance.now();
     const early = { rss: [] as number[], fds: [] as number[] };
     const middle = { rss: [] as number[], fds: [] as number[] };
@@ -141,10 +143,9 @@ Deno.test("soak: 500 cycles over 5,000 files, light churn; flat memory, quiet id
         } late`,
     );
     ok(
-      Math.abs(rss500 - rss250) <= rss250 * 0.1,
-      `VmRSS moved from ${rss250} KiB (cycle 250) to ${rss500} KiB (cycle ${CYCLES})`,
+      Math.abs(rss500 - rss50) <= rss50 * 0.1,
+      `VmRSS moved from ${rss50} KiB (cycle 50) to ${rss500} KiB (cycle ${CYCLES})`,
     );
-    ok(rss500 <= rss50 * 1.5, `VmRSS grew from ${rss50} KiB (cycle 50) to ${rss500} KiB`);
     ok(
       Math.min(...late.fds) <= Math.min(...early.fds),
       `file descriptors grew: ${early.fds} -> ${late.fds}`,
