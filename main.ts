@@ -19,7 +19,7 @@ import {
   setConsoleGuard,
   setupLogging,
 } from "./lib/logging.ts";
-import { missingPermission } from "./lib/permissions.ts";
+import { canCreateSymlinks, missingPermission } from "./lib/permissions.ts";
 import { createProgressLine } from "./lib/progress.ts";
 import { runLoop } from "./lib/run_loop.ts";
 import { stopPrefetchWorker } from "./lib/prefetch.ts";
@@ -80,6 +80,13 @@ async function main(args: string[]): Promise<number> {
   ];
   for (const [sig, handler] of signals) Deno.addSignalListener(sig, handler);
 
+  if (!canCreateSymlinks()) {
+    logMessage(
+      "warning",
+      "permissions are narrowed to paths, so symlinks in the source cannot be created in the " +
+        "replica (Deno creates links only with unscoped --allow-read --allow-write); each is reported",
+    );
+  }
   logMessage(
     "info",
     `foldersync ${denoJson.version}: mirroring '${config.source}' to '${config.replica}'` +

@@ -42,6 +42,12 @@ function code(error: unknown): string | undefined {
 export function explain(error: unknown): Explanation {
   const c = code(error);
   const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.NotCapable && /symlink/i.test(message)) {
+    return {
+      reason: "Deno creates symlinks only with unscoped --allow-read and --allow-write",
+      hint: "run without narrowing them to paths to mirror links, or --exclude the links",
+    };
+  }
   if (error instanceof Deno.errors.NotCapable) {
     return {
       reason: "Deno did not grant access",

@@ -43,3 +43,21 @@ export function missingPermission(
   }
   return undefined;
 }
+
+/**
+ * Tells whether Deno lets this process create symlinks: only with unscoped
+ * `--allow-read` and `--allow-write` (a link's target is resolved only when
+ * the link is followed, so path-scoped grants cannot cover it).
+ *
+ * @example Usage
+ * ```ts
+ * import { canCreateSymlinks } from "./permissions.ts";
+ * if (!canCreateSymlinks()) console.warn("links will not be mirrored");
+ * ```
+ *
+ * @returns True when links can be created.
+ */
+export function canCreateSymlinks(): boolean {
+  return Deno.permissions.querySync({ name: "read" }).state === "granted" &&
+    Deno.permissions.querySync({ name: "write" }).state === "granted";
+}

@@ -254,3 +254,20 @@ Deno.test("cli e2e: SIGTERM during a copy too big to finish soon: exit 0 within 
   assert.deepEqual(tempFiles(t.dst), []);
   assert.throws(() => Deno.lstatSync(`${t.dst}/huge.img`), Deno.errors.NotFound);
 });
+
+Deno.test("cli e2e: under path-narrowed permissions a symlink is reported with Deno's rule; the rest syncs", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a", link: { link: "a.txt" } });
+  Deno.mkdirSync(`${t.dir}/logs`);
+  const result = await runCli(
+    ["--source_path", t.src, "--replica_path", t.dst, "--log_file", t.log, "--once"],
+    { perms: [`--allow-read=${t.src},${t.dst},${t.log}`, `--allow-write=${t.dst},${t.log}`] },
+  );
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /WARN .*symlinks in the source cannot be created/);
+  assert.match(
+    result.stderr,
+    /error +symlink link: .*only with unscoped --allow-read and --allow-write/,
+  );
+  assert.equal(Deno.readTextFileSync(`${t.dst}/a.txt`), "a");
+});
