@@ -86,7 +86,7 @@ Options:
   --log_format FORMAT      text (default) or json (one object per line)
   --health_file PATH       record each successful cycle here (for --health)
   --health                 exit 0 if --health_file shows a recent successful cycle, else 1
-  --concurrency N          copies running at once (default 8)
+  --concurrency N          large copies running at once (default 8; small files copy inline)
   --watch                  also sync the directories that change, as soon as changes settle
                            (inotify; the periodic sync keeps running as a safety net)
   --debounce DUR           quiet time before a --watch sync: 200ms (default), 0.5, 1s
