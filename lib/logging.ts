@@ -167,12 +167,12 @@ export async function setupLogging(options: LogOptions): Promise<void> {
       // buffer (one fsync per log line, 20,000 for a first copy of 20,000
       // files). Not getStreamFileSink: its node:fs stream let memory creep over
       // long runs. The rotating sink in non-blocking mode buffers up to 64 KiB,
-      // flushes on a 1 s timer and on dispose (closeLogging), and never
+      // flushes on a 250 ms timer and on dispose (closeLogging), and never
       // rotates here: rotation would need write access beyond the log file.
       sinks.file = getRotatingFileSink(options.logFile, {
         formatter,
         bufferSize: 65536,
-        flushInterval: 1000,
+        flushInterval: 250,
         nonBlocking: true,
         maxSize: Number.MAX_SAFE_INTEGER,
         maxFiles: 1,

@@ -5,11 +5,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
-  denoArgs,
   readOr,
-  ROOT,
   runCli,
   snap,
+  spawnCli,
   syncOnce,
   tempDirs,
   tempFiles,
@@ -108,21 +107,16 @@ Deno.test("cli e2e: works with permissions narrowed to the paths; a missing gran
 Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it with exit 0 and a complete log", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: denoArgs([
-      "--source_path",
-      t.src,
-      "--replica_path",
-      t.dst,
-      "--log_file",
-      t.log,
-      "--sync_interval",
-      "0.2",
-    ]),
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnCli([
+    "--source_path",
+    t.src,
+    "--replica_path",
+    t.dst,
+    "--log_file",
+    t.log,
+    "--sync_interval",
+    "0.2",
+  ]);
   try {
     await waitFor(() => readOr(`${t.dst}/a.txt`) === "a", 10_000, "first cycle");
     Deno.writeTextFileSync(`${t.src}/b.txt`, "b");
@@ -170,21 +164,16 @@ Deno.test("cli e2e: SIGTERM mid-copy stops within seconds, exit 0, no temporary 
   using t = tempDirs();
   Deno.mkdirSync(t.src);
   for (let i = 0; i < 8; i++) bigFile(`${t.src}/big${i}.bin`, 64, i);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: denoArgs([
-      "--source_path",
-      t.src,
-      "--replica_path",
-      t.dst,
-      "--log_file",
-      t.log,
-      "--concurrency",
-      "1",
-    ]),
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnCli([
+    "--source_path",
+    t.src,
+    "--replica_path",
+    t.dst,
+    "--log_file",
+    t.log,
+    "--concurrency",
+    "1",
+  ]);
   await waitFor(() => copyUnderWay(t.dst), 20_000, "a copy under way");
   const stoppedAt = Date.now();
   child.kill("SIGTERM");
@@ -203,20 +192,15 @@ Deno.test("cli e2e: after kill -9 mid-copy no half-written file stands at a fina
   Deno.mkdirSync(t.src);
   for (let i = 0; i < 8; i++) bigFile(`${t.src}/big${i}.bin`, 64, 10 + i);
   writeTree(t.src, { small: { "a.txt": "a", "b.txt": "b" } });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: denoArgs([
-      "--source_path",
-      t.src,
-      "--replica_path",
-      t.dst,
-      "--once",
-      "--concurrency",
-      "1",
-    ]),
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnCli([
+    "--source_path",
+    t.src,
+    "--replica_path",
+    t.dst,
+    "--once",
+    "--concurrency",
+    "1",
+  ]);
   await waitFor(() => copyUnderWay(t.dst), 20_000, "a copy under way");
   child.kill("SIGKILL");
   await child.status;
@@ -236,12 +220,7 @@ Deno.test("cli e2e: SIGTERM during a copy too big to finish soon: exit 0 within 
   // A sparse 32 GiB file: instant to make, many seconds to copy (ext4 writes the holes out).
   using f = Deno.openSync(`${t.src}/huge.img`, { write: true, create: true });
   f.truncateSync(32 * 1024 ** 3);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: denoArgs(["--source_path", t.src, "--replica_path", t.dst, "--log_file", t.log]),
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnCli(["--source_path", t.src, "--replica_path", t.dst, "--log_file", t.log]);
   try {
     await waitFor(() => copyUnderWay(t.dst), 20_000, "the copy under way");
   } finally {

@@ -125,6 +125,16 @@ export async function runCli(
   };
 }
 
+/** Starts the CLI in the background (output discarded) with exactly `--allow-read --allow-write`. */
+export function spawnCli(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: denoArgs(args),
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
 /** Runs the CLI once over `src` and `dst`, with a log file; extra flags appended. */
 export function syncOnce(
   t: { src: string; dst: string; log: string },

@@ -248,7 +248,8 @@ podman run -d --name "$PROJECT-defaults" --network none -v "$WORK/source:/source
   -v "$WORK/replica2:/replica" -v "$WORK/logs2:/logs" "$IMAGE" >/dev/null 2>&1
 same_tree2() { diff -r --no-dereference "$WORK/source" "$WORK/replica2" >/dev/null 2>&1; }
 check "defaults: /source mirrored to /replica" wait_until 60 same_tree2
-check "defaults: log file /logs/foldersync.log written" test -s "$WORK/logs2/foldersync.log"
+log2_written() { test -s "$WORK/logs2/foldersync.log"; }
+check "defaults: log file /logs/foldersync.log written" wait_until 10 log2_written
 check "defaults: health file /logs/health.json written" wait_until 10 test -s "$WORK/logs2/health.json"
 podman stop -t 10 "$PROJECT-defaults" >/dev/null 2>&1
 check "defaults: exit code 0 on stop" \
