@@ -5,7 +5,9 @@
  *
  * Memory is sampled after cycles 46-55 and 491-500 (medians; also 241-250,
  * printed). The CLI runs with exactly --allow-read --allow-write, and with
- * DENO_V8_FLAGS=--min-semi-space-size=16: without it V8 grows its young
+ * DENO_V8_FLAGS=--min-semi-space-size=16,--max-semi-space-size=16 (young
+ * generation fixed at its full size; with the minimum alone, V8 still grew it
+ * between cycles 50 and 250 once the engine allocated less per cycle): without it V8 grows its young
  * generation (and the scan worker's) step by step under this allocation rate
  * (each idle cycle allocates some 30 MB of short-lived lstat results), so RSS
  * rises by a one-time 25-35% somewhere between cycles 50 and 400 and is flat
@@ -31,7 +33,7 @@ import {
 const CYCLES = 500;
 const FILES = 5_000;
 /** Cycles sampled for memory and descriptors (medians and minima). */
-const V8_FLAGS = "--min-semi-space-size=16";
+const V8_FLAGS = "--min-semi-space-size=16,--max-semi-space-size=16";
 const EARLY = [46, 55];
 const MIDDLE = [241, 250];
 const LATE = [CYCLES - 9, CYCLES];
