@@ -23,6 +23,7 @@ import { canCreateSymlinks, missingPermission } from "./lib/permissions.ts";
 import { createProgressLine } from "./lib/progress.ts";
 import { runLoop } from "./lib/run_loop.ts";
 import { stopPrefetchWorker } from "./lib/prefetch.ts";
+import { stopSharedCopier } from "./lib/copier.ts";
 
 async function main(args: string[]): Promise<number> {
   let command;
@@ -112,6 +113,7 @@ async function main(args: string[]): Promise<number> {
     setConsoleGuard(undefined);
     for (const [sig, handler] of signals) Deno.removeSignalListener(sig, handler);
     stopPrefetchWorker();
+    stopSharedCopier();
     await closeLogging();
   }
   return code;

@@ -153,7 +153,7 @@ async function syncScope(
   options: SyncOptions,
 ): Promise<SyncStats> {
   if (dirs === undefined) {
-    return await syncTree({ ...options, prefetch: { exclude: config.exclude } });
+    return await syncTree({ ...options, prefetch: { exclude: config.exclude }, copyWorkers: true });
   }
   const total = emptyStats();
   for (let dir of dirs) {

@@ -18,6 +18,7 @@ import { explain } from "./errors.ts";
 import { isTempName } from "./temp_name.ts";
 import { Pool } from "./pool.ts";
 import { localLister, prefetchSource, type SourceLister } from "./prefetch.ts";
+import { sharedCopier } from "./copier.ts";
 
 /** What happened to one path; `skip` and `error` carry a reason and a hint. */
 export type SyncAction = "create" | "copy" | "update" | "remove" | "skip" | "error";
@@ -104,6 +105,12 @@ export interface SyncOptions {
    * `exclude` must be the patterns behind `excluded`. Worth it for full cycles.
    */
   prefetch?: { exclude: string[] };
+  /**
+   * Copy small files on the process's worker threads (see copier.ts) once a
+   * cycle has copied {@linkcode COPIER_AFTER} of them inline. Worth it for
+   * full cycles.
+   */
+  copyWorkers?: boolean;
 }
 
 interface Ctx {
@@ -120,6 +127,8 @@ interface Ctx {
   warned: Set<string>;
   pool: Pool;
   lister: SourceLister;
+  copyWorkers: boolean;
+  inlineCopies: number;
   pending: Set<Promise<void>>;
   inflight: Set<string>;
   stats: SyncStats;
@@ -188,6 +197,8 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     warned: options.warned ?? new Set(),
     pool: new Pool(options.concurrency ?? 8),
     lister: localLister(options.source.replace(/(.)\/+$/, "$1")),
+    copyWorkers: options.copyWorkers ?? false,
+    inlineCopies: 0,
     pending: new Set(),
     inflight: new Set(),
     stats,
@@ -235,6 +246,9 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
  * a container's stop grace period (10 s by default).
  */
 const ABANDON_MS = 2000;
+
+/** Small copies a cycle makes inline before it hands them to the copy workers. */
+const COPIER_AFTER = 64;
 
 /**
  * Waits for the copies and directory fix-ups still running. Once the cycle's
@@ -505,6 +519,21 @@ async function applyAction(
         return undefined;
       }
       if (copiesInline(action.src)) {
+        const copier = ctx.copyWorkers && ctx.inlineCopies >= COPIER_AFTER
+          ? sharedCopier()
+          : undefined;
+        if (copier) {
+          const { src, reason } = action;
+          const kind = reason === "new" ? "copy" : "update";
+          const { done } = await copier.submit(abs(ctx.source, path), dstPath, src);
+          return {
+            done: done.then(
+              () => ctx.emit({ action: kind, path, kind: "file", bytes: src.size }),
+              (error) => fail(ctx, path, "file", "cannot copy", error),
+            ),
+          };
+        }
+        ctx.inlineCopies++;
         await yieldNow(ctx);
         copyOneSync(ctx, path, action.src, action.reason);
         return undefined;

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { startCopier } from "../lib/copier.ts";
+import { toEntry } from "../lib/list_dir.ts";
+import { snap, syncOnce, tempDirs, writeTree } from "./helpers.ts";
+
+Deno.test("copier: copies on workers with mode and mtime; errors come back as the same class", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "alpha", "b.bin": new Uint8Array([1, 2, 3]) });
+  Deno.mkdirSync(t.dst);
+  Deno.chmodSync(`${t.src}/b.bin`, 0o600);
+  Deno.utimeSync(`${t.src}/a.txt`, 1_600_000_000, 1_600_000_000);
+  const copier = startCopier(2);
+  assert.ok(copier, "workers start with read access to lib/");
+  try {
+    const jobs = [];
+    for (const name of ["a.txt", "b.bin"]) {
+      const entry = toEntry(name, Deno.lstatSync(`${t.src}/${name}`));
+      jobs.push((await copier.submit(`${t.src}/${name}`, `${t.dst}/${name}`, entry)).done);
+    }
+    await Promise.all(jobs);
+    assert.deepEqual(snap(t.dst, { skipRoot: true }), snap(t.src, { skipRoot: true }));
+    const ghost = { ...toEntry("a.txt", Deno.lstatSync(`${t.src}/a.txt`)), name: "ghost" };
+    const { done } = await copier.submit(`${t.src}/ghost`, `${t.dst}/ghost`, ghost);
+    await assert.rejects(done, Deno.errors.NotFound);
+    assert.deepEqual([...Deno.readDirSync(t.dst)].map((e) => e.name).sort(), ["a.txt", "b.bin"]);
+  } finally {
+    copier.close();
+  }
+});
+
+Deno.test("copier: a first copy of many small files (past the inline threshold) mirrors exactly", async () => {
+  using t = tempDirs();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 300; i++) files[`f${i}.txt`] = `file ${i}\n`.repeat(i % 7 + 1);
+  writeTree(t.src, { many: files, other: { ...files } });
+  const old = new Date("2024-05-06T07:08:09.123Z");
+  for (const dir of ["many", "other"]) {
+    for (const name of Object.keys(files)) Deno.utimeSync(`${t.src}/${dir}/${name}`, old, old);
+  }
+  const result = await syncOnce(t);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(snap(t.dst), snap(t.src));
+  assert.equal(result.stdout.match(/copy +file/g)?.length, 600);
+});
