@@ -10,6 +10,7 @@
  * @module
  */
 import type { Entry } from "./types.ts";
+import { type ErrorInfo, reviveError } from "./errors.ts";
 
 /** One copy for a worker. */
 export interface CopyJob {
@@ -28,7 +29,7 @@ export interface CopyReply {
   /** The job's id. */
   id: number;
   /** Set when the copy failed. */
-  error?: { name: string; message: string; code?: string };
+  error?: ErrorInfo;
 }
 
 /** Copies files on workers. */
@@ -39,14 +40,6 @@ export interface Copier {
   submit(src: string, dst: string, entry: Entry): Promise<{ done: Promise<void> }>;
   /** Stops the workers. */
   close(): void;
-}
-
-function revive(info: NonNullable<CopyReply["error"]>): Error {
-  const Class = (Deno.errors as unknown as Record<string, ErrorConstructor | undefined>)[info.name];
-  const error = Class ? new Class(info.message) : new Error(info.message);
-  error.name = info.name;
-  if (info.code) (error as { code?: string }).code = info.code;
-  return error;
 }
 
 const WORKER_URL = new URL("./copy_worker.ts", import.meta.url);
@@ -100,7 +93,7 @@ export function startCopier(threads: number, maxInFlight = 512): Copier | undefi
         const w = waiting.get(reply.id);
         waiting.delete(reply.id);
         inFlight--;
-        if (reply.error) w?.reject(revive(reply.error));
+        if (reply.error) w?.reject(reviveError(reply.error));
         else w?.resolve();
       }
       const ready = room;

@@ -9,6 +9,7 @@
 /// <reference lib="deno.worker" />
 import { copyFileAtomicSync } from "./copy_file_atomic.ts";
 import type { CopyJob, CopyReply } from "./copier.ts";
+import { toErrorInfo } from "./errors.ts";
 
 self.onmessage = (event: MessageEvent<CopyJob[]>) => {
   const replies: CopyReply[] = [];
@@ -17,11 +18,7 @@ self.onmessage = (event: MessageEvent<CopyJob[]>) => {
       copyFileAtomicSync(job.src, job.dst, job.entry);
       replies.push({ id: job.id });
     } catch (error) {
-      const e = error as { name?: string; message?: string; code?: string };
-      replies.push({
-        id: job.id,
-        error: { name: e?.name ?? "Error", message: e?.message ?? String(error), code: e?.code },
-      });
+      replies.push({ id: job.id, error: toErrorInfo(error) });
     }
   }
   self.postMessage(replies);

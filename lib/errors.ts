@@ -77,3 +77,51 @@ export function explain(error: unknown): Explanation {
   }
   return { reason: message.replace(/\s*\(os error \d+\)/, "").replace(/\.$/, ""), hint: "" };
 }
+
+/** An error as it crosses between threads (`postMessage` cannot clone Deno's error classes). */
+export interface ErrorInfo {
+  /** The class name, e.g. `NotFound`. */
+  name: string;
+  /** The message. */
+  message: string;
+  /** The errno-style code, when there is one. */
+  code?: string;
+}
+
+/**
+ * Flattens an error for `postMessage`; {@linkcode reviveError} rebuilds it.
+ *
+ * @example Usage
+ * ```ts
+ * import { reviveError, toErrorInfo } from "./errors.ts";
+ * reviveError(toErrorInfo(new Deno.errors.NotFound("x"))) instanceof Deno.errors.NotFound; // true
+ * ```
+ *
+ * @param error What was thrown.
+ * @returns Its name, message and code.
+ */
+export function toErrorInfo(error: unknown): ErrorInfo {
+  const e = error as { name?: string; message?: string; code?: string };
+  return { name: e?.name ?? "Error", message: e?.message ?? String(error), code: e?.code };
+}
+
+/**
+ * Rebuilds an error flattened by {@linkcode toErrorInfo}, as the same
+ * `Deno.errors` class when there is one, so {@linkcode explain} reads it alike.
+ *
+ * @example Usage
+ * ```ts
+ * import { reviveError } from "./errors.ts";
+ * reviveError({ name: "PermissionDenied", message: "no" }) instanceof Deno.errors.PermissionDenied; // true
+ * ```
+ *
+ * @param info The flattened error.
+ * @returns The error.
+ */
+export function reviveError(info: ErrorInfo): Error {
+  const Class = (Deno.errors as unknown as Record<string, ErrorConstructor | undefined>)[info.name];
+  const error = Class ? new Class(info.message) : new Error(info.message);
+  error.name = info.name;
+  if (info.code) (error as { code?: string }).code = info.code;
+  return error;
+}

@@ -11,18 +11,13 @@
  */
 import { type DirListing, listDir } from "./list_dir.ts";
 import type { Entry } from "./types.ts";
+import { type ErrorInfo, reviveError } from "./errors.ts";
 
 /** Messages to the worker. */
 export type ScanRequest =
   | { type: "start"; id: number; root: string; start: string; exclude: string[]; window: number }
   | { type: "credit"; id: number; count: number }
   | { type: "stop"; id: number };
-
-interface ErrorInfo {
-  name: string;
-  message: string;
-  code?: string;
-}
 
 /** Messages from the worker. */
 export type ScanReply =
@@ -128,13 +123,6 @@ export type SourceLister = {
   /** Ends this walk (the worker stays for the next cycle). */
   close(): void;
 };
-
-function revive(info: ErrorInfo): Error {
-  const Class = (Deno.errors as unknown as Record<string, ErrorConstructor | undefined>)[info.name];
-  const error = Class ? new Class(info.message) : new Error(info.message);
-  if (info.code) (error as { code?: string }).code = info.code;
-  return error;
-}
 
 let worker: Worker | undefined;
 let broken = false;
@@ -248,13 +236,13 @@ export function prefetchSource(
           break;
         }
         if (reply.rel !== rel) continue; // A subtree the sync skipped.
-        if (reply.error) throw revive(reply.error);
+        if (reply.error) throw reviveError(reply.error);
         return {
           entries: unpackEntries(reply.entries),
           problems: reply.problems.map((p) => ({
             name: p.name,
             message: p.message,
-            error: p.error && revive(p.error),
+            error: p.error && reviveError(p.error),
           })),
         };
       }

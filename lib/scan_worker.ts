@@ -10,16 +10,12 @@
 /// <reference lib="deno.worker" />
 import { listDir } from "./list_dir.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
+import { toErrorInfo } from "./errors.ts";
 import { packEntries, type ScanReply, type ScanRequest } from "./prefetch.ts";
 
 let current = 0;
 let credit = 0;
 let wake: (() => void) | undefined;
-
-function errorInfo(error: unknown): { name: string; message: string; code?: string } {
-  const e = error as { name?: string; message?: string; code?: string };
-  return { name: e?.name ?? "Error", message: e?.message ?? String(error), code: e?.code };
-}
 
 async function walk(request: Extract<ScanRequest, { type: "start" }>): Promise<void> {
   const id = request.id;
@@ -50,7 +46,7 @@ async function walk(request: Extract<ScanRequest, { type: "start" }>): Promise<v
       const problems = listing.problems.map((p) => ({
         name: p.name,
         message: p.message,
-        error: p.error === undefined ? undefined : errorInfo(p.error),
+        error: p.error === undefined ? undefined : toErrorInfo(p.error),
       }));
       const entries = packEntries(listing.entries);
       batch.push({ id, rel, entries, problems });
@@ -62,7 +58,7 @@ async function walk(request: Extract<ScanRequest, { type: "start" }>): Promise<v
         if (entry.kind === "dir" && !excluded(prefix + entry.name)) stack.push(prefix + entry.name);
       }
     } catch (error) {
-      batch.push({ id, rel, error: errorInfo(error) });
+      batch.push({ id, rel, error: toErrorInfo(error) });
     }
     credit--;
     if (batch.length >= limit || batchEntries >= 4096) flush();

@@ -30,6 +30,11 @@ async function setup(dir: string) {
   return { src, rep };
 }
 
+/** One `--once` run of src into rep with `--max-delete N`. */
+function onceWithMaxDelete(src: string, rep: string, n: string) {
+  return runCli(["--source_path", src, "--replica_path", rep, "--once", "--max-delete", n]);
+}
+
 Deno.test("--max-delete: over the limit nothing is removed, the cycle fails and says why", async () => {
   const { dir, cleanup } = await tempRoot("maxdel");
   try {
@@ -37,15 +42,7 @@ Deno.test("--max-delete: over the limit nothing is removed, the cycle fails and 
     const sourceBefore = snapshot(src);
     const replicaBefore = snapshot(rep, { noDirTimes: true });
 
-    const over = await runCli([
-      "--source_path",
-      src,
-      "--replica_path",
-      rep,
-      "--once",
-      "--max-delete",
-      "9",
-    ]);
+    const over = await onceWithMaxDelete(src, rep, "9");
     equal(over.code, 1, over.text);
     ok(
       over.lines.some((l) =>
@@ -67,15 +64,7 @@ Deno.test("--max-delete: over the limit nothing is removed, the cycle fails and 
     ok(/cycle 1 failed/.test(over.text), over.text);
 
     // At the limit: removals happen.
-    const at = await runCli([
-      "--source_path",
-      src,
-      "--replica_path",
-      rep,
-      "--once",
-      "--max-delete",
-      "10",
-    ]);
+    const at = await onceWithMaxDelete(src, rep, "10");
     equal(at.code, 0, at.text);
     ok(/10 removed/.test(at.text), at.text);
     assertMirror(src, rep);
@@ -110,36 +99,12 @@ Deno.test("--max-delete in loop mode: every cycle over the limit refuses, and th
     );
     ok(Deno.statSync(`${rep}/del-0.txt`).isFile, "a removal happened over the limit");
     ok(Deno.statSync(`${rep}/deldir/a.txt`).isFile, "a removal happened over the limit");
-    const zero = await runCli([
-      "--source_path",
-      src,
-      "--replica_path",
-      rep,
-      "--once",
-      "--max-delete",
-      "0",
-    ]);
+    const zero = await onceWithMaxDelete(src, rep, "0");
     equal(zero.code, 1, zero.text);
-    const ok10 = await runCli([
-      "--source_path",
-      src,
-      "--replica_path",
-      rep,
-      "--once",
-      "--max-delete",
-      "100",
-    ]);
+    const ok10 = await onceWithMaxDelete(src, rep, "100");
     equal(ok10.code, 0, ok10.text);
     assertMirror(src, rep);
-    const idle = await runCli([
-      "--source_path",
-      src,
-      "--replica_path",
-      rep,
-      "--once",
-      "--max-delete",
-      "0",
-    ]);
+    const idle = await onceWithMaxDelete(src, rep, "0");
     equal(idle.code, 0, `a cycle with nothing to remove must pass --max-delete 0:\n${idle.text}`);
     assertSameSnapshot(sourceBefore, snapshot(src), "the source");
   } finally {
