@@ -19,6 +19,7 @@ import { isTempName } from "./temp_name.ts";
 import { Pool } from "./pool.ts";
 import { localLister, prefetchSource, type SourceLister } from "./prefetch.ts";
 import { sharedCopier } from "./copier.ts";
+import { resolve } from "node:path";
 
 /** What happened to one path; `skip` and `error` carry a reason and a hint. */
 export type SyncAction = "create" | "copy" | "update" | "remove" | "skip" | "error";
@@ -185,8 +186,10 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   const stats = emptyStats();
   const onEvent = options.onEvent;
   const ctx: Ctx = {
-    source: options.source.replace(/(.)\/+$/, "$1"),
-    replica: options.replica.replace(/(.)\/+$/, "$1"),
+    // Absolute roots: with --allow-read/--allow-write, Deno's permission check
+    // calls getcwd() for every relative path it is given (~2 µs per call).
+    source: resolve(options.source),
+    replica: resolve(options.replica),
     dryRun: options.dryRun ?? false,
     checksum: options.checksum ?? false,
     excluded: options.excluded ?? (() => false),
@@ -196,7 +199,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     onPlan: options.onPlan,
     warned: options.warned ?? new Set(),
     pool: new Pool(options.concurrency ?? 8),
-    lister: localLister(options.source.replace(/(.)\/+$/, "$1")),
+    lister: localLister(resolve(options.source)),
     copyWorkers: options.copyWorkers ?? false,
     inlineCopies: 0,
     pending: new Set(),
