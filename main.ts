@@ -14,6 +14,7 @@ import { HELP, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { checkHealth } from "./lib/health.ts";
 import {
   closeLogging,
+  flushConsole,
   LogFileError,
   logMessage,
   setConsoleGuard,
@@ -73,7 +74,10 @@ async function main(args: string[]): Promise<number> {
     if (stops === 1) {
       logMessage("info", `${name} received: finishing the copies under way, then stopping`);
       stop.abort();
-    } else Deno.exit(130); // A second signal: the user insists.
+    } else {
+      flushConsole();
+      Deno.exit(130); // A second signal: the user insists.
+    }
   };
   const signals: [Deno.Signal, () => void][] = [
     ["SIGINT", onSignal("SIGINT")],

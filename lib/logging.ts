@@ -41,6 +41,52 @@ export class LogFileError extends Error {
   }
 }
 
+const consoleEncoder = new TextEncoder();
+let consoleText = "";
+let consoleToStderr = false;
+let consoleTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Console lines wait here until this many characters, or the next turn of the event loop. */
+const CONSOLE_BATCH = 16384;
+
+function writeConsole(toStderr: boolean, line: string): void {
+  if (consoleText !== "" && toStderr !== consoleToStderr) flushConsole(); // keep the order
+  consoleToStderr = toStderr;
+  consoleText += line;
+  if (consoleText.length >= CONSOLE_BATCH) flushConsole();
+  else consoleTimer ??= setTimeout(flushConsole, 0);
+}
+
+/**
+ * Writes the console lines still waiting (they go out in batches, at the
+ * latest on the next turn of the event loop). Called before exit.
+ *
+ * @example Usage
+ * ```ts
+ * import { flushConsole } from "./logging.ts";
+ * flushConsole();
+ * ```
+ */
+export function flushConsole(): void {
+  if (consoleTimer !== undefined) {
+    clearTimeout(consoleTimer);
+    consoleTimer = undefined;
+  }
+  if (consoleText === "") return;
+  const bytes = consoleEncoder.encode(consoleText);
+  const out = consoleToStderr ? Deno.stderr : Deno.stdout;
+  consoleText = "";
+  const print = () => {
+    try {
+      for (let done = 0; done < bytes.length;) done += out.writeSync(bytes.subarray(done));
+    } catch {
+      // A closed console (e.g. piped into `head`) must not stop the mirror; the file has it.
+    }
+  };
+  if (consoleGuard) consoleGuard(print);
+  else print();
+}
+
 const logger = getLogger(["foldersync"]);
 
 let consoleGuard: ((print: () => void) => void) | undefined;
@@ -61,6 +107,7 @@ let consoleGuard: ((print: () => void) => void) | undefined;
  * @param guard Wraps each console write.
  */
 export function setConsoleGuard(guard?: (print: () => void) => void): void {
+  flushConsole(); // Lines waiting were written under the old guard's rules.
   consoleGuard = guard;
 }
 
@@ -73,18 +120,29 @@ const LEVEL_TEXT: Record<string, string> = {
   fatal: "FATAL",
 };
 
+let lastStamp = NaN;
+let lastStampText = "";
+
+/** The ISO time of a record; consecutive records mostly share a millisecond. */
+function isoTime(timestamp: number): string {
+  if (timestamp !== lastStamp) {
+    lastStamp = timestamp;
+    lastStampText = new Date(timestamp).toISOString();
+  }
+  return lastStampText;
+}
+
 function textLine(record: LogRecord): string {
-  const time = new Date(record.timestamp).toISOString();
   let message = "";
   for (let i = 0; i < record.message.length; i++) {
     message += i % 2 === 0 ? record.message[i] : String(record.message[i]);
   }
-  return `${time} ${LEVEL_TEXT[record.level]} ${message}\n`;
+  return `${isoTime(record.timestamp)} ${LEVEL_TEXT[record.level]} ${message}\n`;
 }
 
 function jsonLine(record: LogRecord): string {
   const object: Record<string, unknown> = {
-    time: new Date(record.timestamp).toISOString(),
+    time: isoTime(record.timestamp),
     level: record.level,
   };
   const props = record.properties;
@@ -145,27 +203,30 @@ export function ensureLogFile(path: string): void {
  * @throws {LogFileError} When the log file cannot be written.
  */
 export async function setupLogging(options: LogOptions): Promise<void> {
-  const formatter = options.format === "json" ? jsonLine : textLine;
+  const format = options.format === "json" ? jsonLine : textLine;
+  // Both sinks get the same record object: format it once.
+  let lastRecord: LogRecord | undefined;
+  let lastLine = "";
+  const formatter = (record: LogRecord): string => {
+    if (record !== lastRecord) {
+      lastRecord = record;
+      lastLine = format(record);
+    }
+    return lastLine;
+  };
   const sinks: Record<string, Sink> = {};
   const names: string[] = [];
   if (options.console !== false) {
     // Lines go straight to stdout (warnings and errors to stderr) as bytes:
     // LogTape's console sink goes through console.info and its formatting,
-    // which for thousands of events cost time and heap for nothing.
-    const encoder = new TextEncoder();
-    const sink: Sink = (record) => {
-      const out = record.level === "warning" || record.level === "error" ||
-          record.level === "fatal"
-        ? Deno.stderr
-        : Deno.stdout;
-      const bytes = encoder.encode(formatter(record));
-      try {
-        for (let done = 0; done < bytes.length;) done += out.writeSync(bytes.subarray(done));
-      } catch {
-        // A closed console (e.g. piped into `head`) must not stop the mirror; the file has it.
-      }
+    // which for thousands of events cost time and heap for nothing. They are
+    // written in batches (see writeConsole): a write per line cost a first
+    // copy of 20,000 files ~10% of its time.
+    sinks.console = (record) => {
+      const toStderr = record.level === "warning" || record.level === "error" ||
+        record.level === "fatal";
+      writeConsole(toStderr, formatter(record));
     };
-    sinks.console = (record) => consoleGuard ? consoleGuard(() => sink(record)) : sink(record);
     names.push("console");
   }
   if (options.logFile !== undefined) {
@@ -210,6 +271,7 @@ export async function setupLogging(options: LogOptions): Promise<void> {
  * ```
  */
 export async function closeLogging(): Promise<void> {
+  flushConsole();
   await dispose();
 }
 
