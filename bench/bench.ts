@@ -29,8 +29,11 @@ const HELP = `deno task bench [options]
   --tree LIST       small,large,scale (default: all three)
   --scenario LIST   initial,nochange,incremental (default: all for small and large;
                     nochange,incremental for scale)
-  --tools LIST      foldersync,foldersync-warn,rsync,rclone,cp (default: all installed;
-                    foldersync-warn is foldersync with --log_level warning; cp runs initial only)
+  --tools LIST      foldersync,foldersync-warn,foldersync-allowall,rsync,rclone,cp (default:
+                    all installed; foldersync-warn is foldersync with --log_level warning,
+                    foldersync-allowall runs it with --allow-all instead of --allow-read
+                    --allow-write, to show what Deno's permission checks cost; cp runs
+                    initial only)
   --runs N          timed runs per tool and scenario (default 5), after --warmup runs (default 1)
   --files N         files in the "small" tree (default 20000; ~N/10 directories)
   --scale-files N   files in the "scale" tree (default 100000)
@@ -105,7 +108,7 @@ const opt = {
   scenarios: list(args.values.scenario, SCENARIOS, "scenario"),
   tools: list(
     args.values.tools,
-    ["foldersync", "foldersync-warn", "rsync", "rclone", "cp"] as const,
+    ["foldersync", "foldersync-warn", "foldersync-allowall", "rsync", "rclone", "cp"] as const,
     "tool",
   ),
   runs: int("runs", args.values.runs),
@@ -192,11 +195,15 @@ interface Tool {
   ignoreMode?: boolean;
 }
 
-const fsCmd = (extra: string[]) => (src: string, dst: string, log: string) => [
+const fsCmd = (extra: string[], perms = ["--allow-read", "--allow-write"]) =>
+(
+  src: string,
+  dst: string,
+  log: string,
+) => [
   DENO,
   "run",
-  "--allow-read",
-  "--allow-write",
+  ...perms,
   MAIN_TS,
   "--once",
   "--source_path",
@@ -218,6 +225,14 @@ const ALL_TOOLS: Tool[] = [
     name: "foldersync-warn",
     available: () => existsSync(MAIN_TS) || "main.ts not found",
     cmd: fsCmd(["--log_level", "warning"]),
+  },
+  {
+    // Not how users run it: shows what Deno's per-call permission checks cost (with -A it
+    // skips them; with --allow-read/--allow-write every open resolves symlinks component by
+    // component with readlink(2), and every relative path costs a getcwd(2)).
+    name: "foldersync-allowall",
+    available: () => existsSync(MAIN_TS) || "main.ts not found",
+    cmd: fsCmd([], ["--allow-all"]),
   },
   {
     name: "rsync",
@@ -612,6 +627,21 @@ function report(r: Results): string {
   }
   if (lv.length) {
     out.push(`--log_level warning, time relative to the default level: ${lv.join(", ")}`, "");
+  }
+  // What do Deno's permission checks cost?
+  const pa: string[] = [];
+  for (const tree of TREES) {
+    for (const s of SCENARIOS) {
+      const a = get(r, tree, s, "foldersync");
+      const b = get(r, tree, s, "foldersync-allowall");
+      if (a && b) pa.push(`${tree}/${s} ${f(b.median / a.median)}`);
+    }
+  }
+  if (pa.length) {
+    out.push(
+      `--allow-all instead of --allow-read --allow-write, time relative: ${pa.join(", ")}`,
+      "",
+    );
   }
   out.push("| target | value | limit | result |", "|---|---:|---:|---|");
   for (const t of r.targets ?? []) {
