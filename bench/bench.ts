@@ -616,32 +616,22 @@ function report(r: Results): string {
       `over ${sc.rssScenarios.join("+") || "-"})`,
     "",
   );
-  // Does --log_level warning matter?
-  const lv: string[] = [];
-  for (const tree of TREES) {
-    for (const s of SCENARIOS) {
-      const a = get(r, tree, s, "foldersync");
-      const b = get(r, tree, s, "foldersync-warn");
-      if (a && b) lv.push(`${tree}/${s} ${f(b.median / a.median)}`);
+  // What --log_level warning and --allow-all change, relative to the plain run.
+  for (
+    const [variant, what] of [
+      ["foldersync-warn", "--log_level warning, time relative to the default level"],
+      ["foldersync-allowall", "--allow-all instead of --allow-read --allow-write, time relative"],
+    ] as const
+  ) {
+    const rel: string[] = [];
+    for (const tree of TREES) {
+      for (const s of SCENARIOS) {
+        const a = get(r, tree, s, "foldersync");
+        const b = get(r, tree, s, variant);
+        if (a && b) rel.push(`${tree}/${s} ${f(b.median / a.median)}`);
+      }
     }
-  }
-  if (lv.length) {
-    out.push(`--log_level warning, time relative to the default level: ${lv.join(", ")}`, "");
-  }
-  // What do Deno's permission checks cost?
-  const pa: string[] = [];
-  for (const tree of TREES) {
-    for (const s of SCENARIOS) {
-      const a = get(r, tree, s, "foldersync");
-      const b = get(r, tree, s, "foldersync-allowall");
-      if (a && b) pa.push(`${tree}/${s} ${f(b.median / a.median)}`);
-    }
-  }
-  if (pa.length) {
-    out.push(
-      `--allow-all instead of --allow-read --allow-write, time relative: ${pa.join(", ")}`,
-      "",
-    );
+    if (rel.length) out.push(`${what}: ${rel.join(", ")}`, "");
   }
   out.push("| target | value | limit | result |", "|---|---:|---:|---|");
   for (const t of r.targets ?? []) {
