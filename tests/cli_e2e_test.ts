@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
+  denoArgs,
   readOr,
   runCli,
   snap,
@@ -132,6 +133,38 @@ Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it
   const cycles = [...log.matchAll(/cycle (\d+) (done|stopped)/g)].map((m) => Number(m[1]));
   assert.ok(cycles.length >= 2);
   assert.deepEqual(cycles, cycles.map((_, i) => i + 1), "cycles numbered in order, one at a time");
+});
+
+Deno.test("cli e2e: console lines come out while the loop runs, not only at exit", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs(["--source_path", t.src, "--replica_path", t.dst, "--sync_interval", "60"]),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let seen = "";
+  // Lines held until exit would leave the read below waiting: end it after 10 s.
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGTERM");
+  }, 10_000);
+  try {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      seen += decoder.decode(chunk, { stream: true });
+      if (/cycle 1 done/.test(seen)) break;
+    }
+    assert.match(seen, /copy {3}file {4}a\.txt/);
+    assert.match(seen, /cycle 1 done/);
+    assert.equal(timedOut, false, "the lines came while the process was still running");
+  } finally {
+    clearTimeout(timer);
+    if (!timedOut) child.kill("SIGTERM");
+  }
+  assert.equal((await child.status).code, 0);
 });
 
 function bigFile(path: string, mib: number, seed: number) {
