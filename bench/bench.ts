@@ -29,11 +29,12 @@ const HELP = `deno task bench [options]
   --tree LIST       small,large,scale (default: all three)
   --scenario LIST   initial,nochange,incremental (default: all for small and large;
                     nochange,incremental for scale)
-  --tools LIST      foldersync,foldersync-warn,foldersync-allowall,rsync,rclone,cp (default:
-                    all installed; foldersync-warn is foldersync with --log_level warning,
+  --tools LIST      foldersync,foldersync-warn,foldersync-allowall,deno-scan-floor,rsync,rclone,cp
+                    (default: all installed; foldersync-warn is foldersync with --log_level warning,
                     foldersync-allowall runs it with --allow-all instead of --allow-read
-                    --allow-write, to show what Deno's permission checks cost; cp runs
-                    initial only)
+                    --allow-write, to show what Deno's permission checks cost;
+                    deno-scan-floor (nochange only) walks both trees with readDirSync and
+                    lstatSync on one thread and does nothing else; cp runs initial only)
   --runs N          timed runs per tool and scenario (default 5), after --warmup runs (default 1)
   --files N         files in the "small" tree (default 20000; ~N/10 directories)
   --scale-files N   files in the "scale" tree (default 100000)
@@ -108,7 +109,15 @@ const opt = {
   scenarios: list(args.values.scenario, SCENARIOS, "scenario"),
   tools: list(
     args.values.tools,
-    ["foldersync", "foldersync-warn", "foldersync-allowall", "rsync", "rclone", "cp"] as const,
+    [
+      "foldersync",
+      "foldersync-warn",
+      "foldersync-allowall",
+      "deno-scan-floor",
+      "rsync",
+      "rclone",
+      "cp",
+    ] as const,
     "tool",
   ),
   runs: int("runs", args.values.runs),
@@ -175,6 +184,7 @@ const DENO = existsSync(join(REPO, "node_modules/.bin/deno"))
   ? join(REPO, "node_modules/.bin/deno")
   : Deno.execPath();
 const MAIN_TS = join(REPO, "main.ts");
+const FLOOR_TS = join(REPO, "bench", "scan_floor.ts");
 
 function which(cmd: string): string | undefined {
   for (const d of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
@@ -233,6 +243,14 @@ const ALL_TOOLS: Tool[] = [
     name: "foldersync-allowall",
     available: () => existsSync(MAIN_TS) || "main.ts not found",
     cmd: fsCmd([], ["--allow-all"]),
+  },
+  {
+    // Not a mirror: bench/scan_floor.ts only walks both trees (readDirSync + lstatSync, one
+    // thread), the least a Deno rescan can do under the same permission flags.
+    name: "deno-scan-floor",
+    available: () => existsSync(FLOOR_TS) || "bench/scan_floor.ts not found",
+    cmd: (src, dst) => [DENO, "run", "--allow-read", FLOOR_TS, src, dst],
+    scenarios: ["nochange"],
   },
   {
     name: "rsync",
