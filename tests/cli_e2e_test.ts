@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
-  denoArgs,
   readOr,
   runCli,
   snap,
@@ -138,12 +137,10 @@ Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it
 Deno.test("cli e2e: console lines come out while the loop runs, not only at exit", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: denoArgs(["--source_path", t.src, "--replica_path", t.dst, "--sync_interval", "60"]),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const child = spawnCli(
+    ["--source_path", t.src, "--replica_path", t.dst, "--sync_interval", "60"],
+    { stdout: "piped" },
+  );
   let seen = "";
   // Lines held until exit would leave the read below waiting: end it after 10 s.
   let timedOut = false;

@@ -125,12 +125,19 @@ export async function runCli(
   };
 }
 
-/** Starts the CLI in the background (output discarded) with exactly `--allow-read --allow-write`. */
-export function spawnCli(args: string[]): Deno.ChildProcess {
+/**
+ * Starts the CLI in the background with exactly `--allow-read --allow-write`; its output is
+ * discarded unless `stdout: "piped"` asks for standard output.
+ */
+export function spawnCli(
+  args: string[],
+  options: { stdout?: "piped" | "null" } = {},
+): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: denoArgs(args),
     cwd: ROOT,
-    stdout: "null",
+    stdin: "null",
+    stdout: options.stdout ?? "null",
     stderr: "null",
   }).spawn();
 }
