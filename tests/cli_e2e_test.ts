@@ -12,6 +12,7 @@ import {
   syncOnce,
   tempDirs,
   tempFiles,
+  treeArgs,
   waitFor,
   writeTree,
 } from "./helpers.ts";
@@ -107,16 +108,7 @@ Deno.test("cli e2e: works with permissions narrowed to the paths; a missing gran
 Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it with exit 0 and a complete log", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
-  const child = spawnCli([
-    "--source_path",
-    t.src,
-    "--replica_path",
-    t.dst,
-    "--log_file",
-    t.log,
-    "--sync_interval",
-    "0.2",
-  ]);
+  const child = spawnCli(treeArgs(t, "--sync_interval", "0.2"));
   try {
     await waitFor(() => readOr(`${t.dst}/a.txt`) === "a", 10_000, "first cycle");
     Deno.writeTextFileSync(`${t.src}/b.txt`, "b");
@@ -194,16 +186,7 @@ Deno.test("cli e2e: SIGTERM mid-copy stops within seconds, exit 0, no temporary 
   using t = tempDirs();
   Deno.mkdirSync(t.src);
   for (let i = 0; i < 8; i++) bigFile(`${t.src}/big${i}.bin`, 64, i);
-  const child = spawnCli([
-    "--source_path",
-    t.src,
-    "--replica_path",
-    t.dst,
-    "--log_file",
-    t.log,
-    "--concurrency",
-    "1",
-  ]);
+  const child = spawnCli(treeArgs(t, "--concurrency", "1"));
   await waitFor(() => copyUnderWay(t.dst), 20_000, "a copy under way");
   const stoppedAt = Date.now();
   child.kill("SIGTERM");

@@ -142,21 +142,20 @@ export function spawnCli(
   }).spawn();
 }
 
+/** The flags naming `src`, `dst` and the log file; extra flags appended. */
+export function treeArgs(
+  t: { src: string; dst: string; log: string },
+  ...extra: string[]
+): string[] {
+  return ["--source_path", t.src, "--replica_path", t.dst, "--log_file", t.log, ...extra];
+}
+
 /** Runs the CLI once over `src` and `dst`, with a log file; extra flags appended. */
 export function syncOnce(
   t: { src: string; dst: string; log: string },
   ...extra: string[]
 ): Promise<CliResult> {
-  return runCli([
-    "--source_path",
-    t.src,
-    "--replica_path",
-    t.dst,
-    "--log_file",
-    t.log,
-    "--once",
-    ...extra,
-  ]);
+  return runCli(treeArgs(t, "--once", ...extra));
 }
 
 /**
