@@ -52,6 +52,11 @@ const HELP = `deno task bench [options]
                       mkdir -p .bench/tmpfs && mount -t tmpfs -o size=16g tmpfs .bench/tmpfs
                     (/dev/shm will not do: Deno wants --allow-all for paths under /dev).
   --json PATH       results file (default .bench/results.json; merged with earlier results)
+  --no-signal       skip the SIGTERM check. By default, when the scale tree's nochange scenario
+                    runs foldersync, foldersync is also started in loop mode on that tree --runs
+                    times and sent SIGTERM part-way through its first scan (at 30% to 80% of the
+                    nochange median); the check reports how long it took to exit, its exit code,
+                    and whether the signal landed mid-scan (the cycle's summary says "stopped").
 `;
 
 // ---------------------------------------------------------------------------------------------
@@ -75,6 +80,7 @@ const args = parseArgs({
     timeout: { type: "string", default: "900" },
     json: { type: "string", default: join(BENCH_DIR, "results.json") },
     dir: { type: "string" },
+    "no-signal": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
   strict: true,
@@ -131,6 +137,7 @@ const opt = {
   verify: args.values.verify as "sample" | "full" | "meta" | "none",
   timeout: int("timeout", args.values.timeout),
   json: resolve(args.values.json!),
+  signal: !args.values["no-signal"],
   dir: resolve(
     args.values.dir ??
       (isTmpfs(join(BENCH_DIR, "tmpfs")) ? join(BENCH_DIR, "tmpfs") : join(BENCH_DIR, "data")),
@@ -346,7 +353,24 @@ interface ToolResult {
 type TreeResults = {
   params: TreeParams & { key: string; entries: number; bytes: number };
   scenarios: Partial<Record<Scenario, Record<string, ToolResult>>>;
+  signal?: SignalResult;
 };
+
+/** The SIGTERM check: foldersync stopped part-way through a scan of the tree. */
+interface SignalResult {
+  /** Per run: seconds after start when SIGTERM was sent. */
+  sentAt: number[];
+  /** Per run: seconds from SIGTERM to the process's exit. */
+  latency: number[];
+  /** Per run: the exit code. */
+  codes: number[];
+  /** Per run: entries scanned when it stopped (from the cycle summary), or null when the
+   * signal came after the first cycle had finished. */
+  scanned: (number | null)[];
+  /** The worst latency over the runs that were stopped mid-scan with exit 0. */
+  worst: number | null;
+  at: string;
+}
 interface Results {
   meta: Record<string, unknown>;
   trees: Partial<Record<TreeName, TreeResults>>;
@@ -376,7 +400,8 @@ function versionOf(cmd: string[]): string {
   }
 }
 
-function benchTree(tree: TreeName, results: Results): void {
+/** Runs the tree's scenarios; returns the source tree's path and the scenarios run. */
+function benchTree(tree: TreeName, results: Results): { src: string; scenarios: Scenario[] } {
   const p = treeParams(tree);
   const key = treeKey(p);
   const root = join(opt.dir, "trees", key);
@@ -513,6 +538,88 @@ function benchTree(tree: TreeName, results: Results): void {
     results.targets = evaluateTargets(results);
     saveResults(results);
   }
+  return { src, scenarios };
+}
+
+/**
+ * The issue's "a long scan must not block signal handling for seconds": starts foldersync in
+ * loop mode on an equal replica of `src` (so its first cycle is nothing but a scan), sends
+ * SIGTERM part-way through that scan, and times how long the process takes to exit. The cycle's
+ * summary in the log tells whether the signal landed mid-scan ("cycle 1 stopped ... N scanned").
+ */
+async function signalCheck(tree: TreeName, src: string, results: Results): Promise<void> {
+  const tr = results.trees[tree]!;
+  const nochange = get(results, tree, "nochange", "foldersync")?.median ?? 1;
+  const work = join(opt.dir, "work", tree, "signal");
+  const dst = join(work, "replica");
+  const logPath = join(work, "foldersync.log");
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  sh(["cp", "-a", src, dst], "cp -a (setup)");
+  const r: SignalResult = {
+    sentAt: [],
+    latency: [],
+    codes: [],
+    scanned: [],
+    worst: null,
+    at: new Date().toISOString(),
+  };
+  for (let i = 0; i < opt.runs; i++) {
+    rmSync(logPath, { force: true });
+    syncDisks();
+    const frac = opt.runs === 1 ? 0.5 : 0.3 + (0.5 * i) / (opt.runs - 1);
+    const delayMs = Math.round(frac * nochange * 1000);
+    const child = new Deno.Command(DENO, {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        MAIN_TS,
+        "--source_path",
+        src,
+        "--replica_path",
+        dst,
+        "--log_file",
+        logPath,
+        "--sync_interval",
+        "3600",
+        "--no-progress",
+      ],
+      cwd: REPO,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const started = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const sent = performance.now();
+    child.kill("SIGTERM");
+    const status = await child.status;
+    const latency = (performance.now() - sent) / 1000;
+    const summary = readFileSync(logPath, "utf8").match(
+      /cycle 1 (\w+) in [\d.]+ s: .* (\d+) scanned/,
+    );
+    const scanned = summary && summary[1] === "stopped" ? Number(summary[2]) : null;
+    r.sentAt.push((sent - started) / 1000);
+    r.latency.push(latency);
+    r.codes.push(status.code);
+    r.scanned.push(scanned);
+    log(
+      `${tree}/sigterm/foldersync run ${i + 1}: SIGTERM at ${
+        ((sent - started) / 1000).toFixed(2)
+      } s, ` +
+        `exited ${latency.toFixed(3)} s later with code ${status.code}, ` +
+        (scanned === null
+          ? `the first cycle had ${summary ? summary[1] : "not logged its summary"}`
+          : `mid-scan (${scanned} entries scanned)`),
+    );
+  }
+  const mid = r.latency.filter((_, k) => r.scanned[k] !== null && r.codes[k] === 0);
+  r.worst = mid.length === r.latency.length ? Math.max(...mid) : null;
+  tr.signal = r;
+  rmSync(work, { recursive: true, force: true });
+  results.targets = evaluateTargets(results);
+  saveResults(results);
 }
 
 function saveResults(results: Results): void {
@@ -584,6 +691,7 @@ function evaluateTargets(r: Results): TargetResult[] {
     t("nochange time scale/small (foldersync)", sc.timeRatio, 5.5),
     t("peak RSS scale (foldersync, MiB)", sc.rssScale, 150),
     t("peak RSS scale/small (foldersync)", sc.rssRatio, 1.3),
+    t("SIGTERM mid-scan scale: worst exit latency, s", r.trees.scale?.signal?.worst ?? null, 1.0),
   ];
 }
 
@@ -651,6 +759,19 @@ function report(r: Results): string {
     }
     if (rel.length) out.push(`${what}: ${rel.join(", ")}`, "");
   }
+  for (const tree of TREES) {
+    const sig = r.trees[tree]?.signal;
+    if (!sig) continue;
+    const mid = sig.scanned.filter((x) => x !== null).length;
+    out.push(
+      `SIGTERM during the first scan (${tree}, loop mode, ${sig.latency.length} runs, sent at ` +
+        `${f(Math.min(...sig.sentAt))}-${f(Math.max(...sig.sentAt))} s): exit latency median ` +
+        `${f(median(sig.latency), 3)} s, worst ${f(Math.max(...sig.latency), 3)} s; exit codes ` +
+        `${[...new Set(sig.codes)].join(",")}; ${mid} of ${sig.latency.length} stopped mid-scan` +
+        (sig.worst === null ? " (the target needs every run mid-scan with exit 0)" : ""),
+      "",
+    );
+  }
   out.push("| target | value | limit | result |", "|---|---:|---:|---|");
   for (const t of r.targets ?? []) {
     out.push(`| ${t.target} | ${f(t.value)} | ${t.limit} | ${t.status} |`);
@@ -660,7 +781,7 @@ function report(r: Results): string {
 
 // ---------------------------------------------------------------------------------------------
 
-function main(): void {
+async function main(): Promise<void> {
   mkdirSync(BENCH_DIR, { recursive: true });
   if (!isTmpfs(opt.dir)) {
     log(
@@ -696,7 +817,13 @@ function main(): void {
     cp: versionOf(["cp", "--version"]),
     ...(startup.length ? { denoEvalStartupS: median(startup) } : {}),
   };
-  for (const tree of opt.trees) benchTree(tree, results);
+  for (const tree of opt.trees) {
+    const ran = benchTree(tree, results);
+    const fs = opt.tools.length === 0 || opt.tools.includes("foldersync");
+    if (tree === "scale" && opt.signal && fs && ran.scenarios.includes("nochange")) {
+      await signalCheck(tree, ran.src, results);
+    }
+  }
   results.targets = evaluateTargets(results);
   saveResults(results);
   console.log(report(results));
@@ -704,4 +831,4 @@ function main(): void {
   if (startup.length) console.log(`deno startup (deno eval 0), median: ${f(median(startup), 3)} s`);
 }
 
-main();
+await main();
