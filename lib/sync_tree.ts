@@ -363,6 +363,7 @@ async function walkDir(
   rel: string,
   srcDir: Entry,
   dstDir: Entry | undefined,
+  created = false,
 ): Promise<void> {
   if (ctx.signal?.aborted) return;
   await yieldNow(ctx);
@@ -373,7 +374,8 @@ async function walkDir(
     fail(ctx, rel, "dir", "cannot read source directory", error);
     return; // Nothing under an unreadable source directory is touched.
   }
-  const dst = dstDir === undefined && ctx.dryRun
+  // A directory this walk has just made (or, in a dry run, would make) is empty: not listed.
+  const dst = created || (dstDir === undefined && ctx.dryRun)
     ? { entries: [], problems: [] }
     : readListing(ctx, ctx.replica, rel, "replica");
   if (dst === undefined) return;
@@ -421,7 +423,8 @@ async function walkDir(
     if (failed.has(action.path)) continue;
     if (action.op === "descend") {
       if (!ctx.shallow || action.dst === undefined) {
-        await walkDir(ctx, action.path, action.src, action.dst);
+        // No replica entry: the "mkdir" before this "descend" made it (else it is in `failed`).
+        await walkDir(ctx, action.path, action.src, action.dst, action.dst === undefined);
       }
       continue;
     }
