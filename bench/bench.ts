@@ -212,17 +212,12 @@ interface Tool {
   ignoreMode?: boolean;
 }
 
-const fsCmd = (extra: string[], perms = ["--allow-read", "--allow-write"]) =>
-(
-  src: string,
-  dst: string,
-  log: string,
-) => [
+/** `deno run <perms> main.ts` with the three path flags, then `extra`. */
+const fsArgv = (src: string, dst: string, log: string, extra: string[], perms: string[]) => [
   DENO,
   "run",
   ...perms,
   MAIN_TS,
-  "--once",
   "--source_path",
   src,
   "--replica_path",
@@ -231,6 +226,9 @@ const fsCmd = (extra: string[], perms = ["--allow-read", "--allow-write"]) =>
   log,
   ...extra,
 ];
+const USER_PERMS = ["--allow-read", "--allow-write"];
+const fsCmd = (extra: string[], perms = USER_PERMS) => (src: string, dst: string, log: string) =>
+  fsArgv(src, dst, log, ["--once", ...extra], perms);
 
 const ALL_TOOLS: Tool[] = [
   {
@@ -569,22 +567,9 @@ async function signalCheck(tree: TreeName, src: string, results: Results): Promi
     syncDisks();
     const frac = opt.runs === 1 ? 0.5 : 0.3 + (0.5 * i) / (opt.runs - 1);
     const delayMs = Math.round(frac * nochange * 1000);
-    const child = new Deno.Command(DENO, {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        MAIN_TS,
-        "--source_path",
-        src,
-        "--replica_path",
-        dst,
-        "--log_file",
-        logPath,
-        "--sync_interval",
-        "3600",
-        "--no-progress",
-      ],
+    const [cmd, ...argv] = fsArgv(src, dst, logPath, ["--sync_interval", "3600"], USER_PERMS);
+    const child = new Deno.Command(cmd, {
+      args: argv,
       cwd: REPO,
       stdin: "null",
       stdout: "null",
