@@ -581,18 +581,19 @@ async function signalCheck(tree: TreeName, src: string, results: Results): Promi
     child.kill("SIGTERM");
     const status = await child.status;
     const latency = (performance.now() - sent) / 1000;
-    const summary = readFileSync(logPath, "utf8").match(
-      /cycle 1 (\w+) in [\d.]+ s: .* (\d+) scanned/,
-    );
+    let logText = "";
+    try {
+      logText = readFileSync(logPath, "utf8");
+    } catch { /* killed before its log was set up: no summary */ }
+    const summary = logText.match(/cycle 1 (\w+) in [\d.]+ s: .* (\d+) scanned/);
     const scanned = summary && summary[1] === "stopped" ? Number(summary[2]) : null;
-    r.sentAt.push((sent - started) / 1000);
+    const sentAt = (sent - started) / 1000;
+    r.sentAt.push(sentAt);
     r.latency.push(latency);
     r.codes.push(status.code);
     r.scanned.push(scanned);
     log(
-      `${tree}/sigterm/foldersync run ${i + 1}: SIGTERM at ${
-        ((sent - started) / 1000).toFixed(2)
-      } s, ` +
+      `${tree}/sigterm/foldersync run ${i + 1}: SIGTERM at ${sentAt.toFixed(2)} s, ` +
         `exited ${latency.toFixed(3)} s later with code ${status.code}, ` +
         (scanned === null
           ? `the first cycle had ${summary ? summary[1] : "not logged its summary"}`
