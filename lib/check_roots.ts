@@ -4,6 +4,7 @@
  * @module
  */
 import { basename, dirname, resolve, sep } from "node:path";
+import { RootError } from "./errors.ts";
 
 /** A check refused to run the cycle. The message says what and what to do. */
 export class SafetyError extends Error {
@@ -26,6 +27,58 @@ export interface RootsToCheck {
   allowEmptySource?: boolean;
   /** Excluded paths (an excluded-only source counts as empty). */
   excluded?: (relPath: string) => boolean;
+}
+
+/**
+ * A missing replica: only its last component is created, so its parent must
+ * exist (a backup disk that is not mounted must not fill the system disk),
+ * and a dangling link is the user's to fix.
+ */
+function missingReplica(replica: string): void {
+  let link: string | undefined;
+  try {
+    if (Deno.lstatSync(replica).isSymlink) link = Deno.readLinkSync(replica);
+  } catch {
+    // Not there at all.
+  }
+  if (link !== undefined) {
+    throw new SafetyError(
+      `Replica '${replica}' is a symlink to '${link}', which does not exist: ` +
+        `fix the link or point --replica_path at a folder`,
+    );
+  }
+  const parent = dirname(resolve(replica));
+  let parentInfo: Deno.FileInfo;
+  try {
+    parentInfo = Deno.statSync(parent);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw noReplicaParent(replica);
+    if (error instanceof Deno.errors.NotCapable) return; // Not ours to look at: mkdir will tell.
+    throw new RootError("replica", parent, error);
+  }
+  if (!parentInfo.isDirectory) {
+    throw new SafetyError(`The replica's folder '${parent}' is not a directory`);
+  }
+}
+
+/**
+ * The refusal for a replica whose parent folder is missing.
+ *
+ * @example Usage
+ * ```ts
+ * import { noReplicaParent } from "./check_roots.ts";
+ * noReplicaParent("/mnt/backup/replica").message;
+ * ```
+ *
+ * @param replica The replica path.
+ * @returns The error to throw.
+ */
+export function noReplicaParent(replica: string): SafetyError {
+  const absolute = resolve(replica);
+  return new SafetyError(
+    `The replica's folder '${dirname(absolute)}' does not exist (is its volume mounted?): ` +
+      `foldersync creates only '${basename(absolute)}' itself`,
+  );
 }
 
 /** Resolves symlinks in the part of `path` that exists; the rest is appended. */
@@ -74,10 +127,7 @@ export function checkRoots(roots: RootsToCheck): void {
         `Source '${source}' does not exist: check --source_path (is its volume mounted?)`,
       );
     }
-    if (error instanceof Deno.errors.PermissionDenied) {
-      throw new SafetyError(`Cannot read source '${source}': permission denied`);
-    }
-    throw error;
+    throw new RootError("source", source, error);
   }
   if (!info.isDirectory) {
     throw new SafetyError(`Source '${source}' is not a directory: point --source_path at a folder`);
@@ -86,7 +136,8 @@ export function checkRoots(roots: RootsToCheck): void {
   try {
     replicaInfo = Deno.statSync(replica);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!(error instanceof Deno.errors.NotFound)) throw new RootError("replica", replica, error);
+    missingReplica(replica);
   }
   if (replicaInfo && !replicaInfo.isDirectory) {
     throw new SafetyError(
@@ -121,10 +172,26 @@ export function checkRoots(roots: RootsToCheck): void {
       );
     }
   }
-  if (roots.allowEmptySource || !replicaInfo) return;
   const excluded = roots.excluded ?? (() => false);
-  for (const entry of Deno.readDirSync(source)) if (!excluded(entry.name)) return;
-  for (const _ of Deno.readDirSync(replica)) {
+  let sourceHasEntries = false;
+  try {
+    for (const entry of Deno.readDirSync(source)) {
+      if (!excluded(entry.name)) {
+        sourceHasEntries = true;
+        break;
+      }
+    }
+  } catch (error) {
+    throw new RootError("source", source, error, "cannot list");
+  }
+  if (roots.allowEmptySource || !replicaInfo || sourceHasEntries) return;
+  let replicaNames: string[];
+  try {
+    replicaNames = [...Deno.readDirSync(replica)].map((e) => e.name);
+  } catch (error) {
+    throw new RootError("replica", replica, error, "cannot list");
+  }
+  if (replicaNames.length > 0) {
     throw new SafetyError(
       `Source '${source}' is empty but replica '${replica}' is not: refusing to delete the ` +
         `replica's contents (is the source volume mounted?); pass --allow-empty-source to mirror it anyway`,

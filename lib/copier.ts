@@ -9,19 +9,15 @@
  *
  * @module
  */
-import type { Entry } from "./types.ts";
+import type { CopyJob } from "./copy_file_atomic.ts";
 import { type ErrorInfo, reviveError } from "./errors.ts";
 
 /** One copy for a worker. */
-export interface CopyJob {
+export interface WorkerJob {
   /** Matches the reply to the job. */
   id: number;
-  /** Source path. */
-  src: string;
-  /** Replica path. */
-  dst: string;
-  /** The source file as scanned. */
-  entry: Entry;
+  /** The copy. */
+  job: CopyJob;
 }
 
 /** A worker's answer for one job. */
@@ -30,14 +26,19 @@ export interface CopyReply {
   id: number;
   /** Set when the copy failed. */
   error?: ErrorInfo;
+  /** What the worker has learned about chown (see owner.ts). */
+  chown?: boolean;
 }
 
 /** Copies files on workers. */
 export interface Copier {
   /** True once a worker failed: copy on the calling thread from then on. */
   readonly broken: boolean;
-  /** Queues a copy once there is room; `done` rejects with the copy's error. */
-  submit(src: string, dst: string, entry: Entry): Promise<{ done: Promise<void> }>;
+  /**
+   * Queues a copy once there is room; `done` resolves with what the worker
+   * learned about chown, or rejects with the copy's error.
+   */
+  submit(job: CopyJob): Promise<{ done: Promise<boolean | undefined> }>;
   /** Stops the workers. */
   close(): void;
 }
@@ -64,61 +65,113 @@ export function startCopier(threads: number, maxInFlight = 512): Copier | undefi
   const allowed = WORKER_URL.protocol !== "file:" ||
     Deno.permissions.querySync({ name: "read", path: LIB_URL }).state === "granted";
   if (!allowed || threads < 1) return undefined;
-  const workers: Worker[] = [];
-  try {
-    for (let i = 0; i < threads; i++) {
-      workers.push(new Worker(WORKER_URL.href, { type: "module" }));
-    }
-  } catch {
-    for (const w of workers) w.terminate();
-    return undefined;
+  interface Slot {
+    worker: Worker;
+    /** Ids sent to this worker and not answered yet. */
+    pending: Set<number>;
+    /** When it last answered, or was given work while idle. */
+    lastReply: number;
   }
+  const slots: Slot[] = [];
   let broken = false;
-  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const waiting = new Map<
+    number,
+    { resolve: (chown: boolean | undefined) => void; reject: (e: Error) => void }
+  >();
   let nextId = 1;
   let inFlight = 0;
   let room: (() => void)[] = [];
-  let batch: CopyJob[] = [];
+  let batch: WorkerJob[] = [];
   let flushQueued = false;
   let turn = 0;
-  const flush = () => {
-    flushQueued = false;
-    if (batch.length === 0) return;
-    workers[turn++ % workers.length].postMessage(batch);
-    batch = [];
+  const settle = (id: number, error?: Error, chown?: boolean) => {
+    const w = waiting.get(id);
+    if (!w) return;
+    waiting.delete(id);
+    inFlight--;
+    if (error) w.reject(error);
+    else w.resolve(chown);
   };
-  for (const worker of workers) {
+  const wakeProducers = () => {
+    const ready = room;
+    room = [];
+    for (const r of ready) r();
+  };
+  const start = (slot: Slot) => {
+    const worker = new Worker(WORKER_URL.href, { type: "module" });
     worker.onmessage = (event: MessageEvent<CopyReply[]>) => {
+      slot.lastReply = performance.now();
       for (const reply of event.data) {
-        const w = waiting.get(reply.id);
-        waiting.delete(reply.id);
-        inFlight--;
-        if (reply.error) w?.reject(reviveError(reply.error));
-        else w?.resolve();
+        slot.pending.delete(reply.id);
+        settle(reply.id, reply.error && reviveError(reply.error), reply.chown);
       }
-      const ready = room;
-      room = [];
-      for (const r of ready) r();
+      wakeProducers();
     };
     worker.onerror = (event) => {
       event.preventDefault();
       broken = true;
-      for (const w of waiting.values()) w.reject(new Error(`copy worker failed: ${event.message}`));
-      waiting.clear();
-      inFlight = 0;
-      for (const r of room.splice(0)) r();
+      for (const id of [...waiting.keys()]) {
+        settle(id, new Error(`copy worker failed: ${event.message}`));
+      }
+      wakeProducers();
     };
+    slot.worker = worker;
+  };
+  try {
+    for (let i = 0; i < threads; i++) {
+      const slot: Slot = {
+        worker: undefined as unknown as Worker,
+        pending: new Set(),
+        lastReply: 0,
+      };
+      start(slot);
+      slots.push(slot);
+    }
+  } catch {
+    for (const slot of slots) slot.worker?.terminate();
+    return undefined;
   }
+  // A worker that does not answer within STUCK_MS is blocked (a FIFO swapped
+  // in for a file after its check): its jobs fail, and a new worker takes its place.
+  const watchdog = setInterval(() => {
+    const now = performance.now();
+    for (const slot of slots) {
+      if (slot.pending.size === 0 || now - slot.lastReply < STUCK_MS) continue;
+      slot.worker.terminate();
+      for (const id of slot.pending) {
+        settle(id, new Error(`the copy did not finish within ${STUCK_MS / 1000} s: abandoned`));
+      }
+      slot.pending.clear();
+      try {
+        start(slot);
+      } catch {
+        broken = true;
+      }
+      wakeProducers();
+    }
+  }, 1000);
+  Deno.unrefTimer(watchdog);
+  const flush = () => {
+    flushQueued = false;
+    if (batch.length === 0) return;
+    const slot = slots[turn++ % slots.length];
+    if (slot.pending.size === 0) slot.lastReply = performance.now();
+    for (const job of batch) slot.pending.add(job.id);
+    slot.worker.postMessage(batch);
+    batch = [];
+  };
   return {
     get broken() {
       return broken;
     },
-    async submit(src, dst, entry) {
+    async submit(job) {
       while (inFlight >= maxInFlight) await new Promise<void>((r) => room.push(r));
       inFlight++;
       const id = nextId++;
-      const done = new Promise<void>((resolve, reject) => waiting.set(id, { resolve, reject }));
-      batch.push({ id, src, dst, entry });
+      const done = new Promise<boolean | undefined>((resolve, reject) =>
+        waiting.set(id, { resolve, reject })
+      );
+      batch.push({ id, job });
       if (batch.length >= 32) flush();
       else if (!flushQueued) {
         flushQueued = true;
@@ -127,10 +180,14 @@ export function startCopier(threads: number, maxInFlight = 512): Copier | undefi
       return { done };
     },
     close() {
-      for (const w of workers) w.terminate();
+      clearInterval(watchdog);
+      for (const slot of slots) slot.worker.terminate();
     },
   };
 }
+
+/** How long a worker may take to answer a batch of small copies before it is replaced. */
+const STUCK_MS = 30_000;
 
 let shared: Copier | undefined | null = null;
 

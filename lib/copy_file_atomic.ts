@@ -1,54 +1,78 @@
 /**
- * Atomic replacement of one replica file.
+ * Atomic replacement of one replica file, re-checked at every step.
  *
  * @module
  */
 import type { Entry } from "./types.ts";
-import { SourceChangedError } from "./errors.ts";
+import { NotARegularFileError, SourceChangedError } from "./errors.ts";
 import { makeTempName } from "./temp_name.ts";
+import { recheck, type Seen } from "./recheck.ts";
+import { keepOwner, targetMode } from "./owner.ts";
+
+/** One file copy: where from, where to, and what the scan saw on both sides. */
+export interface CopyJob {
+  /** The source file (absolute). */
+  src: string;
+  /** The replica path to create or replace (absolute). */
+  dst: string;
+  /** The source file as scanned (size, mtime, mode, owner, inode). */
+  entry: Entry;
+  /** What the replica held at `dst` when scanned; undefined: nothing. */
+  seen?: Seen;
+  /** The replica directory `dst` is in (absolute). */
+  dir: string;
+  /** That directory as the walk knows it (kind, dev, ino). */
+  dirSeen: Seen;
+  /** True when `dir` is the replica root (given by the user, it may be a link). */
+  dirIsRoot: boolean;
+}
 
 /**
  * Copies a regular source file into the replica without ever leaving a
- * half-written file at the final name: the content goes to a temporary name in
- * the target's directory (same filesystem, so the rename cannot fail with
- * EXDEV), gets the source's mode bits (kept by `Deno.copyFile`) and mtime, and
- * is then renamed over the final name. A symlink standing at the final name is
- * replaced, never written through.
+ * half-written file at the final name and without ever following a link in
+ * the replica. In order: the source is `lstat`ed (still the regular file the
+ * scan saw, so a FIFO swapped in is never opened), the replica directory is
+ * re-checked, the content goes to a temporary name in it (same filesystem, so
+ * the rename cannot fail with EXDEV), the source is `lstat`ed again (a copy
+ * whose source changed is discarded with a {@linkcode SourceChangedError}),
+ * owner, mode and mtime are set on the temporary file (each call right after
+ * an `lstat` saw a regular file there), and the target and its directory are
+ * re-checked before the rename. A file written less than `RACY_MS` ago is
+ * copied only once that much time has passed, so that a write in the same
+ * clock tick as its mtime cannot hide. On any error the temporary file is
+ * removed.
  *
- * The source is `lstat`ed again after the copy; if it is no longer the same
- * regular file with the same size and mtime, the copy is discarded and a
- * {@linkcode SourceChangedError} is thrown, so a torn copy never lands. A file
- * written less than `RACY_MS` ago is copied only once that much time has
- * passed, so that a write in the same clock tick as its mtime cannot hide. On any
- * error the temporary file is removed.
+ * Needs `--allow-read` on the source and replica, `--allow-write` on the replica.
  *
  * @example Usage
  * ```ts
  * import { copyFileAtomic } from "./copy_file_atomic.ts";
  * import { toEntry } from "./list_dir.ts";
- * const src = toEntry("deno.json", Deno.lstatSync("deno.json"));
- * await copyFileAtomic("deno.json", "/tmp/deno.json", src);
+ * const entry = toEntry("deno.json", Deno.lstatSync("deno.json"));
+ * const dir = Deno.makeTempDirSync();
+ * await copyFileAtomic({
+ *   src: Deno.realPathSync("deno.json"), dst: dir + "/deno.json", entry,
+ *   dir, dirSeen: toEntry("", Deno.lstatSync(dir)), dirIsRoot: true,
+ * });
  * ```
  *
- * @param srcPath The source file.
- * @param dstPath The replica path to create or replace.
- * @param src The source file's entry as scanned (size, mtime, inode).
+ * @param job What to copy.
  * @param inflight When given, holds the temporary path while the copy is under
  *   way, so a caller that must stop before a huge copy ends can remove it.
  */
-export async function copyFileAtomic(
-  srcPath: string,
-  dstPath: string,
-  src: Entry,
-  inflight?: Set<string>,
-): Promise<void> {
-  const tmp = dstPath.slice(0, dstPath.lastIndexOf("/") + 1) + makeTempName();
+export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Promise<void> {
+  const tmp = job.dir + "/" + makeTempName();
   inflight?.add(tmp);
   try {
-    const recent = src.mtimeMs + RACY_MS - Date.now();
-    if (recent > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(recent, RACY_MS)));
-    await Deno.copyFile(srcPath, tmp);
-    finishCopy(srcPath, tmp, dstPath, src);
+    const recent = job.entry.mtimeMs + RACY_MS - Date.now();
+    if (recent > 0) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(recent, RACY_MS)));
+    }
+    checkSource(job.src, job.entry);
+    recheck(job.dir, job.dirSeen, job.dirIsRoot);
+    if (byHandle(job.entry)) await copyByHandle(job.src, tmp, job.entry.size);
+    else await withOpenDeadline(Deno.copyFile(job.src, tmp), tmp);
+    finishCopy(job, tmp);
   } catch (error) {
     removeTemp(tmp);
     throw error;
@@ -60,27 +84,33 @@ export async function copyFileAtomic(
 /**
  * The synchronous twin of {@linkcode copyFileAtomic}, for small settled files
  * (see {@linkcode copiesInline}): an async Deno op costs the calling thread
- * several times what the same sync call does (measured here: `copyFile`
- * ~100 µs against ~50 µs, `rename` ~45 against ~12, `utime` ~23 against ~8),
- * and for a small file that overhead is most of the work.
+ * several times what the same sync call does, and for a small file that
+ * overhead is most of the work.
+ *
+ * Needs `--allow-read` on the source and replica, `--allow-write` on the replica.
  *
  * @example Usage
  * ```ts
  * import { copyFileAtomicSync } from "./copy_file_atomic.ts";
  * import { toEntry } from "./list_dir.ts";
- * const src = toEntry("deno.json", Deno.lstatSync("deno.json"));
- * copyFileAtomicSync("deno.json", "/tmp/deno.json", src);
+ * const entry = toEntry("deno.json", Deno.lstatSync("deno.json"));
+ * const dir = Deno.makeTempDirSync();
+ * copyFileAtomicSync({
+ *   src: Deno.realPathSync("deno.json"), dst: dir + "/deno.json", entry,
+ *   dir, dirSeen: toEntry("", Deno.lstatSync(dir)), dirIsRoot: true,
+ * });
  * ```
  *
- * @param srcPath The source file.
- * @param dstPath The replica path to create or replace.
- * @param src The source file's entry as scanned (size, mtime, inode).
+ * @param job What to copy.
  */
-export function copyFileAtomicSync(srcPath: string, dstPath: string, src: Entry): void {
-  const tmp = dstPath.slice(0, dstPath.lastIndexOf("/") + 1) + makeTempName();
+export function copyFileAtomicSync(job: CopyJob): void {
+  const tmp = job.dir + "/" + makeTempName();
   try {
-    Deno.copyFileSync(srcPath, tmp);
-    finishCopy(srcPath, tmp, dstPath, src);
+    checkSource(job.src, job.entry);
+    recheck(job.dir, job.dirSeen, job.dirIsRoot);
+    if (byHandle(job.entry)) copyByHandleSync(job.src, tmp, job.entry.size);
+    else Deno.copyFileSync(job.src, tmp);
+    finishCopy(job, tmp);
   } catch (error) {
     removeTemp(tmp);
     throw error;
@@ -109,17 +139,77 @@ export function copiesInline(src: Entry, now = Date.now()): boolean {
   return src.size <= INLINE_MAX && src.mtimeMs + RACY_MS <= now;
 }
 
-/** Checks the source did not change, then sets mtime and renames into place. */
-function finishCopy(srcPath: string, tmp: string, dstPath: string, src: Entry): void {
-  const after = Deno.lstatSync(srcPath);
-  if (
-    !after.isFile || after.size !== src.size || after.mtime?.getTime() !== src.mtimeMs ||
-    (src.ino !== 0 && after.ino !== src.ino)
-  ) {
-    throw new SourceChangedError(srcPath);
+/**
+ * Tells whether a file has holes: fewer 512-byte blocks than its size needs.
+ *
+ * @example Usage
+ * ```ts
+ * import { isSparse } from "./copy_file_atomic.ts";
+ * import { toEntry } from "./list_dir.ts";
+ * isSparse(toEntry("deno.json", Deno.lstatSync("deno.json"))); // false
+ * ```
+ *
+ * @param entry The file as scanned.
+ * @returns True when it is sparse.
+ */
+export function isSparse(entry: Entry): boolean {
+  return entry.size > 0 && entry.blocks * 512 < entry.size;
+}
+
+/**
+ * Sparse files keep their holes; set-uid and set-gid files must never exist,
+ * even for a moment, with those bits and an owner the source did not have:
+ * both are written through handles into a new private (0600) file instead of
+ * `Deno.copyFile`, which keeps the mode from the start and fills holes.
+ */
+function byHandle(entry: Entry): boolean {
+  return isSparse(entry) || (entry.mode & 0o6000) !== 0;
+}
+
+/** The source must still be the regular file scanned before it is opened (a FIFO would block). */
+function checkSource(path: string, entry: Entry): void {
+  const info = Deno.lstatSync(path);
+  if (!info.isFile || (entry.ino !== 0 && info.ino !== entry.ino)) {
+    throw new NotARegularFileError(path);
   }
-  Deno.utimeSync(tmp, src.atimeMs / 1000, src.mtimeMs / 1000);
-  Deno.renameSync(tmp, dstPath);
+}
+
+/** Checks the source did not change, sets owner, mode and mtime, and renames into place. */
+function finishCopy(job: CopyJob, tmp: string): void {
+  const { entry } = job;
+  const after = Deno.lstatSync(job.src);
+  if (
+    !after.isFile || after.size !== entry.size || after.mtime?.getTime() !== entry.mtimeMs ||
+    (entry.ino !== 0 && after.ino !== entry.ino)
+  ) {
+    throw new SourceChangedError(job.src);
+  }
+  let info = regularTemp(tmp);
+  let owner = { uid: info.uid ?? 0, gid: info.gid ?? 0 };
+  let chmod = byHandle(entry);
+  if (owner.uid !== entry.uid || owner.gid !== entry.gid) {
+    if (keepOwner(tmp, entry)) {
+      owner = entry;
+      chmod ||= (entry.mode & 0o6000) !== 0; // chown clears set-uid and set-gid
+      info = regularTemp(tmp);
+    }
+  }
+  const mode = targetMode(entry, owner);
+  if (chmod || ((info.mode ?? 0) & 0o7777) !== mode) {
+    Deno.chmodSync(tmp, mode);
+    regularTemp(tmp);
+  }
+  Deno.utimeSync(tmp, entry.atimeMs / 1000, entry.mtimeMs / 1000);
+  recheck(job.dst, job.seen);
+  if (job.seen === undefined) recheck(job.dir, job.dirSeen, job.dirIsRoot);
+  Deno.renameSync(tmp, job.dst);
+}
+
+/** `lstat`s our temporary file: it must still be a regular file (not a link swapped in). */
+function regularTemp(tmp: string): Deno.FileInfo {
+  const info = Deno.lstatSync(tmp);
+  if (!info.isFile) throw new Error(`'${tmp}' was replaced during the copy`);
+  return info;
 }
 
 function removeTemp(tmp: string): void {
@@ -128,6 +218,102 @@ function removeTemp(tmp: string): void {
   } catch {
     // It was never created, or was renamed already.
   }
+}
+
+const CHUNK = 1024 * 1024;
+
+function allZero(bytes: Uint8Array): boolean {
+  const words = bytes.length >> 2;
+  const view = new Uint32Array(bytes.buffer, bytes.byteOffset, words);
+  for (let i = 0; i < words; i++) if (view[i] !== 0) return false;
+  for (let i = words << 2; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/** Copies through handles into a new 0600 file; runs of zeros become holes. */
+function copyByHandleSync(src: string, tmp: string, size: number): void {
+  using input = Deno.openSync(src, { read: true });
+  using output = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
+  const buffer = new Uint8Array(CHUNK);
+  while (true) {
+    const n = readFullSync(input, buffer);
+    if (n === 0) break;
+    const chunk = buffer.subarray(0, n);
+    if (allZero(chunk)) output.seekSync(n, Deno.SeekMode.Current);
+    else for (let done = 0; done < n;) done += output.writeSync(chunk.subarray(done));
+    if (n < CHUNK) break;
+  }
+  output.truncateSync(size);
+}
+
+async function copyByHandle(src: string, tmp: string, size: number): Promise<void> {
+  using input = await withOpenDeadline(Deno.open(src, { read: true }), undefined);
+  using output = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+  const buffer = new Uint8Array(CHUNK);
+  while (true) {
+    const n = await readFull(input, buffer);
+    if (n === 0) break;
+    const chunk = buffer.subarray(0, n);
+    if (allZero(chunk)) await output.seek(n, Deno.SeekMode.Current);
+    else for (let done = 0; done < n;) done += await output.write(chunk.subarray(done));
+    if (n < CHUNK) break;
+  }
+  await output.truncate(size);
+}
+
+/** How long a copy may take to open its source before it is given up (a FIFO swapped in blocks). */
+export const OPEN_DEADLINE_MS = 10_000;
+
+/**
+ * Gives up on `op` when the source has not been opened within
+ * {@linkcode OPEN_DEADLINE_MS}: for `Deno.copyFile`, when the temporary file
+ * does not exist by then (it is created right after the source is opened);
+ * for an open, when it has not returned. The op itself cannot be cancelled: it
+ * is left to finish or block on its own (a stale temporary file it might
+ * still write is removed by the next cycle).
+ */
+async function withOpenDeadline<T>(op: Promise<T>, tmp: string | undefined): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    const check = () => {
+      if (tmp !== undefined) {
+        try {
+          Deno.lstatSync(tmp);
+          return; // Opened: the copy is under way, however long it takes.
+        } catch {
+          // Not created yet.
+        }
+      }
+      reject(new Error(`the source did not open within ${OPEN_DEADLINE_MS / 1000} s (a FIFO?)`));
+    };
+    timer = setTimeout(check, OPEN_DEADLINE_MS);
+  });
+  op.catch(() => {}); // Once abandoned, its late failure is of no interest.
+  try {
+    return await Promise.race([op, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function readFullSync(file: Deno.FsFile, buf: Uint8Array): number {
+  let filled = 0;
+  while (filled < buf.length) {
+    const n = file.readSync(buf.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return filled;
+}
+
+async function readFull(file: Deno.FsFile, buf: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buf.length) {
+    const n = await file.read(buf.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return filled;
 }
 
 /**
@@ -143,35 +329,52 @@ function removeTemp(tmp: string): void {
 const RACY_MS = 100;
 
 /**
- * Replaces (or creates) a symlink atomically: the link is made at a temporary
- * name beside the final one and renamed over it.
+ * Creates or replaces a replica symlink atomically: the link is made at a
+ * temporary name in the re-checked directory and renamed over the target
+ * once that is re-checked too.
+ *
+ * Needs unscoped `--allow-read` and `--allow-write` (Deno's rule for links).
  *
  * @example Usage
  * ```ts
  * import { symlinkAtomic } from "./copy_file_atomic.ts";
- * await symlinkAtomic("target.txt", "/tmp/link");
+ * import { toEntry } from "./list_dir.ts";
+ * const dir = Deno.makeTempDirSync();
+ * await symlinkAtomic("target.txt", dir + "/link", undefined, dir, toEntry("", Deno.lstatSync(dir)), true);
  * ```
  *
  * @param target The link's target text, copied verbatim.
  * @param dstPath Where the link goes.
+ * @param seen What the scan saw at `dstPath` (undefined: nothing).
+ * @param dir The directory `dstPath` is in.
+ * @param dirSeen That directory as the walk knows it.
+ * @param dirIsRoot True when `dir` is the replica root.
  */
-export async function symlinkAtomic(target: string, dstPath: string): Promise<void> {
-  const tmp = dstPath.slice(0, dstPath.lastIndexOf("/") + 1) + makeTempName();
+export async function symlinkAtomic(
+  target: string,
+  dstPath: string,
+  seen: Seen,
+  dir: string,
+  dirSeen: Seen,
+  dirIsRoot: boolean,
+): Promise<void> {
+  const tmp = dir + "/" + makeTempName();
   try {
+    recheck(dir, dirSeen, dirIsRoot);
     await Deno.symlink(target, tmp);
-    await Deno.rename(tmp, dstPath);
+    recheck(dstPath, seen);
+    if (seen === undefined) recheck(dir, dirSeen, dirIsRoot);
+    Deno.renameSync(tmp, dstPath);
   } catch (error) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // Never created.
-    }
+    removeTemp(tmp);
     throw error;
   }
 }
 
 /**
  * Compares two regular files byte by byte.
+ *
+ * Needs `--allow-read` on both.
  *
  * @example Usage
  * ```ts
@@ -196,14 +399,4 @@ export async function sameContent(a: string, b: string): Promise<boolean> {
     for (let k = 0; k < na; k++) if (bufA[k] !== bufB[k]) return false;
     if (na < bufA.length) return true;
   }
-}
-
-async function readFull(file: Deno.FsFile, buf: Uint8Array): Promise<number> {
-  let filled = 0;
-  while (filled < buf.length) {
-    const n = await file.read(buf.subarray(filled));
-    if (n === null) break;
-    filled += n;
-  }
-  return filled;
 }

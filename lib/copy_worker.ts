@@ -8,17 +8,18 @@
  */
 /// <reference lib="deno.worker" />
 import { copyFileAtomicSync } from "./copy_file_atomic.ts";
-import type { CopyJob, CopyReply } from "./copier.ts";
+import type { CopyReply, WorkerJob } from "./copier.ts";
 import { toErrorInfo } from "./errors.ts";
+import { chownLearned } from "./owner.ts";
 
-self.onmessage = (event: MessageEvent<CopyJob[]>) => {
+self.onmessage = (event: MessageEvent<WorkerJob[]>) => {
   const replies: CopyReply[] = [];
-  for (const job of event.data) {
+  for (const { id, job } of event.data) {
     try {
-      copyFileAtomicSync(job.src, job.dst, job.entry);
-      replies.push({ id: job.id });
+      copyFileAtomicSync(job);
+      replies.push({ id, chown: chownLearned() });
     } catch (error) {
-      replies.push({ id: job.id, error: toErrorInfo(error) });
+      replies.push({ id, error: toErrorInfo(error) });
     }
   }
   self.postMessage(replies);

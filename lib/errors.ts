@@ -13,6 +13,33 @@ export class SourceChangedError extends Error {
   }
 }
 
+/** Thrown when the source is no longer the regular file the scan saw, before it is opened. */
+export class NotARegularFileError extends Error {
+  /** @param path The source path. */
+  constructor(path: string) {
+    super(`'${path}' is no longer the regular file scanned`);
+    this.name = "NotARegularFileError";
+  }
+}
+
+/**
+ * A cycle cannot start: a root (the source or replica folder) cannot be used.
+ * The message is one line naming the path, the reason and what to do.
+ */
+export class RootError extends Error {
+  /**
+   * @param side Which root.
+   * @param path Its path.
+   * @param cause What was thrown.
+   * @param what What was being done (default: "cannot use").
+   */
+  constructor(side: "source" | "replica", path: string, cause: unknown, what = "cannot use") {
+    const { reason, hint } = explain(cause);
+    super(`${what} ${side} '${path}': ${reason}${hint ? ` (${hint})` : ""}`);
+    this.name = "RootError";
+  }
+}
+
 /** A reason and a hint for an error met on some path. */
 export interface Explanation {
   /** What went wrong, in a few words (no trailing period). */
@@ -54,8 +81,15 @@ export function explain(error: unknown): Explanation {
       hint: "run with --allow-read and --allow-write covering the source, replica and log file",
     };
   }
-  if (error instanceof SourceChangedError) {
+  const name = (error as Error | undefined)?.name;
+  if (name === "SourceChangedError") {
     return { reason: "it changed while being copied", hint: "it is copied again next cycle" };
+  }
+  if (name === "NotARegularFileError") {
+    return {
+      reason: "the source is no longer the regular file scanned (replaced meanwhile?)",
+      hint: "it is looked at again next cycle",
+    };
   }
   if (error instanceof Deno.errors.PermissionDenied || c === "EACCES" || c === "EPERM") {
     return { reason: "permission denied", hint: "check its owner and mode bits" };

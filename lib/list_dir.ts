@@ -23,6 +23,10 @@ export interface DirListing {
   problems: ScanProblem[];
 }
 
+/** Why two entries with the same decoded name are left alone. */
+export const TWINS =
+  "two entries have this name once decoded (one is not valid UTF-8): both left alone";
+
 /**
  * Converts a `Deno.FileInfo` from `lstat` into an {@linkcode Entry}.
  *
@@ -52,7 +56,11 @@ export function toEntry(name: string, info: Deno.FileInfo): Entry {
     mtimeMs: info.mtime?.getTime() ?? 0,
     atimeMs: info.atime?.getTime() ?? 0,
     mode: (info.mode ?? 0) & 0o7777,
+    dev: info.dev,
     ino: info.ino ?? 0,
+    uid: info.uid ?? 0,
+    gid: info.gid ?? 0,
+    blocks: info.blocks ?? 0,
   };
 }
 
@@ -61,7 +69,10 @@ export function toEntry(name: string, info: Deno.FileInfo): Entry {
  * every symlink's target text is read. Entries that vanish between the listing
  * and the `lstat` are left out; names that cannot be represented (invalid
  * UTF-8, which Deno decodes lossily so the name no longer opens) and entries
- * that cannot be `lstat`ed are reported as problems. Synchronous on purpose:
+ * that cannot be `lstat`ed are reported as problems. Two names that decode to
+ * the same text (one of them not valid UTF-8) are both reported and left out:
+ * the path would reach only one of them, so neither may be copied over or
+ * removed because of the other. Synchronous on purpose:
  * on a warm cache a sync `lstat` costs a fraction of an async op.
  *
  * Throws when the directory itself cannot be read.
@@ -108,5 +119,14 @@ export function listDir(dir: string): DirListing {
     entries.push(entry);
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (let i = 1; i < entries.length; i++) {
+    if (entries[i].name !== entries[i - 1].name) continue;
+    const name = entries[i].name;
+    let end = i + 1;
+    while (end < entries.length && entries[end].name === name) end++;
+    entries.splice(i - 1, end - i + 1);
+    problems.push({ name, message: TWINS });
+    i--;
+  }
   return { entries, problems };
 }

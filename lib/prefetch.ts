@@ -42,12 +42,12 @@ export interface PackedEntries {
   names: string;
   /** Symlink targets, in entry order, joined by NUL. */
   targets: string;
-  /** Per entry: kind code, size, mtimeMs, atimeMs, mode, ino. */
+  /** Per entry: kind code, size, mtimeMs, atimeMs, mode, dev, ino, uid, gid, blocks. */
   numbers: Float64Array;
 }
 
 const KINDS: Entry["kind"][] = ["file", "dir", "symlink", "other"];
-const FIELDS = 6;
+const FIELDS = 10;
 
 /**
  * Packs entries for `postMessage` (see {@linkcode PackedEntries}).
@@ -74,7 +74,11 @@ export function packEntries(entries: readonly Entry[]): PackedEntries {
     numbers[o + 2] = e.mtimeMs;
     numbers[o + 3] = e.atimeMs;
     numbers[o + 4] = e.mode;
-    numbers[o + 5] = e.ino;
+    numbers[o + 5] = e.dev;
+    numbers[o + 6] = e.ino;
+    numbers[o + 7] = e.uid;
+    numbers[o + 8] = e.gid;
+    numbers[o + 9] = e.blocks;
   }
   return { names: names.join("\0"), targets: targets.join("\0"), numbers };
 }
@@ -108,7 +112,11 @@ export function unpackEntries(packed: PackedEntries): Entry[] {
       mtimeMs: v[o + 2],
       atimeMs: v[o + 3],
       mode: v[o + 4],
-      ino: v[o + 5],
+      dev: v[o + 5],
+      ino: v[o + 6],
+      uid: v[o + 7],
+      gid: v[o + 8],
+      blocks: v[o + 9],
     };
     if (kind === "symlink") entry.target = targets[t++];
     entries[i] = entry;

@@ -7,6 +7,7 @@
  */
 import type { Config } from "./cli.ts";
 import { checkRoots, SafetyError } from "./check_roots.ts";
+import { RootError } from "./errors.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
 import { writeHealth } from "./health.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
@@ -36,7 +37,9 @@ export interface CycleResult {
 
 /**
  * Runs one cycle: checks the roots, honours `--max-delete` (a counting pass
- * first; over the limit, the cycle runs with deletes off and fails), syncs,
+ * first; over the limit, the cycle runs with deletes off and fails; under it,
+ * the removals are still counted as they happen and the one past the limit
+ * is never made), syncs,
  * logs the summary and records success in the health file.
  *
  * @example Usage
@@ -72,7 +75,7 @@ export async function runCycle(
       excluded,
     });
   } catch (error) {
-    if (!(error instanceof SafetyError)) throw error;
+    if (!(error instanceof SafetyError || error instanceof RootError)) throw error;
     logMessage("error", `cycle ${cycle} refused: ${error.message}`);
     return { ok: false };
   }
@@ -90,7 +93,7 @@ export async function runCycle(
   let ok = true;
   if (config.maxDelete !== undefined && !config.dryRun) {
     let removals = 0;
-    await syncScope(config, dirs, {
+    const counted = syncScope(config, dirs, {
       ...base,
       dryRun: true,
       warned: new Set(),
@@ -98,6 +101,13 @@ export async function runCycle(
         if (e.action === "remove") removals++;
       },
     });
+    try {
+      await counted;
+    } catch (error) {
+      if (!(error instanceof RootError || error instanceof SafetyError)) throw error;
+      logMessage("error", `cycle ${cycle} refused: ${error.message}`);
+      return { ok: false };
+    }
     if (removals > config.maxDelete) {
       deletes = false;
       ok = false;
@@ -116,6 +126,7 @@ export async function runCycle(
       ...base,
       dryRun: config.dryRun,
       deletes,
+      maxDelete: config.maxDelete,
       onEvent: progress
         ? (event) => {
           progress.event(event);
@@ -124,6 +135,10 @@ export async function runCycle(
         : logEvent,
       onPlan: progress?.plan,
     });
+  } catch (error) {
+    if (!(error instanceof RootError || error instanceof SafetyError)) throw error;
+    logMessage("error", `cycle ${cycle} refused: ${error.message}`);
+    return { ok: false };
   } finally {
     progress?.stop();
   }

@@ -1,6 +1,7 @@
 /**
- * Shared types of the engine: what a scan reports for one directory entry, and
- * the actions the planner derives from a pair of listings.
+ * Shared types of the engine and its reports: what a scan sees of one
+ * directory entry, the actions the planner derives from a pair of listings,
+ * and the events and counts a cycle reports. Imports nothing.
  *
  * @module
  */
@@ -24,31 +25,119 @@ export interface Entry {
   mode: number;
   /** Symlink target text, for `kind === "symlink"`. */
   target?: string;
-  /** Inode number, used to notice a file replaced while it was being copied. */
+  /** Device of the filesystem holding it: with `ino`, who it is. */
+  dev: number;
+  /** Inode number. */
   ino: number;
+  /** Owner. */
+  uid: number;
+  /** Group. */
+  gid: number;
+  /** 512-byte blocks allocated: fewer than the size needs means a sparse file. */
+  blocks: number;
 }
 
-/** Why a file is copied. */
+/** Why a file or link is written. */
 export type CopyReason = "new" | "update";
 
 /**
  * One step the apply phase carries out on the replica, relative to the roots.
- * Paths use `/` and never start with one; the root itself is `""`.
+ * Paths use `/` and never start with one; the root itself is `""`. `dst` is
+ * what the scan saw at the target (undefined: nothing); apply checks the
+ * target still is that before it acts.
  */
 export type Action =
-  /** Remove a replica entry (a directory is removed with its contents, deepest first). */
+  /** Remove a replica entry (a directory with its contents, deepest first). */
   | { op: "remove"; path: string; dst: Entry; reason: "extra" | "type" }
   /** Create a directory; its contents follow in a `descend`. */
-  | { op: "mkdir"; path: string; src: Entry }
+  | { op: "mkdir"; path: string; src: Entry; dst?: undefined }
   /** Copy a regular file to a temporary name, set mode and mtime, rename into place. */
-  | { op: "copy"; path: string; src: Entry; reason: CopyReason }
-  /** Compare content byte by byte (`--checksum`), copy only when it differs. */
-  | { op: "compare"; path: string; src: Entry }
-  /** Set permission bits on a replica file whose content is current. */
-  | { op: "chmod"; path: string; src: Entry }
+  | { op: "copy"; path: string; src: Entry; dst?: Entry; reason: CopyReason }
+  /**
+   * Compare content byte by byte (`--checksum`): copy when it differs; when it
+   * is the same and `attrs` is set, set mode (and owner) as an `attrs` would.
+   */
+  | { op: "compare"; path: string; src: Entry; dst: Entry; attrs: boolean }
+  /** Set mode bits (and owner) on a replica file whose content is current. */
+  | { op: "attrs"; path: string; src: Entry; dst: Entry }
   /** Create or replace a symlink with the source's target text. */
-  | { op: "symlink"; path: string; src: Entry; reason: CopyReason }
+  | { op: "symlink"; path: string; src: Entry; dst?: Entry; reason: CopyReason }
   /** Walk into a directory present (or just created) on both sides. */
   | { op: "descend"; path: string; src: Entry; dst?: Entry }
+  /**
+   * Set a directory's mode, owner and mtime after its contents; `report` names
+   * the differences worth an event (mode, owner), empty for an mtime only.
+   */
+  | { op: "dirmeta"; path: string; src: Entry; dst?: Entry; report: string }
   /** Leave an entry alone and say why once. */
-  | { op: "skip"; path: string; why: string };
+  | { op: "skip"; path: string; why: string; kind: EntryKind };
+
+/** What happened to one path; `skip` and `error` carry a reason and a hint. */
+export type SyncAction = "create" | "copy" | "update" | "remove" | "skip" | "error";
+
+/** One event of a cycle, for the log. */
+export interface SyncEvent {
+  /** What happened. */
+  action: SyncAction;
+  /** The path relative to the roots ("." for the root). */
+  path: string;
+  /** What kind of entry it concerns. */
+  kind: EntryKind;
+  /** Bytes copied, for copies and updates of files. */
+  bytes?: number;
+  /** Extra words: why it was skipped or failed, or what changed. */
+  detail?: string;
+  /** What the user can do, for errors. */
+  hint?: string;
+  /** True when this skip was already reported in an earlier cycle of this process. */
+  repeat?: boolean;
+  /** True in a dry run: nothing was changed. */
+  dryRun?: boolean;
+}
+
+/** Counts of one cycle. */
+export interface SyncStats {
+  /** Directories and symlinks created. */
+  create: number;
+  /** New files copied. */
+  copy: number;
+  /** Files, links and directories updated (content, mode, owner or target). */
+  update: number;
+  /** Replica entries removed. */
+  remove: number;
+  /** Entries left alone (special files, bad names, excluded leftovers, changed during the run). */
+  skip: number;
+  /** Paths that failed. */
+  error: number;
+  /** Bytes copied. */
+  bytes: number;
+  /** Entries looked at on the source side. */
+  scanned: number;
+  /** True when the cycle was stopped by its signal before it finished. */
+  aborted: boolean;
+}
+
+/**
+ * A fresh set of counts, all zero.
+ *
+ * @example Usage
+ * ```ts
+ * import { emptyStats } from "./types.ts";
+ * emptyStats().copy; // 0
+ * ```
+ *
+ * @returns The counts.
+ */
+export function emptyStats(): SyncStats {
+  return {
+    create: 0,
+    copy: 0,
+    update: 0,
+    remove: 0,
+    skip: 0,
+    error: 0,
+    bytes: 0,
+    scanned: 0,
+    aborted: false,
+  };
+}

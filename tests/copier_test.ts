@@ -2,6 +2,19 @@ import assert from "node:assert/strict";
 import { startCopier } from "../lib/copier.ts";
 import { toEntry } from "../lib/list_dir.ts";
 import { snap, syncOnce, tempDirs, writeTree } from "./helpers.ts";
+import type { Entry } from "../lib/types.ts";
+import type { CopyJob } from "../lib/copy_file_atomic.ts";
+
+function job(src: string, dst: string, name: string, entry: Entry): CopyJob {
+  return {
+    src: `${src}/${name}`,
+    dst: `${dst}/${name}`,
+    entry,
+    dir: dst,
+    dirSeen: toEntry("", Deno.lstatSync(dst)),
+    dirIsRoot: true,
+  };
+}
 
 Deno.test("copier: copies on workers with mode and mtime; errors come back as the same class", async () => {
   using t = tempDirs();
@@ -15,12 +28,12 @@ Deno.test("copier: copies on workers with mode and mtime; errors come back as th
     const jobs = [];
     for (const name of ["a.txt", "b.bin"]) {
       const entry = toEntry(name, Deno.lstatSync(`${t.src}/${name}`));
-      jobs.push((await copier.submit(`${t.src}/${name}`, `${t.dst}/${name}`, entry)).done);
+      jobs.push((await copier.submit(job(t.src, t.dst, name, entry))).done);
     }
     await Promise.all(jobs);
     assert.deepEqual(snap(t.dst, { skipRoot: true }), snap(t.src, { skipRoot: true }));
     const ghost = { ...toEntry("a.txt", Deno.lstatSync(`${t.src}/a.txt`)), name: "ghost" };
-    const { done } = await copier.submit(`${t.src}/ghost`, `${t.dst}/ghost`, ghost);
+    const { done } = await copier.submit(job(t.src, t.dst, "ghost", ghost));
     await assert.rejects(done, Deno.errors.NotFound);
     assert.deepEqual([...Deno.readDirSync(t.dst)].map((e) => e.name).sort(), ["a.txt", "b.bin"]);
   } finally {

@@ -1,0 +1,676 @@
+/**
+ * The apply phase: one function per action kind. Each re-checks its target
+ * (and the directory a new entry goes into) with `lstat` right before it
+ * acts, and never follows a link in the replica; a target that is no longer
+ * what the scan saw is left alone with a warning and retried next cycle.
+ *
+ * @module
+ */
+import type { Action, Entry, EntryKind, SyncEvent } from "./types.ts";
+import { type DirListing, listDir, toEntry } from "./list_dir.ts";
+import {
+  copiesInline,
+  copyFileAtomic,
+  copyFileAtomicSync,
+  type CopyJob,
+  sameContent,
+  symlinkAtomic,
+} from "./copy_file_atomic.ts";
+import { explain } from "./errors.ts";
+import { isTempName } from "./temp_name.ts";
+import { ChangedError, recheck } from "./recheck.ts";
+import { keepOwner, noteChown, ownersKept, targetMode } from "./owner.ts";
+import { octal } from "./plan.ts";
+import type { Pool } from "./pool.ts";
+import { sharedCopier } from "./copier.ts";
+
+/** A replica directory as the walk knows it. */
+export interface DirRef {
+  /** Relative to the roots ("" for the root). */
+  rel: string;
+  /** Absolute path. */
+  abs: string;
+  /** What the scan (or our own mkdir) saw: kind, dev, ino, mode. */
+  seen: Entry;
+  /** The replica root (given by the user, it may be a link to a directory). */
+  root: boolean;
+  /** Set once its mode was widened so that its contents can change. */
+  loosened?: boolean;
+}
+
+/**
+ * The most removals a cycle may make (`--max-delete`), counted as they
+ * happen: the one past the limit is never made.
+ */
+export class DeleteBudget {
+  #left: number;
+  /** True once a removal was refused. */
+  tripped = false;
+  /** @param limit The most removals; undefined for no limit. */
+  constructor(readonly limit?: number) {
+    this.#left = limit ?? Infinity;
+  }
+  /** Takes one removal from the budget; false when none is left. */
+  take(): boolean {
+    if (this.#left <= 0) return false;
+    this.#left--;
+    return true;
+  }
+}
+
+/** What apply needs from the cycle. */
+export interface ApplyContext {
+  /** The source root, absolute. */
+  source: string;
+  /** The replica root, absolute. */
+  replica: string;
+  /** Report only; change nothing. */
+  dryRun: boolean;
+  /** Excluded paths (kept when a directory around them is removed). */
+  excluded: (relPath: string) => boolean;
+  /** The removals left. */
+  budget: DeleteBudget;
+  /** `dev:ino` of both roots and their ancestors: a directory met below a root that is one of them is refused. */
+  forbidden: ReadonlySet<string>;
+  /** Temporary paths of the copies under way (for the progress line and for abandoning them). */
+  inflight: Set<string>;
+  /** Bounds the copies running at once. */
+  pool: Pool;
+  /** Whether small copies may go to the worker threads once many were made. */
+  copyWorkers: boolean;
+  /** Small copies made on this thread so far. */
+  inlineCopies: number;
+  /** Stops the cycle. */
+  signal?: AbortSignal;
+  /** Warnings already given in earlier cycles (updated in place). */
+  warned: Set<string>;
+  /** Receives every event. */
+  emit: (event: SyncEvent) => void;
+  /** Lets signal handlers run during long synchronous stretches. */
+  yieldNow: () => Promise<void>;
+}
+
+/**
+ * Small copies a cycle makes inline before it hands them to the copy workers:
+ * the workers pay off in big first copies, but cost memory (~30 MiB) and
+ * gained nothing for a few thousand changes (100k-file incremental run).
+ */
+const COPIER_AFTER = 2500;
+
+const CHANGED = "changed during the run; retried next cycle";
+const BIND = "is the source or replica itself (or holds it), reached through a bind mount or " +
+  "a second path: refused (remove the mount or --exclude it)";
+
+/**
+ * Shows a relative path as the log does ("." for the root).
+ *
+ * @example Usage
+ * ```ts
+ * import { shown } from "./apply.ts";
+ * shown(""); // "."
+ * ```
+ *
+ * @param rel The path.
+ * @returns The text.
+ */
+export function shown(rel: string): string {
+  return rel === "" ? "." : rel;
+}
+
+/**
+ * Reports a failure on a path as one event: a target that changed during the
+ * run is a warning (skip), anything else an error with a hint.
+ *
+ * @example Usage
+ * ```ts
+ * import { fail } from "./apply.ts";
+ * // fail(ctx, "a/b", "file", "cannot copy", error);
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param rel The path.
+ * @param kind Its kind.
+ * @param what What was being done.
+ * @param error What was thrown.
+ */
+export function fail(
+  ctx: Pick<ApplyContext, "emit">,
+  rel: string,
+  kind: EntryKind,
+  what: string,
+  error: unknown,
+): void {
+  if ((error as Error | undefined)?.name === "ChangedError") {
+    ctx.emit({ action: "skip", path: shown(rel), kind, detail: `${what}: ${CHANGED}` });
+    return;
+  }
+  const { reason, hint } = explain(error);
+  ctx.emit({ action: "error", path: shown(rel), kind, detail: `${what}: ${reason}`, hint });
+}
+
+/**
+ * Reports an entry left alone, as a warning the first time this process
+ * sees it and at debug level after that.
+ *
+ * @example Usage
+ * ```ts
+ * import { skip } from "./apply.ts";
+ * // skip(ctx, "fifo", "other", "not a regular file");
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param rel The path.
+ * @param kind Its kind.
+ * @param why Why.
+ */
+export function skip(
+  ctx: Pick<ApplyContext, "emit" | "warned">,
+  rel: string,
+  kind: EntryKind,
+  why: string,
+): void {
+  const key = `${rel}\0${why}`;
+  const repeat = ctx.warned.has(key);
+  if (!repeat) ctx.warned.add(key);
+  ctx.emit({ action: "skip", path: shown(rel), kind, detail: why, repeat });
+}
+
+/**
+ * Tells whether a directory is one of the roots or their ancestors (a bind
+ * mount or second path met during the walk), reporting it when so.
+ *
+ * @example Usage
+ * ```ts
+ * import { refusedDir } from "./apply.ts";
+ * // if (refusedDir(ctx, "mnt", entry, "source")) return;
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param rel The directory.
+ * @param entry It, as scanned.
+ * @param side Which tree it is in.
+ * @returns True when it must not be entered.
+ */
+export function refusedDir(
+  ctx: Pick<ApplyContext, "emit" | "forbidden">,
+  rel: string,
+  entry: Entry,
+  side: "source" | "replica",
+): boolean {
+  if (!ctx.forbidden.has(`${entry.dev}:${entry.ino}`)) return false;
+  ctx.emit({
+    action: "error",
+    path: shown(rel),
+    kind: "dir",
+    detail: `${side} directory ${BIND}`,
+    hint: "nothing under it was touched",
+  });
+  return true;
+}
+
+/**
+ * Gives a replica directory owner write and search permission, for as long
+ * as its contents change (a read-only folder mirrored as a non-root user);
+ * its mode is set back by its `dirmeta` action. Idempotent.
+ *
+ * @example Usage
+ * ```ts
+ * import { loosenDir } from "./apply.ts";
+ * // loosenDir(ctx, dir);
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param dir The directory.
+ * @returns False when it could not be done (reported).
+ */
+export function loosenDir(ctx: ApplyContext, dir: DirRef): boolean {
+  if (ctx.dryRun || dir.loosened || (dir.seen.mode & 0o300) === 0o300) return true;
+  try {
+    recheck(dir.abs, dir.seen, dir.root);
+    Deno.chmodSync(dir.abs, dir.seen.mode | 0o700);
+    dir.loosened = true;
+    return true;
+  } catch (error) {
+    fail(ctx, dir.rel, "dir", "cannot make the directory writable to change its contents", error);
+    return false;
+  }
+}
+
+/**
+ * Carries out one action in the replica directory `dir`. Copies that run on
+ * the pool or a worker come back as `{ done }` (a bare promise would be
+ * awaited by the caller).
+ *
+ * @example Usage
+ * ```ts
+ * import { applyAction } from "./apply.ts";
+ * // const task = await applyAction(ctx, action, dir);
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param action The action (not a descend or dirmeta: the walk handles those).
+ * @param dir The replica directory it happens in.
+ * @returns A copy still under way, or undefined; `false` when the path failed
+ *   (a removal or mkdir, so that what depends on it is not tried).
+ */
+export async function applyAction(
+  ctx: ApplyContext,
+  action: Exclude<Action, { op: "descend" | "dirmeta" }>,
+  dir: DirRef,
+): Promise<{ done: Promise<void> } | false | undefined> {
+  switch (action.op) {
+    case "skip":
+      skip(ctx, action.path, action.kind, action.why);
+      return undefined;
+    case "remove":
+      return (await applyRemove(ctx, action.path, action.dst, action.reason === "type", dir))
+        ? undefined
+        : false;
+    case "mkdir":
+      return applyMkdir(ctx, action.path, dir) === undefined ? false : undefined;
+    case "symlink":
+      await applySymlink(ctx, action, dir);
+      return undefined;
+    case "attrs":
+      applyAttrs(ctx, action.path, action.src, action.dst);
+      return undefined;
+    case "copy":
+      return await applyCopy(ctx, action.path, action.src, action.dst, action.reason, dir);
+    case "compare":
+      return await ctx.pool.run(() => applyCompare(ctx, action, dir));
+  }
+}
+
+/**
+ * Removes a replica entry, a directory deepest first, counting every removal
+ * against the cycle's budget. Each directory is re-checked right before it
+ * is listed and after (so its listing never comes through a link swapped in)
+ * and given owner read, write and search permission first when it lacks them
+ * (a read-only tree); every entry is re-checked right before its removal.
+ * Excluded entries are kept, and so is the directory around them.
+ *
+ * @example Usage
+ * ```ts
+ * import { applyRemove } from "./apply.ts";
+ * // await applyRemove(ctx, "old", entry, false, parentDir);
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param rel The entry, relative to the roots.
+ * @param entry What the scan saw there.
+ * @param mustGo True when something must take its place (a type change).
+ * @param dir The replica directory holding it.
+ * @returns True when it is gone.
+ */
+export async function applyRemove(
+  ctx: ApplyContext,
+  rel: string,
+  entry: Entry,
+  mustGo: boolean,
+  dir: DirRef,
+): Promise<boolean> {
+  if (ctx.budget.tripped) return false;
+  if (!ctx.dryRun && !loosenDir(ctx, dir)) return false;
+  const path = ctx.replica + "/" + rel;
+  if (entry.kind === "dir") {
+    if (refusedDir(ctx, rel, entry, "replica")) return false;
+    await ctx.yieldNow();
+    const self: DirRef = { rel, abs: path, seen: entry, root: false };
+    let listing: DirListing;
+    try {
+      recheck(path, entry);
+      if (!ctx.dryRun && (entry.mode & 0o700) !== 0o700) {
+        Deno.chmodSync(path, entry.mode | 0o700);
+        self.loosened = true;
+      }
+      listing = listDir(path);
+      recheck(path, entry);
+    } catch (error) {
+      fail(ctx, rel, "dir", "cannot read replica directory to remove it", error);
+      restoreMode(ctx, self);
+      return false;
+    }
+    let all = listing.problems.length === 0;
+    for (const problem of listing.problems) {
+      fail(
+        ctx,
+        rel + "/" + problem.name,
+        "other",
+        "cannot remove",
+        problem.error ?? problem.message,
+      );
+    }
+    for (const child of listing.entries) {
+      const childRel = rel + "/" + child.name;
+      if (ctx.excluded(childRel) && !isTempName(child.name)) {
+        all = false;
+        continue;
+      }
+      if (!(await applyRemove(ctx, childRel, child, mustGo, self))) all = false;
+    }
+    if (!all) {
+      restoreMode(ctx, self);
+      if (ctx.budget.tripped) return false;
+      if (mustGo) {
+        fail(
+          ctx,
+          rel,
+          "dir",
+          "cannot replace directory",
+          "it still holds excluded or unremovable entries",
+        );
+      } else skip(ctx, rel, "dir", "kept: it holds excluded entries");
+      return false;
+    }
+  }
+  if (!ctx.dryRun && !ctx.budget.take()) {
+    ctx.budget.tripped = true;
+    ctx.emit({
+      action: "error",
+      path: shown(rel),
+      kind: entry.kind,
+      detail: `not removed: --max-delete ${ctx.budget.limit} reached during the cycle, ` +
+        "no more removals made",
+      hint: "the source changed while the cycle ran? check it; the next cycle counts again",
+    });
+    return false;
+  }
+  try {
+    if (!ctx.dryRun) {
+      recheck(path, entry);
+      Deno.removeSync(path);
+    }
+    ctx.emit({ action: "remove", path: rel, kind: entry.kind });
+    return true;
+  } catch (error) {
+    fail(ctx, rel, entry.kind, "cannot remove", error);
+    return false;
+  }
+}
+
+/** Sets a directory widened for a removal back to its mode (the removal did not finish). */
+function restoreMode(ctx: ApplyContext, dir: DirRef): void {
+  if (!dir.loosened) return;
+  try {
+    recheck(dir.abs, dir.seen);
+    Deno.chmodSync(dir.abs, dir.seen.mode);
+    dir.loosened = false;
+  } catch (error) {
+    fail(ctx, dir.rel, "dir", "cannot restore the directory's mode", error);
+  }
+}
+
+/**
+ * Creates a replica directory (private, 0700, until its `dirmeta` sets its
+ * mode after its contents) once its parent is re-checked and the name is
+ * still free.
+ *
+ * @example Usage
+ * ```ts
+ * import { applyMkdir } from "./apply.ts";
+ * // const made = applyMkdir(ctx, "new", parentDir);
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param rel The directory to create.
+ * @param dir Its parent.
+ * @returns The new directory as `lstat` sees it (in a dry run, a stand-in), or
+ *   undefined when it failed (reported).
+ */
+export function applyMkdir(ctx: ApplyContext, rel: string, dir: DirRef): Entry | undefined {
+  const path = ctx.replica + "/" + rel;
+  try {
+    let made: Entry;
+    if (ctx.dryRun) made = { ...dir.seen, name: rel, mode: 0o700 };
+    else {
+      if (!loosenDir(ctx, dir)) return undefined;
+      recheck(dir.abs, dir.seen, dir.root);
+      recheck(path, undefined);
+      Deno.mkdirSync(path, { mode: 0o700 });
+      made = toEntry(rel, Deno.lstatSync(path));
+    }
+    ctx.emit({ action: "create", path: rel, kind: "dir" });
+    return made;
+  } catch (error) {
+    fail(ctx, rel, "dir", "cannot create directory", error);
+    return undefined;
+  }
+}
+
+/**
+ * Creates or replaces a replica symlink (see `symlinkAtomic`).
+ *
+ * @example Usage
+ * ```ts
+ * import { applySymlink } from "./apply.ts";
+ * // await applySymlink(ctx, action, dir);
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param action The symlink action.
+ * @param dir The replica directory it goes in.
+ */
+export async function applySymlink(
+  ctx: ApplyContext,
+  action: Extract<Action, { op: "symlink" }>,
+  dir: DirRef,
+): Promise<void> {
+  const { path, src, dst, reason } = action;
+  try {
+    if (!ctx.dryRun) {
+      if (!loosenDir(ctx, dir)) return;
+      await symlinkAtomic(
+        src.target ?? "",
+        ctx.replica + "/" + path,
+        dst,
+        dir.abs,
+        dir.seen,
+        dir.root,
+      );
+    }
+    ctx.emit({
+      action: reason === "new" ? "create" : "update",
+      path,
+      kind: "symlink",
+      detail: `-> ${src.target}`,
+    });
+  } catch (error) {
+    fail(ctx, path, "symlink", "cannot create symlink", error);
+  }
+}
+
+/**
+ * Sets the owner (where owners are kept) and mode of a replica file whose
+ * content is current; each call right after an `lstat` saw that same file.
+ *
+ * @example Usage
+ * ```ts
+ * import { applyAttrs } from "./apply.ts";
+ * // applyAttrs(ctx, "run.sh", srcEntry, dstEntry);
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param rel The file.
+ * @param src The source file.
+ * @param dst The replica file as scanned.
+ */
+export function applyAttrs(ctx: ApplyContext, rel: string, src: Entry, dst: Entry): void {
+  const path = ctx.replica + "/" + rel;
+  let owner = { uid: dst.uid, gid: dst.gid };
+  const parts: string[] = [];
+  try {
+    if (ownersKept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
+      if (!ctx.dryRun) recheck(path, dst);
+      if (ctx.dryRun || keepOwner(path, src)) {
+        owner = src;
+        parts.push(`owner ${src.uid}:${src.gid}`);
+      }
+    }
+    const mode = targetMode(src, owner);
+    if (mode !== dst.mode || parts.length > 0) {
+      if (!ctx.dryRun) {
+        recheck(path, dst);
+        Deno.chmodSync(path, mode);
+      }
+      if (mode !== dst.mode) parts.unshift(`mode ${octal(mode)}`);
+    }
+    if (parts.length > 0) {
+      ctx.emit({ action: "update", path: rel, kind: "file", detail: parts.join(", ") });
+    }
+  } catch (error) {
+    fail(ctx, rel, "file", "cannot set mode", error);
+  }
+}
+
+/**
+ * Copies a file: small settled ones inline with sync calls (or on the copy
+ * workers once a cycle has made many), the rest on the pool.
+ *
+ * @example Usage
+ * ```ts
+ * import { applyCopy } from "./apply.ts";
+ * // const task = await applyCopy(ctx, "a.txt", srcEntry, undefined, "new", dir);
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param rel The file.
+ * @param src The source file as scanned.
+ * @param dst What the replica held there (undefined: nothing).
+ * @param reason New, or an update.
+ * @param dir The replica directory it goes in.
+ * @returns A copy under way, or undefined when done (or failed, reported).
+ */
+export async function applyCopy(
+  ctx: ApplyContext,
+  rel: string,
+  src: Entry,
+  dst: Entry | undefined,
+  reason: "new" | "update",
+  dir: DirRef,
+): Promise<{ done: Promise<void> } | undefined> {
+  const action = reason === "new" ? "copy" : "update";
+  if (ctx.dryRun) {
+    ctx.emit({ action, path: rel, kind: "file", bytes: src.size });
+    return undefined;
+  }
+  if (!loosenDir(ctx, dir)) return undefined;
+  const job: CopyJob = {
+    src: ctx.source + "/" + rel,
+    dst: ctx.replica + "/" + rel,
+    entry: src,
+    seen: dst,
+    dir: dir.abs,
+    dirSeen: dir.seen,
+    dirIsRoot: dir.root,
+  };
+  const copied = () => ctx.emit({ action, path: rel, kind: "file", bytes: src.size });
+  const failed = (error: unknown) => fail(ctx, rel, "file", "cannot copy", error);
+  if (!copiesInline(src)) {
+    return await ctx.pool.run(() => copyFileAtomic(job, ctx.inflight).then(copied, failed));
+  }
+  const copier = ctx.copyWorkers && ctx.inlineCopies >= COPIER_AFTER ? sharedCopier() : undefined;
+  if (copier) {
+    const { done } = await copier.submit(job);
+    return {
+      done: done.then((learned) => {
+        noteChown(learned);
+        copied();
+      }, failed),
+    };
+  }
+  ctx.inlineCopies++;
+  await ctx.yieldNow();
+  try {
+    copyFileAtomicSync(job);
+    copied();
+  } catch (error) {
+    failed(error);
+  }
+  return undefined;
+}
+
+/**
+ * `--checksum`: compares a file's content with its replica copy (both
+ * re-checked first, so neither side is opened if a FIFO or link was swapped
+ * in); copies when it differs, else sets mode and owner when the planner saw
+ * them differ.
+ *
+ * @example Usage
+ * ```ts
+ * import { applyCompare } from "./apply.ts";
+ * // await applyCompare(ctx, action, dir);
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param action The compare action.
+ * @param dir The replica directory.
+ */
+export async function applyCompare(
+  ctx: ApplyContext,
+  action: Extract<Action, { op: "compare" }>,
+  dir: DirRef,
+): Promise<void> {
+  const { path, src, dst } = action;
+  const srcPath = ctx.source + "/" + path;
+  const dstPath = ctx.replica + "/" + path;
+  let same: boolean;
+  try {
+    const info = Deno.lstatSync(srcPath);
+    if (!info.isFile || info.ino !== src.ino) throw new ChangedError(srcPath, "source replaced");
+    recheck(dstPath, dst);
+    same = await sameContent(srcPath, dstPath);
+  } catch (error) {
+    fail(ctx, path, "file", "cannot compare content", error);
+    return;
+  }
+  if (!same) {
+    const task = await applyCopy(ctx, path, src, dst, "update", dir);
+    await task?.done;
+  } else if (action.attrs) applyAttrs(ctx, path, src, dst);
+}
+
+/**
+ * Sets a replica directory's owner (where owners are kept), mode and mtime
+ * after its contents, each call right after an `lstat` saw that same
+ * directory; reports mode and owner changes as an update. Runs for a
+ * directory whose mode was widened even when the cycle was stopped, to set
+ * it back.
+ *
+ * @example Usage
+ * ```ts
+ * import { applyDirMeta } from "./apply.ts";
+ * // applyDirMeta(ctx, action, dir);
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param action The dirmeta action.
+ * @param dir The directory (its `seen` is what the scan or our mkdir saw).
+ */
+export function applyDirMeta(
+  ctx: ApplyContext,
+  action: Extract<Action, { op: "dirmeta" }>,
+  dir: DirRef,
+): void {
+  const { src } = action;
+  if (action.report !== "") {
+    ctx.emit({ action: "update", path: shown(action.path), kind: "dir", detail: action.report });
+  }
+  if (ctx.dryRun) return;
+  try {
+    let owner = { uid: dir.seen.uid, gid: dir.seen.gid };
+    if (ownersKept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
+      recheck(dir.abs, dir.seen, dir.root);
+      if (keepOwner(dir.abs, src)) owner = src;
+    }
+    if (dir.loosened || dir.seen.mode !== src.mode || owner === src) {
+      recheck(dir.abs, dir.seen, dir.root);
+      Deno.chmodSync(dir.abs, src.mode);
+      dir.loosened = false;
+    }
+    if (ctx.signal?.aborted) return;
+    recheck(dir.abs, dir.seen, dir.root);
+    Deno.utimeSync(dir.abs, src.atimeMs / 1000, src.mtimeMs / 1000);
+  } catch (error) {
+    fail(ctx, action.path, "dir", "cannot set the directory's mode and mtime", error);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Owners: kept where the process may (root), and set-uid/set-gid never kept
+ * on a copy whose owner differs from the source's.
+ *
+ * Deno tells a process its uid only with `--allow-sys`, so without it this
+ * thread learns whether `chown` works from its first attempt.
+ *
+ * @module
+ */
+
+let chownWorks: boolean | undefined = fromUid();
+
+function fromUid(): boolean | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "sys", kind: "uid" }).state !== "granted") {
+      return undefined;
+    }
+    return Deno.uid() === 0;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether this thread is known to be able to give files away (root), so that
+ * owners of existing replica entries are compared and corrected.
+ *
+ * @example Usage
+ * ```ts
+ * import { ownersKept } from "./owner.ts";
+ * ownersKept(); // false until a chown has worked (or Deno.uid() said 0)
+ * ```
+ *
+ * @returns True once known.
+ */
+export function ownersKept(): boolean {
+  return chownWorks === true;
+}
+
+/**
+ * Records what another thread learned about `chown` (see {@linkcode keepOwner}).
+ *
+ * @example Usage
+ * ```ts
+ * import { noteChown } from "./owner.ts";
+ * noteChown(false);
+ * ```
+ *
+ * @param works Whether a chown to another owner worked.
+ */
+export function noteChown(works: boolean | undefined): void {
+  if (works !== undefined && chownWorks === undefined) chownWorks = works;
+}
+
+/**
+ * What this thread has learned about `chown`, to pass on to the main thread.
+ *
+ * @example Usage
+ * ```ts
+ * import { chownLearned } from "./owner.ts";
+ * chownLearned(); // undefined, true or false
+ * ```
+ *
+ * @returns True, false, or undefined before any attempt.
+ */
+export function chownLearned(): boolean | undefined {
+  return chownWorks;
+}
+
+/**
+ * Gives a file just created by us (and just checked to be no link) the
+ * source's owner and group, as `rsync -a` and `cp -a` do as root. Once a
+ * chown has been refused, no more are tried by this thread.
+ *
+ * Needs `--allow-write` on the path.
+ *
+ * @example Usage
+ * ```ts
+ * import { keepOwner } from "./owner.ts";
+ * keepOwner("/tmp/file", { uid: 0, gid: 0 });
+ * ```
+ *
+ * @param path The file (never a link: chown follows links).
+ * @param owner The owner and group to give it.
+ * @returns True when the file now has that owner and group.
+ */
+export function keepOwner(path: string, owner: { uid: number; gid: number }): boolean {
+  if (chownWorks === false) return false;
+  try {
+    Deno.chownSync(path, owner.uid, owner.gid);
+    chownWorks = true;
+    return true;
+  } catch (error) {
+    if (
+      !(error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable)
+    ) {
+      throw error;
+    }
+    chownWorks = false;
+    return false;
+  }
+}
+
+/**
+ * The mode a replica file gets: the source's, less set-uid and set-gid when
+ * the replica file's owner or group is not the source's (what `cp -p` does
+ * when it cannot keep the owner): a copy is never set-uid to someone the
+ * source was not.
+ *
+ * @example Usage
+ * ```ts
+ * import { targetMode } from "./owner.ts";
+ * targetMode({ mode: 0o4755, uid: 65534, gid: 65534 }, { uid: 0, gid: 0 }); // 0o755
+ * ```
+ *
+ * @param src The source file's mode and owner.
+ * @param owner The replica file's owner.
+ * @returns The mode bits to set.
+ */
+export function targetMode(
+  src: { mode: number; uid: number; gid: number },
+  owner: { uid: number; gid: number },
+): number {
+  return src.uid === owner.uid && src.gid === owner.gid ? src.mode : src.mode & ~0o6000;
+}
