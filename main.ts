@@ -25,6 +25,7 @@ import { createProgressLine } from "./lib/progress.ts";
 import { runLoop } from "./lib/run_loop.ts";
 import { stopPrefetchWorker } from "./lib/prefetch.ts";
 import { stopSharedCopier } from "./lib/copier.ts";
+import { resolve } from "node:path";
 
 async function main(args: string[]): Promise<number> {
   let command;
@@ -49,7 +50,15 @@ async function main(args: string[]): Promise<number> {
     return healthy ? 0 : 1;
   }
 
-  const config = command.config;
+  // Absolute from here on: the engine works from inside replica folders (see lib/in_dir.ts).
+  const given = command.config;
+  const config = {
+    ...given,
+    source: resolve(given.source),
+    replica: resolve(given.replica),
+    logFile: given.logFile && resolve(given.logFile),
+    healthFile: given.healthFile && resolve(given.healthFile),
+  };
   const missing = missingPermission(config);
   if (missing) {
     console.error(`foldersync: ${missing}`);

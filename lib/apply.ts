@@ -19,13 +19,14 @@ import {
 import { explain } from "./errors.ts";
 import { isTempName } from "./temp_name.ts";
 import { ChangedError, recheck } from "./recheck.ts";
+import { type DirHandle, inDir, onDir } from "./in_dir.ts";
 import { keepOwner, noteChown, ownersKept, targetMode } from "./owner.ts";
 import { octal } from "./plan.ts";
 import type { Pool } from "./pool.ts";
 import { sharedCopier } from "./copier.ts";
 
 /** A replica directory as the walk knows it. */
-export interface DirRef {
+export interface DirRef extends DirHandle {
   /** Relative to the roots ("" for the root). */
   rel: string;
   /** Absolute path. */
@@ -36,6 +37,8 @@ export interface DirRef {
   root: boolean;
   /** Set once its mode was widened so that its contents can change. */
   loosened?: boolean;
+  /** Its parent (undefined for the directory a walk starts from). */
+  parent?: DirRef;
 }
 
 /**
@@ -226,8 +229,7 @@ export function refusedDir(
 export function loosenDir(ctx: ApplyContext, dir: DirRef): boolean {
   if (ctx.dryRun || dir.loosened || (dir.seen.mode & 0o300) === 0o300) return true;
   try {
-    recheck(dir.abs, dir.seen, dir.root);
-    Deno.chmodSync(dir.abs, dir.seen.mode | 0o700);
+    onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode | 0o700));
     dir.loosened = true;
     return true;
   } catch (error) {
@@ -272,7 +274,7 @@ export async function applyAction(
       await applySymlink(ctx, action, dir);
       return undefined;
     case "attrs":
-      applyAttrs(ctx, action.path, action.src, action.dst);
+      applyAttrs(ctx, action.path, action.src, action.dst, dir);
       return undefined;
     case "copy":
       return await applyCopy(ctx, action.path, action.src, action.dst, action.reason, dir);
@@ -312,19 +314,18 @@ export async function applyRemove(
   if (ctx.budget.tripped) return false;
   if (!ctx.dryRun && !loosenDir(ctx, dir)) return false;
   const path = ctx.replica + "/" + rel;
+  const name = rel.slice(rel.lastIndexOf("/") + 1);
   if (entry.kind === "dir") {
     if (refusedDir(ctx, rel, entry, "replica")) return false;
     await ctx.yieldNow();
-    const self: DirRef = { rel, abs: path, seen: entry, root: false };
+    const self: DirRef = { rel, abs: path, seen: entry, root: false, parent: dir };
     let listing: DirListing;
     try {
-      recheck(path, entry);
       if (!ctx.dryRun && (entry.mode & 0o700) !== 0o700) {
-        Deno.chmodSync(path, entry.mode | 0o700);
+        onDir(self, (p) => Deno.chmodSync(p, entry.mode | 0o700));
         self.loosened = true;
       }
-      listing = listDir(path);
-      recheck(path, entry);
+      listing = inDir(self, () => listDir("."));
     } catch (error) {
       fail(ctx, rel, "dir", "cannot read replica directory to remove it", error);
       restoreMode(ctx, self);
@@ -377,8 +378,10 @@ export async function applyRemove(
   }
   try {
     if (!ctx.dryRun) {
-      recheck(path, entry);
-      Deno.removeSync(path);
+      inDir(dir, () => {
+        recheck(name, entry);
+        Deno.removeSync(name);
+      });
     }
     ctx.emit({ action: "remove", path: rel, kind: entry.kind });
     return true;
@@ -392,8 +395,7 @@ export async function applyRemove(
 function restoreMode(ctx: ApplyContext, dir: DirRef): void {
   if (!dir.loosened) return;
   try {
-    recheck(dir.abs, dir.seen);
-    Deno.chmodSync(dir.abs, dir.seen.mode);
+    onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode));
     dir.loosened = false;
   } catch (error) {
     fail(ctx, dir.rel, "dir", "cannot restore the directory's mode", error);
@@ -418,16 +420,17 @@ function restoreMode(ctx: ApplyContext, dir: DirRef): void {
  *   undefined when it failed (reported).
  */
 export function applyMkdir(ctx: ApplyContext, rel: string, dir: DirRef): Entry | undefined {
-  const path = ctx.replica + "/" + rel;
   try {
     let made: Entry;
     if (ctx.dryRun) made = { ...dir.seen, name: rel, mode: 0o700 };
     else {
       if (!loosenDir(ctx, dir)) return undefined;
-      recheck(dir.abs, dir.seen, dir.root);
-      recheck(path, undefined);
-      Deno.mkdirSync(path, { mode: 0o700 });
-      made = toEntry(rel, Deno.lstatSync(path));
+      const name = rel.slice(rel.lastIndexOf("/") + 1);
+      made = inDir(dir, () => {
+        recheck(name, undefined);
+        Deno.mkdirSync(name, { mode: 0o700 });
+        return toEntry(rel, Deno.lstatSync(name));
+      });
     }
     ctx.emit({ action: "create", path: rel, kind: "dir" });
     return made;
@@ -486,22 +489,32 @@ export async function applySymlink(
  * @example Usage
  * ```ts
  * import { applyAttrs } from "./apply.ts";
- * // applyAttrs(ctx, "run.sh", srcEntry, dstEntry);
+ * // applyAttrs(ctx, "run.sh", srcEntry, dstEntry, dir);
  * ```
  *
  * @param ctx The cycle.
  * @param rel The file.
  * @param src The source file.
  * @param dst The replica file as scanned.
+ * @param dir The replica directory holding it.
  */
-export function applyAttrs(ctx: ApplyContext, rel: string, src: Entry, dst: Entry): void {
-  const path = ctx.replica + "/" + rel;
+export function applyAttrs(
+  ctx: ApplyContext,
+  rel: string,
+  src: Entry,
+  dst: Entry,
+  dir: DirRef,
+): void {
+  const name = rel.slice(rel.lastIndexOf("/") + 1);
   let owner = { uid: dst.uid, gid: dst.gid };
   const parts: string[] = [];
   try {
     if (ownersKept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
-      if (!ctx.dryRun) recheck(path, dst);
-      if (ctx.dryRun || keepOwner(path, src)) {
+      const kept = ctx.dryRun || inDir(dir, () => {
+        recheck(name, dst);
+        return keepOwner(name, src);
+      });
+      if (kept) {
         owner = src;
         parts.push(`owner ${src.uid}:${src.gid}`);
       }
@@ -509,8 +522,10 @@ export function applyAttrs(ctx: ApplyContext, rel: string, src: Entry, dst: Entr
     const mode = targetMode(src, owner);
     if (mode !== dst.mode || parts.length > 0) {
       if (!ctx.dryRun) {
-        recheck(path, dst);
-        Deno.chmodSync(path, mode);
+        inDir(dir, () => {
+          recheck(name, dst);
+          Deno.chmodSync(name, mode);
+        });
       }
       if (mode !== dst.mode) parts.unshift(`mode ${octal(mode)}`);
     }
@@ -626,7 +641,7 @@ export async function applyCompare(
   if (!same) {
     const task = await applyCopy(ctx, path, src, dst, "update", dir);
     await task?.done;
-  } else if (action.attrs) applyAttrs(ctx, path, src, dst);
+  } else if (action.attrs) applyAttrs(ctx, path, src, dst, dir);
 }
 
 /**
@@ -659,17 +674,14 @@ export function applyDirMeta(
   try {
     let owner = { uid: dir.seen.uid, gid: dir.seen.gid };
     if (ownersKept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
-      recheck(dir.abs, dir.seen, dir.root);
-      if (keepOwner(dir.abs, src)) owner = src;
+      if (onDir(dir, (path) => keepOwner(path, src))) owner = src;
     }
     if (dir.loosened || dir.seen.mode !== src.mode || owner === src) {
-      recheck(dir.abs, dir.seen, dir.root);
-      Deno.chmodSync(dir.abs, src.mode);
+      onDir(dir, (path) => Deno.chmodSync(path, src.mode));
       dir.loosened = false;
     }
     if (ctx.signal?.aborted) return;
-    recheck(dir.abs, dir.seen, dir.root);
-    Deno.utimeSync(dir.abs, src.atimeMs / 1000, src.mtimeMs / 1000);
+    onDir(dir, (path) => Deno.utimeSync(path, src.atimeMs / 1000, src.mtimeMs / 1000));
   } catch (error) {
     fail(ctx, action.path, "dir", "cannot set the directory's mode and mtime", error);
   }

@@ -21,7 +21,7 @@ import {
   refusedDir,
   skip,
 } from "./apply.ts";
-import { recheck } from "./recheck.ts";
+import { inDir } from "./in_dir.ts";
 import { RootError } from "./errors.ts";
 import { noReplicaParent } from "./check_roots.ts";
 import { ownersKept } from "./owner.ts";
@@ -312,15 +312,12 @@ async function yieldNow(ctx: Ctx): Promise<void> {
 const EMPTY: DirListing = { entries: [], problems: [] };
 
 /**
- * Lists a replica directory, re-checked right before and right after, so a
- * listing that came through a link swapped in meanwhile is never acted on.
+ * Lists a replica directory from inside it (see `inDir`), so a listing never
+ * comes through a link swapped in for it.
  */
 function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
   try {
-    recheck(dir.abs, dir.seen, dir.root);
-    const listing = listDir(dir.abs);
-    recheck(dir.abs, dir.seen, dir.root);
-    return listing;
+    return inDir(dir, () => listDir("."));
   } catch (error) {
     fail(ctx, dir.rel, "dir", "cannot read replica directory", error);
     return undefined;
@@ -406,6 +403,7 @@ async function walkDir(
           abs: ctx.replica + "/" + action.path,
           seen: child ?? { ...action.src, mode: 0o700 },
           root: false,
+          parent: dir,
         };
         if (action.dst && refusedDir(ctx, action.path, action.dst, "replica")) continue;
         await walkDir(ctx, action.src, childRef, action.dst, action.dst === undefined);

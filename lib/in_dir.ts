@@ -1,0 +1,82 @@
+/**
+ * Acting on a replica directory by its inode, not its path: the process
+ * changes into it, checks that the directory it is now in is the one the
+ * scan saw (device and inode of "."), and works with names relative to it.
+ * A symlink swapped in for the directory, or for any folder above it, after
+ * that check cannot redirect those calls: relative names resolve from the
+ * directory itself, wherever it now is.
+ *
+ * The process's working directory is left there: every other path the
+ * program uses is absolute (the command line's paths are made absolute at
+ * start, since narrowed grants may not allow changing back).
+ *
+ * @module
+ */
+import type { Seen } from "./recheck.ts";
+import { ChangedError, recheck } from "./recheck.ts";
+
+/** A directory known by its path and by what the scan saw of it, and, below the root, its parent. */
+export interface DirHandle {
+  /** Absolute path. */
+  abs: string;
+  /** What the scan saw (kind, dev, ino). */
+  seen: NonNullable<Seen>;
+  /** Its parent, for all but the replica root (which the user may give as a link). */
+  parent?: DirHandle;
+}
+
+/**
+ * Runs `fn` inside `dir`: changes into it and checks that "." is the
+ * directory expected before `fn` runs with relative names. Needs
+ * `--allow-read` on the directory.
+ *
+ * @example Usage
+ * ```ts
+ * import { inDir } from "./in_dir.ts";
+ * import { toEntry } from "./list_dir.ts";
+ * const dir = Deno.makeTempDirSync();
+ * inDir({ abs: dir, seen: toEntry("", Deno.statSync(dir)) }, () => Deno.writeTextFileSync("a", "x"));
+ * ```
+ *
+ * @param dir The directory.
+ * @param fn What to do there (synchronous, so nothing else moves the process meanwhile).
+ * @returns What `fn` returns.
+ * @throws {ChangedError} When the directory is no longer the one expected.
+ */
+export function inDir<T>(dir: DirHandle, fn: () => T): T {
+  Deno.chdir(dir.abs);
+  recheck(".", dir.seen, true);
+  return fn();
+}
+
+/**
+ * Runs `fn(name)` on `dir` itself from inside its parent (so it works on a
+ * directory without search permission), `name` being its name there and
+ * just re-checked to be the directory expected; the root, which has no
+ * parent here, is re-checked by path.
+ *
+ * @example Usage
+ * ```ts
+ * import { onDir } from "./in_dir.ts";
+ * import { toEntry } from "./list_dir.ts";
+ * const dir = Deno.makeTempDirSync();
+ * onDir({ abs: dir, seen: toEntry("", Deno.statSync(dir)) }, (path) => Deno.chmodSync(path, 0o755));
+ * ```
+ *
+ * @param dir The directory.
+ * @param fn What to do to it, given the path to use.
+ * @returns What `fn` returns.
+ */
+export function onDir<T>(dir: DirHandle, fn: (path: string) => T): T {
+  if (!dir.parent) {
+    recheck(dir.abs, dir.seen, true);
+    return fn(dir.abs);
+  }
+  const name = dir.abs.slice(dir.abs.lastIndexOf("/") + 1);
+  return inDir(dir.parent, () => {
+    recheck(name, dir.seen);
+    return fn(name);
+  });
+}
+
+export { ChangedError };

@@ -1,0 +1,164 @@
+/**
+ * Others write to the replica while foldersync runs: a racer swaps replica
+ * folders for symlinks to a canary folder outside, at varied moments, many
+ * rounds. The canary (contents, modes, mtimes) never changes. Also: the
+ * --max-delete budget under a racing `mv` in the source.
+ */
+import { equal, ok } from "node:assert/strict";
+import {
+  assertMirror,
+  assertSameSnapshot,
+  put,
+  runCli,
+  snapshot,
+  spawnCli,
+  tempRoot,
+} from "./helpers.ts";
+
+const T = 1_600_000_000;
+
+/** A canary folder outside both trees: private, old mtimes, a file named like the mirrored ones. */
+function makeCanary(dir: string): string {
+  const canary = `${dir}/canary`;
+  for (let i = 0; i < 20; i++) put(canary, `f${i}.txt`, `canary ${i}`, T);
+  put(canary, "big.bin", "canary big", T);
+  put(canary, "sub/deep.txt", "deep", T);
+  Deno.chmodSync(`${canary}/sub`, 0o700);
+  Deno.chmodSync(canary, 0o700);
+  Deno.utimeSync(`${canary}/sub`, T, T);
+  Deno.utimeSync(canary, T, T);
+  return canary;
+}
+
+/**
+ * Swaps each directory in `dirs` (in random order) for a symlink to `target`
+ * after `delayMs`, the real directory moved aside; returns how many it swapped.
+ */
+async function racer(dirs: string[], target: string, delayMs: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, delayMs));
+  let swapped = 0;
+  for (const d of dirs.sort(() => Math.random() - 0.5)) {
+    try {
+      Deno.renameSync(d, `${d}.moved`);
+      Deno.symlinkSync(target, d);
+      swapped++;
+    } catch {
+      // Already removed by the mirror.
+    }
+    if (swapped % 8 === 0) await new Promise((r) => setTimeout(r, 0));
+  }
+  return swapped;
+}
+
+const ROUNDS = 12;
+
+Deno.test("race: a recursive removal never follows a directory swapped for a symlink", async () => {
+  const { dir, cleanup } = await tempRoot("race-rm");
+  try {
+    const canary = makeCanary(dir);
+    const canaryBefore = snapshot(canary);
+    const src = `${dir}/source`;
+    put(src, "keep.txt", "keep", T);
+    let swaps = 0;
+    let duration = 300;
+    for (let round = 0; round < ROUNDS; round++) {
+      const rep = `${dir}/replica${round}`;
+      const dirs: string[] = [];
+      for (let d = 0; d < 40; d++) {
+        for (let f = 0; f < 20; f++) put(rep, `gone/z${d}/f${f}.txt`, "x", T);
+        dirs.push(`${rep}/gone/z${d}`);
+      }
+      put(rep, "keep.txt", "keep", T);
+      const started = performance.now();
+      const run = runCli(["--source_path", src, "--replica_path", rep, "--once"]);
+      swaps += round === 0 ? 0 : await racer(dirs, canary, Math.random() * duration);
+      const result = await run;
+      if (round === 0) duration = performance.now() - started;
+      ok(result.code === 0 || result.code === 1, result.text);
+      assertSameSnapshot(canaryBefore, snapshot(canary), `canary (round ${round})`);
+      ok(!/stopped by an unexpected error/.test(result.text), result.text);
+    }
+    ok(swaps > 0, "the racer swapped something");
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("race: copies and directory fix-ups never write through a directory swapped for a symlink", async () => {
+  const { dir, cleanup } = await tempRoot("race-copy");
+  try {
+    const canary = makeCanary(dir);
+    const canaryBefore = snapshot(canary);
+    const src = `${dir}/source`;
+    put(src, "sub/big.bin", new Uint8Array(24 * 1024 * 1024).fill(7), T);
+    for (let f = 0; f < 20; f++) put(src, `sub/f${f}.txt`, `source ${f}`, T);
+    for (let d = 0; d < 10; d++) put(src, `d${d}/a.txt`, "a", T);
+    Deno.chmodSync(`${src}/sub`, 0o750);
+    let duration = 300;
+    for (let round = 0; round < ROUNDS; round++) {
+      const rep = `${dir}/replica${round}`;
+      Deno.mkdirSync(`${rep}/sub`, { recursive: true });
+      for (let d = 0; d < 10; d++) Deno.mkdirSync(`${rep}/d${d}`);
+      const dirs = [`${rep}/sub`, ...Array.from({ length: 10 }, (_, d) => `${rep}/d${d}`)];
+      const started = performance.now();
+      const run = runCli([
+        "--source_path",
+        src,
+        "--replica_path",
+        rep,
+        "--once",
+        "--concurrency",
+        "1",
+      ]);
+      if (round > 0) await racer(dirs, canary, Math.random() * duration);
+      const result = await run;
+      if (round === 0) {
+        duration = performance.now() - started;
+        equal(result.code, 0, result.text);
+        assertMirror(src, rep);
+      }
+      assertSameSnapshot(canaryBefore, snapshot(canary), `canary (round ${round})`);
+      ok(!/stopped by an unexpected error/.test(result.text), result.text);
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("race: --max-delete N never removes more than N, whatever the source does meanwhile", async () => {
+  const { dir, cleanup } = await tempRoot("race-maxdel");
+  try {
+    const src = `${dir}/source`;
+    const rep = `${dir}/replica`;
+    for (let d = 0; d < 30; d++) {
+      for (let f = 0; f < 50; f++) put(src, `big/d${d}/f${f}.txt`, "x", T);
+    }
+    put(src, "keep.txt", "keep", T);
+    let duration = 300;
+    for (let round = 0; round < 10; round++) {
+      const mirror = await runCli(["--source_path", src, "--replica_path", rep, "--once"]);
+      equal(mirror.code, 0, mirror.text);
+      const before = snapshot(rep).size;
+      const started = performance.now();
+      const live = await spawnCli([
+        "--source_path",
+        src,
+        "--replica_path",
+        rep,
+        "--once",
+        "--max-delete",
+        "5",
+      ]);
+      await new Promise((r) => setTimeout(r, Math.random() * duration));
+      Deno.renameSync(`${src}/big`, `${dir}/elsewhere`);
+      const status = await live.status;
+      if (round === 0) duration = Math.max(50, performance.now() - started);
+      const removed = before - snapshot(rep).size;
+      ok(removed <= 5, `round ${round}: ${removed} entries removed:\n${live.lines.join("\n")}`);
+      if (live.lines.some((l) => /--max-delete/.test(l))) equal(status.code, 1);
+      Deno.renameSync(`${dir}/elsewhere`, `${src}/big`);
+    }
+  } finally {
+    await cleanup();
+  }
+});
