@@ -10,6 +10,7 @@ import { checkRoots, SafetyError } from "./check_roots.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
 import { writeHealth } from "./health.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
+import { setLongTimeout } from "./long_timeout.ts";
 import type { ProgressLine } from "./progress.ts";
 import { emptyStats, type SyncOptions, type SyncStats, syncTree } from "./sync_tree.ts";
 import { type SourceWatch, WatchError, watchSource } from "./watch.ts";
@@ -178,7 +179,8 @@ async function syncScope(
 }
 
 /**
- * Waits `ms` milliseconds, or less if `signal` aborts.
+ * Waits `ms` milliseconds, or less if `signal` aborts. Any length works:
+ * waits over 2^31-1 ms (about 24.8 days) are chained, not overflowed.
  *
  * @example Usage
  * ```ts
@@ -193,11 +195,11 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
-      clearTimeout(timer);
+      cancel();
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const cancel = setLongTimeout(done, ms);
     signal.addEventListener("abort", done);
   });
 }
@@ -272,12 +274,12 @@ export async function runLoop(
       if (signal.aborted || watch?.ready) continue;
       await new Promise<void>((resolve) => {
         const done = () => {
-          clearTimeout(timer);
+          cancel();
           signal.removeEventListener("abort", done);
           wake = undefined;
           resolve();
         };
-        const timer = setTimeout(done, Math.max(0, nextFull - performance.now()));
+        const cancel = setLongTimeout(done, nextFull - performance.now());
         signal.addEventListener("abort", done);
         wake = done;
       });
