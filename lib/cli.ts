@@ -33,7 +33,7 @@ export interface Config {
   logLevel: LogLevelName;
   /** `--log_format`. */
   logFormat: LogFormat;
-  /** `--health_file`: where a successful cycle records its time. */
+  /** `--health_file`: where each full cycle records what it did. */
   healthFile?: string;
   /** `--concurrency`: copies at once. */
   concurrency: number;
@@ -84,8 +84,10 @@ Options:
   --max-delete N           a cycle that would remove more than N entries removes none
   --log_level LEVEL        debug, info (default), warning or error
   --log_format FORMAT      text (default) or json (one object per line)
-  --health_file PATH       record each successful cycle here (for --health)
+  --health_file PATH       record what each cycle did here, for --health (its folder is
+                           created when missing)
   --health                 exit 0 if --health_file shows a recent successful cycle, else 1
+                           and one line saying why
   --concurrency N          large copies running at once (default 8; small files copy inline)
   --watch                  also sync the directories that change, as soon as changes settle
                            (inotify; the periodic sync keeps running as a safety net)

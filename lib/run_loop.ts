@@ -8,7 +8,7 @@
 import type { Config } from "./cli.ts";
 import { checkRoots, SafetyError } from "./check_roots.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
-import { writeHealth } from "./health.ts";
+import { recordCycle } from "./health.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
 import { setLongTimeout } from "./long_timeout.ts";
 import type { ProgressLine } from "./progress.ts";
@@ -38,7 +38,7 @@ export interface CycleResult {
 /**
  * Runs one cycle: checks the roots, honours `--max-delete` (a counting pass
  * first; over the limit, the cycle runs with deletes off and fails), syncs,
- * logs the summary and records success in the health file.
+ * logs the summary and records the cycle in the health file.
  *
  * @example Usage
  * ```ts
@@ -75,6 +75,8 @@ export async function runCycle(
   } catch (error) {
     if (!(error instanceof SafetyError)) throw error;
     logMessage("error", `cycle ${cycle} refused: ${error.message}`);
+    const refused = { cycle, status: "refused", errors: 0, detail: error.message } as const;
+    if (config.healthFile && !dirs) recordCycle(config.healthFile, refused, config.intervalSeconds);
     return { ok: false };
   }
 
@@ -132,17 +134,9 @@ export async function runCycle(
   if (!deletes) stats.error++; // The refused removals fail the cycle: its summary says so.
   logSummary(cycle, seconds, stats, config.dryRun, dirs?.length);
   ok = ok && stats.error === 0 && !stats.aborted;
-  if (ok && config.healthFile && dirs === undefined) {
-    try {
-      writeHealth(config.healthFile, {
-        lastSuccess: Date.now(),
-        intervalSeconds: config.intervalSeconds,
-        cycle,
-        pid: Deno.pid,
-      });
-    } catch (error) {
-      logMessage("warning", `cannot write health file '${config.healthFile}': ${error}`);
-    }
+  if (config.healthFile && dirs === undefined) {
+    const status = stats.aborted ? "stopped" : ok ? "ok" : "failed";
+    recordCycle(config.healthFile, { cycle, status, errors: stats.error }, config.intervalSeconds);
   }
   return { ok, stats };
 }
