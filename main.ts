@@ -10,6 +10,7 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
+import { checkConfig, ConfigError } from "./lib/check_config.ts";
 import { HELP, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { checkHealth } from "./lib/health.ts";
 import {
@@ -54,6 +55,14 @@ async function main(args: string[]): Promise<number> {
   if (missing) {
     console.error(`foldersync: ${missing}`);
     return 1;
+  }
+  // Before the log file is opened: a log file inside the source must never be created.
+  try {
+    checkConfig(config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`foldersync: ${error.message}`);
+    return 2;
   }
   try {
     await setupLogging({

@@ -29,7 +29,7 @@ export interface RootsToCheck {
 }
 
 /** Resolves symlinks in the part of `path` that exists; the rest is appended. */
-function realish(path: string): string {
+export function realish(path: string): string {
   const absolute = resolve(path);
   try {
     return Deno.realPathSync(absolute);
@@ -43,7 +43,7 @@ function realish(path: string): string {
   }
 }
 
-function inside(child: string, parent: string): boolean {
+export function inside(child: string, parent: string): boolean {
   return child !== parent && child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 

@@ -97,7 +97,9 @@ Options:
   -V, --version            show the version
 
 Every snake_case flag also has a kebab-case spelling (--source-path) and vice versa.
-Exit codes: 0 success, 1 a cycle had failures or a safety check refused to run, 2 bad arguments.`;
+Exit codes: 0 success; 1 a cycle had failures, was interrupted, or a safety check refused to
+run (the source missing or empty); 2 bad arguments, or a configuration that can never work
+(source and replica overlapping, a log or health file inside either).`;
 
 interface FlagSpec {
   type: "string" | "boolean";
