@@ -11,7 +11,7 @@
  */
 import denoJson from "./deno.json" with { type: "json" };
 import { checkConfig, ConfigError } from "./lib/check_config.ts";
-import { HELP, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { commandName, HELP, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { checkHealth } from "./lib/health.ts";
 import {
   closeLogging,
@@ -33,7 +33,9 @@ async function main(args: string[]): Promise<number> {
     command = parseCommandLine(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`foldersync: ${error.message}\nTry 'foldersync --help' for the list of flags.`);
+    console.error(
+      `foldersync: ${error.message}\nTry '${commandName()} --help' for the list of flags.`,
+    );
     return 2;
   }
   if (command.kind === "help") {
