@@ -84,7 +84,7 @@ async function main(args: string[]): Promise<number> {
     stops++;
     if (stops === 1) {
       logMessage("info", `${name} received: finishing the copies under way, then stopping`);
-      stop.abort();
+      stop.abort(name); // The reason names the signal in the "interrupted" line.
     } else {
       flushConsole();
       Deno.exit(130); // A second signal: the user insists.

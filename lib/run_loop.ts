@@ -210,7 +210,10 @@ export interface LoopOptions {
  * `--once`, runs one cycle. With `--watch`, also syncs the directories that
  * changed once the changes settle; cycles never overlap (changes seen during
  * a cycle wait for the next), and when the watcher cannot be set up the loop
- * carries on with the periodic cycles alone.
+ * carries on with the periodic cycles alone. A cycle the signal cuts short
+ * is always reported, naming the signal when it is the abort reason
+ * (`controller.abort("SIGINT")`). Intervals of any length work (see
+ * `setLongTimeout`).
  *
  * @example Usage
  * ```ts
@@ -232,7 +235,20 @@ export async function runLoop(
   options: LoopOptions = {},
 ): Promise<number> {
   const state: LoopState = { signal, warned: new Set(), cycle: 0, progress: options.progress };
-  if (config.once) return (await runCycle(config, state)).ok ? 0 : 1;
+  // An interrupted cycle is always reported: with --once it fails the run (exit 1), so it is an
+  // error, shown at every --log_level; a stopped loop exits 0, so there it is a warning.
+  const cycle = async (dirs?: readonly string[]): Promise<CycleResult> => {
+    const result = await runCycle(config, state, dirs);
+    if (result.stats?.aborted) {
+      const by = typeof signal.reason === "string" ? signal.reason : "a stop request";
+      logMessage(
+        config.once ? "error" : "warning",
+        `cycle ${state.cycle} interrupted by ${by}: not finished; the next run completes it`,
+      );
+    }
+    return result;
+  };
+  if (config.once) return (await cycle()).ok ? 0 : 1;
 
   let wake: (() => void) | undefined;
   let watch: SourceWatch | undefined;
@@ -256,14 +272,14 @@ export async function runLoop(
       const now = performance.now();
       if (now >= nextFull) {
         watch?.clear(); // This cycle covers every change made before it starts.
-        await runCycle(config, state);
+        await cycle();
         nextFull = now + config.intervalSeconds * 1000;
       } else if (watch?.ready) {
         const batch = watch.take();
         if (batch.full !== undefined) {
           logMessage("warning", `watch: ${batch.full}: syncing the whole tree`);
-          await runCycle(config, state);
-        } else if (batch.dirs.length > 0) await runCycle(config, state, batch.dirs);
+          await cycle();
+        } else if (batch.dirs.length > 0) await cycle(batch.dirs);
       }
       if (signal.aborted || watch?.ready) continue;
       await new Promise<void>((resolve) => {
