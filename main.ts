@@ -10,7 +10,8 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { HELP, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { checkConfig, ConfigError } from "./lib/check_config.ts";
+import { commandName, HELP, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { checkHealth } from "./lib/health.ts";
 import {
   closeLogging,
@@ -33,7 +34,9 @@ async function main(args: string[]): Promise<number> {
     command = parseCommandLine(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`foldersync: ${error.message}\nTry 'foldersync --help' for the list of flags.`);
+    console.error(
+      `foldersync: ${error.message}\nTry '${commandName()} --help' for the list of flags.`,
+    );
     return 2;
   }
   if (command.kind === "help") {
@@ -64,6 +67,14 @@ async function main(args: string[]): Promise<number> {
     console.error(`foldersync: ${missing}`);
     return 1;
   }
+  // Before the log file is opened: a log file inside the source must never be created.
+  try {
+    checkConfig(config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`foldersync: ${error.message}`);
+    return 2;
+  }
   try {
     await setupLogging({
       logFile: config.logFile,
@@ -82,7 +93,7 @@ async function main(args: string[]): Promise<number> {
     stops++;
     if (stops === 1) {
       logMessage("info", `${name} received: finishing the copies under way, then stopping`);
-      stop.abort();
+      stop.abort(name); // The reason names the signal in the "interrupted" line.
     } else {
       flushConsole();
       Deno.exit(130); // A second signal: the user insists.

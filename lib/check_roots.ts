@@ -82,7 +82,7 @@ export function noReplicaParent(replica: string): SafetyError {
 }
 
 /** Resolves symlinks in the part of `path` that exists; the rest is appended. */
-function realish(path: string): string {
+export function realish(path: string): string {
   const absolute = resolve(path);
   try {
     return Deno.realPathSync(absolute);
@@ -96,7 +96,7 @@ function realish(path: string): string {
   }
 }
 
-function inside(child: string, parent: string): boolean {
+export function inside(child: string, parent: string): boolean {
   return child !== parent && child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 

@@ -3,8 +3,11 @@
  *
  * @module
  */
+import { isAbsolute, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseDuration } from "./duration.ts";
+import { GlobError, globToRegExp } from "./exclude.ts";
 import type { LogFormat, LogLevelName } from "./logging.ts";
 
 /** Everything a run needs, parsed and checked. */
@@ -17,7 +20,7 @@ export interface Config {
   intervalSeconds: number;
   /** `--log_file`; undefined logs to the console only. */
   logFile?: string;
-  /** `--once`: one cycle, then exit. */
+  /** `--once` (or `--dry-run` without `--watch`): one cycle, then exit. */
   once: boolean;
   /** `--dry-run`. */
   dryRun: boolean;
@@ -33,7 +36,7 @@ export interface Config {
   logLevel: LogLevelName;
   /** `--log_format`. */
   logFormat: LogFormat;
-  /** `--health_file`: where a successful cycle records its time. */
+  /** `--health_file`: where each full cycle records what it did. */
   healthFile?: string;
   /** `--concurrency`: copies at once. */
   concurrency: number;
@@ -73,10 +76,11 @@ Required:
   --replica_path PATH      the folder made to match it (created when missing)
 
 Options:
-  --sync_interval DUR      time between cycles: seconds (60, 0.5) or 90s, 5m, 1h (default 60)
+  --sync_interval DUR      time between cycles: seconds (60, 0.5) or 90s, 5m, 1h, 1d (default 60)
   --log_file PATH          also log to this file (its folder is created when missing)
   --once                   run one cycle and exit (exit 1 if anything failed)
-  --dry-run                show and log what would change; change nothing
+  --dry-run                show and log what would change, change nothing, and exit
+                           (one cycle; with --watch, every interval and on changes)
   --checksum               also compare content when size and mtime agree
   --exclude GLOB           leave matching paths alone on both sides (repeatable);
                            a pattern without '/' matches a name at any depth
@@ -84,8 +88,10 @@ Options:
   --max-delete N           a cycle that would remove more than N entries removes none
   --log_level LEVEL        debug, info (default), warning or error
   --log_format FORMAT      text (default) or json (one object per line)
-  --health_file PATH       record each successful cycle here (for --health)
+  --health_file PATH       record what each cycle did here, for --health (its folder is
+                           created when missing)
   --health                 exit 0 if --health_file shows a recent successful cycle, else 1
+                           and one line saying why
   --concurrency N          large copies running at once (default 8; small files copy inline)
   --watch                  also sync the directories that change, as soon as changes settle
                            (inotify; the periodic sync keeps running as a safety net)
@@ -95,7 +101,9 @@ Options:
   -V, --version            show the version
 
 Every snake_case flag also has a kebab-case spelling (--source-path) and vice versa.
-Exit codes: 0 success, 1 a cycle had failures or a safety check refused to run, 2 bad arguments.`;
+Exit codes: 0 success; 1 a cycle had failures, was interrupted, or a safety check refused to
+run (the source missing or empty); 2 bad arguments, or a configuration that can never work
+(source and replica overlapping, a log or health file inside either).`;
 
 interface FlagSpec {
   type: "string" | "boolean";
@@ -153,9 +161,9 @@ export function parseCommandLine(args: readonly string[]): Command {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: withDashValues(args, options), options, strict: true });
   } catch (error) {
-    throw new UsageError(describeParseError(error));
+    throw new UsageError(describeParseError(error, Object.keys(options)));
   }
   // Merge the two spellings of each flag.
   const values: Record<string, string | boolean | string[] | undefined> = {};
@@ -215,6 +223,16 @@ export function parseCommandLine(args: readonly string[]): Command {
     throw new UsageError("--watch and --once do not go together: drop one of them");
   }
 
+  const exclude = values.exclude as string[];
+  for (const pattern of exclude) {
+    try {
+      globToRegExp(pattern.replace(/^\.?\//, ""));
+    } catch (error) {
+      if (!(error instanceof GlobError)) throw error;
+      throw new UsageError(`--exclude '${pattern}' is not a valid pattern: ${error.reason}`);
+    }
+  }
+
   const logLevel = (str("log_level") ?? "info").toLowerCase();
   if (!LEVELS.includes(logLevel as LogLevelName)) {
     throw new UsageError(`--log_level '${logLevel}' is not one of ${LEVELS.join(", ")}`);
@@ -231,10 +249,11 @@ export function parseCommandLine(args: readonly string[]): Command {
       replica,
       intervalSeconds,
       logFile: str("log_file") || undefined,
-      once: values.once === true,
+      // A preview runs one cycle and exits (as rsync's and rclone's do), unless it watches.
+      once: values.once === true || (values.dry_run === true && values.watch !== true),
       dryRun: values.dry_run === true,
       checksum: values.checksum === true,
-      exclude: values.exclude as string[],
+      exclude,
       allowEmptySource: values.allow_empty_source === true,
       maxDelete: wholeNumber("max_delete", str("max_delete"), 0),
       logLevel: logLevel as LogLevelName,
@@ -256,15 +275,120 @@ function wholeNumber(flag: string, text: string | undefined, min: number): numbe
   return Number(text);
 }
 
-function describeParseError(error: unknown): string {
+/**
+ * Joins a value-taking flag with a following value that starts with a single
+ * dash (`--sync_interval -1` -> `--sync_interval=-1`): node:util's parseArgs
+ * refuses such a value as "ambiguous", so it would never reach the check that
+ * says what is wrong with it. A following `--flag`, `-h` or `-V` is left
+ * alone: that flag's value is missing.
+ */
+function withDashValues(args: readonly string[], options: Record<string, FlagSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const next = args[i + 1];
+    const takesValue = arg.startsWith("--") && options[arg.slice(2)]?.type === "string";
+    if (
+      takesValue && next !== undefined && next.startsWith("-") && !next.startsWith("--") &&
+      next !== "-h" && next !== "-V"
+    ) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/** Levenshtein distance: the fewest one-character edits from `a` to `b`. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const change = row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      next.push(Math.min(change, row[j] + 1, next[j - 1] + 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** The known flag closest to an unknown one, when it is close enough to be a typo. */
+function closestFlag(unknown: string, names: readonly string[]): string | undefined {
+  const typed = unknown.replace(/^-+/, "").replace(/=.*$/, "");
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.min(3, Math.floor(typed.length / 3)));
+  for (const name of names) {
+    const distance = editDistance(typed, name);
+    if (distance <= bestDistance && (best === undefined || distance < bestDistance)) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best === undefined ? undefined : `--${best}`;
+}
+
+function describeParseError(error: unknown, names: readonly string[]): string {
   const message = error instanceof Error ? error.message : String(error);
   const unknown = message.match(/Unknown option '([^']+)'/);
-  if (unknown) return `unknown flag ${unknown[1]}`;
+  if (unknown) {
+    const guess = unknown[1].startsWith("--") ? closestFlag(unknown[1], names) : undefined;
+    return `unknown flag ${unknown[1]}${guess ? `: did you mean ${guess}?` : ""}`;
+  }
   const missing = message.match(/Option '(?:-\w, )?(--[^ ]+) <value>' argument missing/);
   if (missing) return `${missing[1]} needs a value`;
+  const ambiguous = message.match(/Option '(?:-\w, )?(--[^ ']+)' argument is ambiguous/);
+  if (ambiguous) return `${ambiguous[1]} needs a value`;
   const positional = message.match(/Unexpected argument '([^']+)'/);
   if (positional) {
     return `unexpected argument '${positional[1]}' (flags take the form --name value)`;
   }
   return message.split("\n")[0];
+}
+
+/** Where {@linkcode commandName} looks; each defaults to this process's own. */
+export interface CommandNameContext {
+  /** True in a binary made by `deno compile` (`Deno.build.standalone`). */
+  standalone?: boolean;
+  /** The running executable (`Deno.execPath()`). */
+  execPath?: string;
+  /** The main module's URL (`Deno.mainModule`). */
+  mainModule?: string;
+  /** The working directory (`Deno.cwd()`). */
+  cwd?: string;
+}
+
+/**
+ * How the user runs foldersync, for hints such as `Try '... --help'`: the
+ * compiled binary's name (`foldersync`), or `deno run main.ts` with the path
+ * to main.ts as seen from the working directory (absolute when it is
+ * elsewhere, the URL when it is remote).
+ *
+ * @example Usage
+ * ```ts
+ * import { commandName } from "./cli.ts";
+ * commandName({ standalone: false, mainModule: "file:///app/main.ts", cwd: "/app" }); // "deno run main.ts"
+ * commandName({ standalone: true, execPath: "/usr/local/bin/foldersync" }); // "foldersync"
+ * ```
+ *
+ * @param context Where to look; anything left out is this process's own.
+ * @returns The command, without arguments.
+ */
+export function commandName(context: CommandNameContext = {}): string {
+  if (context.standalone ?? Deno.build.standalone) {
+    const path = context.execPath ?? Deno.execPath();
+    return path.slice(path.lastIndexOf("/") + 1);
+  }
+  const mainModule = context.mainModule ?? Deno.mainModule;
+  if (!mainModule.startsWith("file:")) return `deno run ${mainModule}`;
+  const path = fileURLToPath(mainModule);
+  let cwd = context.cwd;
+  try {
+    cwd ??= Deno.cwd();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return `deno run ${path}`; // The working directory is gone.
+  }
+  const rel = relative(cwd, path);
+  return `deno run ${rel.startsWith("..") || isAbsolute(rel) ? path : rel}`;
 }

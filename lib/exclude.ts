@@ -11,6 +11,21 @@
 /** Tells whether a path relative to the root is excluded from the mirror. */
 export type ExcludeMatcher = (relPath: string) => boolean;
 
+/** A glob that cannot be compiled; `reason` says why. */
+export class GlobError extends Error {
+  /** What is wrong with the pattern, e.g. "'{' without a closing '}'". */
+  readonly reason: string;
+  /**
+   * @param pattern The pattern.
+   * @param reason What is wrong with it.
+   */
+  constructor(pattern: string, reason: string) {
+    super(`pattern '${pattern}' cannot be compiled: ${reason}`);
+    this.name = "GlobError";
+    this.reason = reason;
+  }
+}
+
 /**
  * Compiles one glob into a regular expression over `/`-separated paths:
  * `*` and `?` stay within a path segment, `**` spans segments (`a/**` also
@@ -26,6 +41,7 @@ export type ExcludeMatcher = (relPath: string) => boolean;
  *
  * @param glob The pattern.
  * @returns An anchored regular expression.
+ * @throws {GlobError} When the pattern cannot be compiled (`{a,b`, `[z-a]`).
  */
 export function globToRegExp(glob: string): RegExp {
   let out = "";
@@ -68,8 +84,16 @@ export function globToRegExp(glob: string): RegExp {
     else if (c === "\\" && i + 1 < glob.length) out += escape(glob[++i]);
     else out += escape(c);
   }
+  if (braces > 0) throw new GlobError(glob, "'{' without a closing '}'");
   if (out.endsWith("/?.*")) out = out.slice(0, -4) + "(?:/.*)?";
-  return new RegExp(`^${out}$`);
+  try {
+    return new RegExp(`^${out}$`);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    // "Invalid regular expression: /…/: Range out of order in character class"
+    const reason = error.message.slice(error.message.lastIndexOf(": ") + 2);
+    throw new GlobError(glob, reason.charAt(0).toLowerCase() + reason.slice(1));
+  }
 }
 
 function escape(c: string): string {
@@ -93,6 +117,7 @@ function escape(c: string): string {
  *
  * @param patterns The glob patterns.
  * @returns The matcher.
+ * @throws {GlobError} When a pattern cannot be compiled.
  */
 export function makeExcludeMatcher(patterns: readonly string[]): ExcludeMatcher {
   const cleaned = patterns.map((p) => p.replace(/^\.\//, "").replace(/\/+$/, "")).filter((p) =>

@@ -1,45 +1,125 @@
 /**
- * The health record: a successful cycle writes its time, `--health` reads it.
+ * The health record: every full cycle writes what it did, `--health` reads it
+ * and answers healthy or not, in one line that says why.
  *
  * @module
  */
+import { logMessage } from "./logging.ts";
 
-/** What a successful cycle records. */
-export interface HealthRecord {
-  /** When the last successful cycle ended, ms since the epoch. */
-  lastSuccess: number;
-  /** The configured interval, seconds. */
-  intervalSeconds: number;
+/** How a cycle ended, as the health record tells it. */
+export type CycleStatus = "ok" | "failed" | "refused" | "stopped";
+
+/** What a full cycle did. */
+export interface CycleRecord {
   /** The cycle's number. */
   cycle: number;
+  /** How it ended. */
+  status: CycleStatus;
+  /** Its error count. */
+  errors: number;
+  /** Why a refused cycle was refused (the safety check's message). */
+  detail?: string;
+}
+
+/** The health file's content. */
+export interface HealthRecord {
+  /** When the last successful full cycle ended, ms since the epoch; absent if none has. */
+  lastSuccess?: number;
+  /** The last full cycle, and when it ended (ms since the epoch). */
+  lastCycle?: CycleRecord & { time: number };
+  /** The configured interval, seconds. */
+  intervalSeconds: number;
   /** The writer's process id. */
   pid: number;
 }
 
 /**
- * Writes the health record after a successful cycle.
+ * Records a full cycle in the health file: what it did, and the time of the
+ * last success (this one, or the one already recorded). The file's folder is
+ * created when missing. Never throws: a failed write is logged as a warning
+ * and the loop goes on.
  *
  * @example Usage
  * ```ts
- * import { writeHealth } from "./health.ts";
- * writeHealth("/tmp/health.json", { lastSuccess: Date.now(), intervalSeconds: 60, cycle: 1, pid: Deno.pid });
+ * import { recordCycle } from "./health.ts";
+ * recordCycle("/tmp/health.json", { cycle: 1, status: "ok", errors: 0 }, 60);
  * ```
  *
  * @param path The health file.
- * @param record What to record.
+ * @param cycle What the cycle did.
+ * @param intervalSeconds The configured interval.
+ * @param now The time it ended, ms since the epoch.
  */
-export function writeHealth(path: string, record: HealthRecord): void {
-  Deno.writeTextFileSync(path, JSON.stringify(record) + "\n");
+export function recordCycle(
+  path: string,
+  cycle: CycleRecord,
+  intervalSeconds: number,
+  now = Date.now(),
+): void {
+  const lastSuccess = cycle.status === "ok" ? now : readHealth(path)?.lastSuccess;
+  const record: HealthRecord = {
+    lastSuccess,
+    lastCycle: { ...cycle, time: now },
+    intervalSeconds,
+    pid: Deno.pid,
+  };
+  const text = JSON.stringify(record) + "\n";
+  try {
+    try {
+      Deno.writeTextFileSync(path, text);
+    } catch (error) {
+      const slash = path.lastIndexOf("/");
+      if (!(error instanceof Deno.errors.NotFound) || slash <= 0) throw error;
+      Deno.mkdirSync(path.slice(0, slash), { recursive: true });
+      Deno.writeTextFileSync(path, text);
+    }
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    logMessage("warning", `cannot write health file '${path}': ${reason}`);
+  }
+}
+
+/** The record, or undefined when there is none or it is not a record. */
+function readHealth(path: string): HealthRecord | undefined {
+  try {
+    const record = JSON.parse(Deno.readTextFileSync(path));
+    return typeof record === "object" && record !== null ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function ago(time: number, now: number): string {
+  return `${Math.max(0, Math.round((now - time) / 1000))} s ago`;
+}
+
+/** What the last cycle did, in words: "failed with 3 errors". */
+function outcome(cycle: CycleRecord): string {
+  const errors = `${cycle.errors} ${cycle.errors === 1 ? "error" : "errors"}`;
+  switch (cycle.status) {
+    case "ok":
+      return "succeeded";
+    case "failed":
+      return `failed with ${errors}`;
+    case "refused":
+      return `was refused${cycle.detail ? `: ${cycle.detail}` : " by a safety check"}`;
+    case "stopped":
+      return "was stopped before it finished";
+    default:
+      return `ended as '${cycle.status}'`;
+  }
 }
 
 /**
- * Checks the health record: healthy when the last successful cycle ended
- * within twice the interval plus 30 seconds.
+ * Checks the health record: healthy when the last successful full cycle
+ * ended within twice the interval plus 30 seconds. The message is one line;
+ * an unhealthy one says what the last cycle did and when the last success was.
  *
  * @example Usage
  * ```ts
  * import { checkHealth } from "./health.ts";
  * const { healthy, message } = checkHealth("/tmp/health.json");
+ * // "unhealthy: last cycle 12 s ago failed with 3 errors; last success never"
  * ```
  *
  * @param path The health file.
@@ -51,18 +131,36 @@ export function checkHealth(path: string, now = Date.now()): { healthy: boolean;
   try {
     record = JSON.parse(Deno.readTextFileSync(path));
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "no successful cycle recorded yet"
-      : "its health file cannot be read";
-    return { healthy: false, message: `unhealthy: ${why} ('${path}')` };
+    if (error instanceof Deno.errors.NotFound) {
+      return { healthy: false, message: `unhealthy: no cycle recorded yet ('${path}')` };
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      healthy: false,
+      message: `unhealthy: health file '${path}' cannot be read: ${reason}`,
+    };
   }
-  const age = (now - record.lastSuccess) / 1000;
-  const limit = 2 * record.intervalSeconds + 30;
-  if (age <= limit) {
-    return { healthy: true, message: `healthy: last successful cycle ${age.toFixed(0)} s ago` };
+  const limit = 2 * (record?.intervalSeconds ?? NaN) + 30;
+  const success = record?.lastSuccess;
+  const last = record?.lastCycle;
+  if (!Number.isFinite(limit) || (typeof success !== "number" && !last)) {
+    return { healthy: false, message: `unhealthy: health file '${path}' is not a health record` };
   }
-  return {
-    healthy: false,
-    message: `unhealthy: last successful cycle ${age.toFixed(0)} s ago (limit ${limit} s)`,
-  };
+  const lastSuccess = typeof success === "number" ? ago(success, now) : "never";
+  const lastCycle = last && `last cycle ${ago(last.time, now)} ${outcome(last)}`;
+  if (typeof success === "number" && (now - success) / 1000 <= limit) {
+    const since = last && last.status !== "ok" ? `; ${lastCycle}` : "";
+    return { healthy: true, message: `healthy: last successful cycle ${lastSuccess}${since}` };
+  }
+  if (!lastCycle) {
+    return {
+      healthy: false,
+      message: `unhealthy: last successful cycle ${lastSuccess} (limit ${limit} s)`,
+    };
+  }
+  const why = last!.status === "ok" ? "" : `; last success ${lastSuccess}`;
+  const stale = (now - last!.time) / 1000 > limit
+    ? `; none since (limit ${limit} s): is foldersync still running?`
+    : "";
+  return { healthy: false, message: `unhealthy: ${lastCycle}${why}${stale}` };
 }

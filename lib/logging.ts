@@ -132,12 +132,43 @@ function isoTime(timestamp: number): string {
   return lastStampText;
 }
 
+// deno-lint-ignore no-control-regex
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\\]/;
+// deno-lint-ignore no-control-regex
+const UNSAFE_ALL = /[\x00-\x1f\x7f-\x9f\\]/g;
+const ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\" };
+
+/**
+ * Makes text safe for one line of a terminal or a text log: control
+ * characters (C0, DEL and C1) become visible escapes (`\n`, `\r`, `\t`,
+ * `\x1b`), and a backslash becomes `\\`, so a file name can neither forge a
+ * log line nor send the terminal an escape sequence, and the escaping reads
+ * back unambiguously.
+ *
+ * @example Usage
+ * ```ts
+ * import { escapeControl } from "./logging.ts";
+ * escapeControl("a\nb\x1b[31m"); // "a\\nb\\x1b[31m", shown as a\nb\x1b[31m
+ * ```
+ *
+ * @param text Any text.
+ * @returns The text with control characters and backslashes escaped.
+ */
+export function escapeControl(text: string): string {
+  if (!UNSAFE.test(text)) return text;
+  return text.replace(
+    UNSAFE_ALL,
+    (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 function textLine(record: LogRecord): string {
   let message = "";
   for (let i = 0; i < record.message.length; i++) {
     message += i % 2 === 0 ? record.message[i] : String(record.message[i]);
   }
-  return `${isoTime(record.timestamp)} ${LEVEL_TEXT[record.level]} ${message}\n`;
+  // Paths and messages are escaped here, once for both sinks; JSON lines are escaped by JSON.
+  return `${isoTime(record.timestamp)} ${LEVEL_TEXT[record.level]} ${escapeControl(message)}\n`;
 }
 
 function jsonLine(record: LogRecord): string {

@@ -9,8 +9,9 @@ import type { Config } from "./cli.ts";
 import { checkRoots, SafetyError } from "./check_roots.ts";
 import { RootError } from "./errors.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
-import { writeHealth } from "./health.ts";
+import { recordCycle } from "./health.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
+import { setLongTimeout } from "./long_timeout.ts";
 import type { ProgressLine } from "./progress.ts";
 import { emptyStats, type SyncOptions, type SyncStats, syncTree } from "./sync_tree.ts";
 import { type SourceWatch, WatchError, watchSource } from "./watch.ts";
@@ -39,8 +40,8 @@ export interface CycleResult {
  * Runs one cycle: checks the roots, honours `--max-delete` (a counting pass
  * first; over the limit, the cycle runs with deletes off and fails; under it,
  * the removals are still counted as they happen and the one past the limit
- * is never made), syncs,
- * logs the summary and records success in the health file.
+ * is never made), syncs, logs the summary and records the cycle in the
+ * health file.
  *
  * @example Usage
  * ```ts
@@ -66,6 +67,14 @@ export async function runCycle(
   const cycle = ++state.cycle;
   const started = performance.now();
   const excluded = makeExcludeMatcher(config.exclude);
+  /** A root cannot be used: one line, the health record, and the loop tries again next interval. */
+  const refuse = (error: unknown): CycleResult => {
+    if (!(error instanceof SafetyError || error instanceof RootError)) throw error;
+    logMessage("error", `cycle ${cycle} refused: ${error.message}`);
+    const refused = { cycle, status: "refused", errors: 0, detail: error.message } as const;
+    if (config.healthFile && !dirs) recordCycle(config.healthFile, refused, config.intervalSeconds);
+    return { ok: false };
+  };
   try {
     checkRoots({
       source: config.source,
@@ -75,9 +84,7 @@ export async function runCycle(
       excluded,
     });
   } catch (error) {
-    if (!(error instanceof SafetyError || error instanceof RootError)) throw error;
-    logMessage("error", `cycle ${cycle} refused: ${error.message}`);
-    return { ok: false };
+    return refuse(error);
   }
 
   const base: SyncOptions = {
@@ -104,9 +111,7 @@ export async function runCycle(
     try {
       await counted;
     } catch (error) {
-      if (!(error instanceof RootError || error instanceof SafetyError)) throw error;
-      logMessage("error", `cycle ${cycle} refused: ${error.message}`);
-      return { ok: false };
+      return refuse(error);
     }
     if (removals > config.maxDelete) {
       deletes = false;
@@ -136,9 +141,7 @@ export async function runCycle(
       onPlan: progress?.plan,
     });
   } catch (error) {
-    if (!(error instanceof RootError || error instanceof SafetyError)) throw error;
-    logMessage("error", `cycle ${cycle} refused: ${error.message}`);
-    return { ok: false };
+    return refuse(error);
   } finally {
     progress?.stop();
   }
@@ -146,17 +149,9 @@ export async function runCycle(
   if (!deletes) stats.error++; // The refused removals fail the cycle: its summary says so.
   logSummary(cycle, seconds, stats, config.dryRun, dirs?.length);
   ok = ok && stats.error === 0 && !stats.aborted;
-  if (ok && config.healthFile && dirs === undefined) {
-    try {
-      writeHealth(config.healthFile, {
-        lastSuccess: Date.now(),
-        intervalSeconds: config.intervalSeconds,
-        cycle,
-        pid: Deno.pid,
-      });
-    } catch (error) {
-      logMessage("warning", `cannot write health file '${config.healthFile}': ${error}`);
-    }
+  if (config.healthFile && dirs === undefined) {
+    const status = stats.aborted ? "stopped" : ok ? "ok" : "failed";
+    recordCycle(config.healthFile, { cycle, status, errors: stats.error }, config.intervalSeconds);
   }
   return { ok, stats };
 }
@@ -193,7 +188,8 @@ async function syncScope(
 }
 
 /**
- * Waits `ms` milliseconds, or less if `signal` aborts.
+ * Waits `ms` milliseconds, or less if `signal` aborts. Any length works:
+ * waits over 2^31-1 ms (about 24.8 days) are chained, not overflowed.
  *
  * @example Usage
  * ```ts
@@ -208,11 +204,11 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
-      clearTimeout(timer);
+      cancel();
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const cancel = setLongTimeout(done, ms);
     signal.addEventListener("abort", done);
   });
 }
@@ -229,7 +225,10 @@ export interface LoopOptions {
  * `--once`, runs one cycle. With `--watch`, also syncs the directories that
  * changed once the changes settle; cycles never overlap (changes seen during
  * a cycle wait for the next), and when the watcher cannot be set up the loop
- * carries on with the periodic cycles alone.
+ * carries on with the periodic cycles alone. A cycle the signal cuts short
+ * is always reported, naming the signal when it is the abort reason
+ * (`controller.abort("SIGINT")`). Intervals of any length work (see
+ * `setLongTimeout`).
  *
  * @example Usage
  * ```ts
@@ -251,7 +250,20 @@ export async function runLoop(
   options: LoopOptions = {},
 ): Promise<number> {
   const state: LoopState = { signal, warned: new Set(), cycle: 0, progress: options.progress };
-  if (config.once) return (await runCycle(config, state)).ok ? 0 : 1;
+  // An interrupted cycle is always reported: with --once it fails the run (exit 1), so it is an
+  // error, shown at every --log_level; a stopped loop exits 0, so there it is a warning.
+  const cycle = async (dirs?: readonly string[]): Promise<CycleResult> => {
+    const result = await runCycle(config, state, dirs);
+    if (result.stats?.aborted) {
+      const by = typeof signal.reason === "string" ? signal.reason : "a stop request";
+      logMessage(
+        config.once ? "error" : "warning",
+        `cycle ${state.cycle} interrupted by ${by}: not finished; the next run completes it`,
+      );
+    }
+    return result;
+  };
+  if (config.once) return (await cycle()).ok ? 0 : 1;
 
   let wake: (() => void) | undefined;
   let watch: SourceWatch | undefined;
@@ -275,24 +287,24 @@ export async function runLoop(
       const now = performance.now();
       if (now >= nextFull) {
         watch?.clear(); // This cycle covers every change made before it starts.
-        await runCycle(config, state);
+        await cycle();
         nextFull = now + config.intervalSeconds * 1000;
       } else if (watch?.ready) {
         const batch = watch.take();
         if (batch.full !== undefined) {
           logMessage("warning", `watch: ${batch.full}: syncing the whole tree`);
-          await runCycle(config, state);
-        } else if (batch.dirs.length > 0) await runCycle(config, state, batch.dirs);
+          await cycle();
+        } else if (batch.dirs.length > 0) await cycle(batch.dirs);
       }
       if (signal.aborted || watch?.ready) continue;
       await new Promise<void>((resolve) => {
         const done = () => {
-          clearTimeout(timer);
+          cancel();
           signal.removeEventListener("abort", done);
           wake = undefined;
           resolve();
         };
-        const timer = setTimeout(done, Math.max(0, nextFull - performance.now()));
+        const cancel = setLongTimeout(done, nextFull - performance.now());
         signal.addEventListener("abort", done);
         wake = done;
       });

@@ -5,7 +5,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
+  type CliResult,
+  denoArgs,
   readOr,
+  ROOT,
   runCli,
   snap,
   spawnCli,
@@ -30,12 +33,29 @@ Deno.test("cli e2e: --help and --version exit 0; bad arguments exit 2 with a hin
       [["--source_path", "a", "--replica_path", "b", "--sync_interval", "0"], /--sync_interval/],
       [["--source_path", "a", "--replica_path", "b", "--sync_interval", "fast"], /--sync_interval/],
       [["--replica_path", "b"], /--source_path/],
+      [
+        ["--source_path", "a", "--replica_path", "b", "--sync_interval", "-1"],
+        /^foldersync: --sync_interval must be more than zero, got '-1'$/m,
+      ],
+      [
+        ["--source_path", "a", "--replica_path", "b", "--exclude", "{a,b"],
+        /^foldersync: --exclude '\{a,b' is not a valid pattern: '\{' without a closing '\}'$/m,
+      ],
+      [
+        ["--source_path", "a", "--replica_path", "b", "--exclude", "[z-a]"],
+        /^foldersync: --exclude '\[z-a\]' is not a valid pattern: range out of order/m,
+      ],
+      [
+        ["--source_pth", "a"],
+        /^foldersync: unknown flag --source_pth: did you mean --source_path\?$/m,
+      ],
     ] as const
   ) {
     const result = await runCli([...args]);
     assert.equal(result.code, 2, `${args.join(" ")}`);
     assert.match(result.stderr, message);
-    assert.match(result.stderr, /Try 'foldersync --help'/);
+    // runCli runs `deno run .../main.ts` from the repository's root.
+    assert.match(result.stderr, /^Try 'deno run main\.ts --help' for the list of flags\.$/m);
     assert.equal(result.stderr.trim().split("\n").length, 2, "one line and the hint");
   }
 });
@@ -59,9 +79,6 @@ Deno.test("cli e2e: safety stops refuse with one line, exit 1 and touch nothing"
   const cases: [string, string, RegExp][] = [
     [`${t.dir}/missing`, t.dst, /Source '.*missing' does not exist/],
     [`${t.dir}/plain-file`, t.dst, /is not a directory/],
-    [t.src, t.src, /the same directory/],
-    [t.src, `${t.src}/inner`, /Cannot mirror '.*' into itself/],
-    [`${t.src}/inner`, t.src, /the source is inside the replica/],
     [t.src, `${t.dir}/plain-file`, /Replica '.*' exists and is not a directory/],
   ];
   for (const [src, dst, message] of cases) {
@@ -71,9 +88,134 @@ Deno.test("cli e2e: safety stops refuse with one line, exit 1 and touch nothing"
     assert.match(result.stderr, message);
     assert.deepEqual([snap(t.src), snap(t.dst)], before);
   }
-  const logInReplica = await syncOnce({ src: t.src, dst: t.dst, log: `${t.dst}/sync.log` });
-  assert.equal(logInReplica.code, 1);
-  assert.match(logInReplica.stderr, /inside the replica, where the mirror would delete it/);
+});
+
+/** Runs the CLI with its output captured; stopped with SIGTERM if still running after `ms`. */
+async function runCliFor(args: string[], ms = 30_000): Promise<CliResult & { killed: boolean }> {
+  const child = spawnPiped(args);
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.process.kill("SIGTERM");
+  }, ms);
+  try {
+    return { ...await child.output, killed };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Starts the CLI with stdout and stderr captured, read as it runs (so no pipe fills up). */
+function spawnPiped(args: string[]): { process: Deno.ChildProcess; output: Promise<CliResult> } {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: denoArgs(args),
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  const output = process.output().then((out) => ({
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  }));
+  return { process, output };
+}
+
+Deno.test("cli e2e: a configuration that can never work is refused at start: one line, exit 2, nothing written, not retried", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a", inner: {} });
+  writeTree(t.dst, { "precious.txt": "keep me" });
+  const cases: [string, string, string[], RegExp][] = [
+    [t.src, t.dst, ["--log_file", `${t.src}/logs/f.log`], /--log_file '.*' is inside the source/],
+    [t.src, t.dst, ["--health_file", `${t.src}/h.json`], /--health_file '.*' is inside the source/],
+    [t.src, t.dst, ["--log_file", `${t.dst}/sync.log`], /inside the replica, where the mirror/],
+    [t.src, t.src, [], /the same directory/],
+    [t.src, `${t.src}/inner`, [], /Cannot mirror '.*' into itself/],
+    [`${t.src}/inner`, t.src, [], /the source is inside the replica/],
+  ];
+  for (const [src, dst, extra, message] of cases) {
+    const before = [snap(t.src), snap(t.dst)];
+    // The loop, not --once: the refusal must not wait for a next interval.
+    const args = ["--source_path", src, "--replica_path", dst, "--sync_interval", "0.1", ...extra];
+    const result = await runCliFor(args);
+    assert.equal(result.killed, false, `${args.join(" ")} kept running`);
+    assert.equal(result.code, 2, args.join(" "));
+    assert.match(result.stderr, message);
+    assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.deepEqual([snap(t.src), snap(t.dst)], before, "nothing written, no log file");
+  }
+});
+
+Deno.test("cli e2e: a source that is not there yet is retried every interval, and the health check says why", async () => {
+  using t = tempDirs();
+  const health = `${t.dir}/state/health.json`;
+  const child = spawnCli(
+    treeArgs(t, "--sync_interval", "0.2", "--health_file", health, "--log_level", "warning"),
+  );
+  try {
+    await waitFor(() => /cycle 2 refused/.test(readOr(t.log)), 10_000, "a second refusal");
+    const unhealthy = await runCli(["--health", "--health_file", health]);
+    assert.equal(unhealthy.code, 1);
+    assert.match(
+      unhealthy.stderr,
+      /^unhealthy: last cycle \d+ s ago was refused: Source '.*src' does not exist[^\n]*; last success never\n$/,
+    );
+    writeTree(t.src, { "a.txt": "a" }); // The volume is mounted.
+    await waitFor(() => readOr(`${t.dst}/a.txt`) === "a", 10_000, "the sync once it heals");
+    await waitFor(() => readOr(health).includes('"lastSuccess"'), 10_000, "a success recorded");
+    const healthy = await runCli(["--health", "--health_file", health]);
+    assert.equal(healthy.code, 0, healthy.stderr);
+    assert.match(healthy.stdout, /^healthy: last successful cycle \d+ s ago/);
+  } finally {
+    child.kill("SIGTERM");
+  }
+  assert.equal((await child.status).code, 0);
+});
+
+Deno.test("cli e2e: --health_file in a folder that does not exist yet: the folder is created", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  const health = `${t.dir}/state/h.json`;
+  const result = await syncOnce(t, "--health_file", health);
+  assert.equal(result.code, 0, result.stderr);
+  assert.doesNotMatch(result.stderr, /health/);
+  const check = await runCli(["--health", "--health_file", health]);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stdout, /^healthy: last successful cycle \d+ s ago\n$/);
+});
+
+Deno.test("cli e2e: --dry-run without --once previews one cycle and exits", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  const result = await runCliFor(["--source_path", t.src, "--replica_path", t.dst, "--dry-run"]);
+  assert.equal(result.killed, false, "it exited by itself");
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /copy {3}file {4}a\.txt \(1 B\) \(dry run\)/);
+  assert.equal([...result.stdout.matchAll(/cycle \d+ done/g)].length, 1);
+  assert.throws(() => Deno.lstatSync(t.dst), Deno.errors.NotFound);
+});
+
+Deno.test("cli e2e: --sync_interval 30d runs a cycle, then waits quietly (no timer overflow)", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  const child = spawnPiped(treeArgs(t, "--sync_interval", "30d"));
+  try {
+    await waitFor(() => /cycle 1 done/.test(readOr(t.log)), 20_000, "the first cycle");
+    // An overflowed timer fires after 1 ms: within this window it would have warned, and
+    // the loop would have spun through more cycles. Nothing to poll for: wait it out.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  } finally {
+    child.process.kill("SIGTERM");
+  }
+  const result = await child.output;
+  assert.equal(result.code, 0);
+  assert.doesNotMatch(result.stderr, /TimeoutOverflowWarning/);
+  assert.equal(result.stderr, "");
+  assert.match(result.stdout, /every 2592000 s/);
+  assert.deepEqual([...readOr(t.log).matchAll(/cycle (\d+) \w+ in/g)].map((m) => m[1]), ["1"]);
 });
 
 Deno.test("cli e2e: an empty source over a non-empty replica is refused unless --allow-empty-source", async () => {
@@ -262,4 +404,62 @@ Deno.test("cli e2e: under path-narrowed permissions a symlink is reported with D
     /error +symlink link: .*only with unscoped --allow-read and --allow-write/,
   );
   assert.equal(Deno.readTextFileSync(`${t.dst}/a.txt`), "a");
+});
+
+Deno.test("cli e2e: Ctrl-C on a --once run at --log_level warning says the cycle was interrupted", async () => {
+  using t = tempDirs();
+  Deno.mkdirSync(t.src);
+  // A sparse 32 GiB file: instant to make, many seconds to copy.
+  using f = Deno.openSync(`${t.src}/huge.img`, { write: true, create: true });
+  f.truncateSync(32 * 1024 ** 3);
+  const child = spawnPiped(treeArgs(t, "--once", "--log_level", "warning"));
+  try {
+    await waitFor(() => copyUnderWay(t.dst), 20_000, "the copy under way");
+  } finally {
+    child.process.kill("SIGINT");
+  }
+  const result = await child.output;
+  assert.equal(result.code, 1);
+  const line = /ERROR cycle 1 interrupted by SIGINT: not finished; the next run completes it\n/;
+  assert.match(result.stderr, line);
+  assert.match(readOr(t.log), line);
+  assert.equal(result.stdout, "", "nothing at info level");
+});
+
+Deno.test("cli e2e: control characters in names are escaped in text output, on the console and in the log", async () => {
+  using t = tempDirs();
+  const names = [
+    "new\nline.txt",
+    "cr\rx.txt",
+    "esc\x1b[31mred.txt",
+    "c1\u009bx.txt",
+    "back\\slash.txt",
+  ];
+  writeTree(t.src, Object.fromEntries(names.map((n) => [n, "x"])));
+  const result = await syncOnce(t);
+  assert.equal(result.code, 0, result.stderr);
+  for (const text of [result.stdout, readOr(t.log)]) {
+    assert.doesNotMatch(
+      text,
+      // deno-lint-ignore no-control-regex
+      /[\x00-\x09\x0b-\x1f\x7f-\x9f]/,
+      "no control character but the line ends",
+    );
+    const lines = text.trimEnd().split("\n");
+    assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z /.test(l)), "every line is a log line");
+    for (
+      const shown of [
+        "new\\nline.txt",
+        "cr\\rx.txt",
+        "esc\\x1b[31mred.txt",
+        "c1\\x9bx.txt",
+        "back\\\\slash.txt",
+      ]
+    ) {
+      assert.ok(text.includes(`copy   file    ${shown} (1 B)`), `${shown} in:\n${text}`);
+    }
+  }
+  for (const name of names) {
+    assert.equal(readOr(`${t.dst}/${name}`), "x", "the files themselves are exact");
+  }
 });

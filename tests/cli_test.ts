@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { parseCommandLine, UsageError } from "../lib/cli.ts";
+import { commandName, parseCommandLine, UsageError } from "../lib/cli.ts";
 import { parseDuration } from "../lib/duration.ts";
-import { makeExcludeMatcher } from "../lib/exclude.ts";
+import { GlobError, globToRegExp, makeExcludeMatcher } from "../lib/exclude.ts";
 
 const base = ["--source_path", "s", "--replica_path", "r"];
 
@@ -142,4 +142,103 @@ Deno.test("exclude: glob syntax", () => {
     const m = makeExcludeMatcher([glob]);
     assert.equal(m(path), expected, `${glob} vs ${path}`);
   }
+});
+
+function usageError(args: string[]): string {
+  try {
+    parseCommandLine(args);
+  } catch (error) {
+    assert.ok(error instanceof UsageError, `${args.join(" ")} should be a UsageError: ${error}`);
+    return error.message;
+  }
+  assert.fail(`${args.join(" ")} was accepted`);
+}
+
+Deno.test("cli: a value starting with '-' reaches the value check, for every value-taking flag", () => {
+  assert.equal(
+    usageError([...base, "--sync_interval", "-1"]),
+    "--sync_interval must be more than zero, got '-1'",
+  );
+  assert.equal(
+    usageError([...base, "--sync-interval", "-5m"]),
+    "--sync_interval '-5m' is not a duration: use seconds (60, 0.5) or 90s, 5m, 1h",
+  );
+  assert.match(usageError([...base, "--max-delete", "-1"]), /--max_delete takes a whole number/);
+  assert.match(usageError([...base, "--concurrency", "-2"]), /--concurrency takes a whole number/);
+  assert.match(usageError([...base, "--debounce", "-1"]), /--debounce '-1' is not a duration/);
+  assert.match(usageError([...base, "--log_level", "-v"]), /--log_level '-v' is not one of/);
+  // A dash value is a value: a log file named "-x" is what was asked for.
+  assert.equal(config(["--log_file", "-x"]).logFile, "-x");
+  // A flag where a value should be: that value is missing.
+  assert.equal(usageError([...base, "--log_file", "--once"]), "--log_file needs a value");
+  assert.equal(usageError([...base, "--log_file", "-h"]), "--log_file needs a value");
+});
+
+Deno.test("cli: an unknown flag close to a known one gets 'did you mean', in the spelling typed", () => {
+  assert.equal(
+    usageError(["--source_pth", "s"]),
+    "unknown flag --source_pth: did you mean --source_path?",
+  );
+  assert.equal(
+    usageError(["--replica-paht", "r"]),
+    "unknown flag --replica-paht: did you mean --replica-path?",
+  );
+  assert.equal(usageError(["--dryrun"]), "unknown flag --dryrun: did you mean --dry_run?");
+  assert.equal(
+    usageError(["--sync_intervall=5"]),
+    "unknown flag --sync_intervall: did you mean --sync_interval?",
+  );
+  assert.equal(usageError(["--bogus"]), "unknown flag --bogus");
+  assert.equal(usageError(["--verbose"]), "unknown flag --verbose");
+});
+
+Deno.test("cli: an --exclude pattern that cannot compile is a usage error naming it", () => {
+  assert.equal(
+    usageError([...base, "--exclude", "ok/**", "--exclude", "{a,b"]),
+    "--exclude '{a,b' is not a valid pattern: '{' without a closing '}'",
+  );
+  assert.equal(
+    usageError([...base, "--exclude", "/[z-a]"]),
+    "--exclude '/[z-a]' is not a valid pattern: range out of order in character class",
+  );
+  assert.throws(() => globToRegExp("[z-a]"), GlobError);
+  assert.throws(() => makeExcludeMatcher(["x/{a"]), GlobError);
+  assert.deepEqual(config(["--exclude", "{a,b}", "--exclude", "[a-z]"]).exclude, [
+    "{a,b}",
+    "[a-z]",
+  ]);
+});
+
+Deno.test("cli: --dry-run runs one cycle, unless --watch", () => {
+  assert.equal(config(["--dry-run"]).once, true);
+  assert.equal(config(["--dry-run", "--once"]).once, true);
+  const watching = config(["--dry-run", "--watch"]);
+  assert.equal(watching.once, false);
+  assert.equal(watching.dryRun, true);
+  assert.equal(config([]).once, false);
+});
+
+Deno.test("cli: hints name the command the user ran", () => {
+  assert.equal(
+    commandName({ standalone: false, mainModule: "file:///app/main.ts", cwd: "/app" }),
+    "deno run main.ts",
+  );
+  assert.equal(
+    commandName({ standalone: false, mainModule: "file:///src/fs/main.ts", cwd: "/src" }),
+    "deno run fs/main.ts",
+  );
+  assert.equal(
+    commandName({ standalone: false, mainModule: "file:///app/main.ts", cwd: "/home/me" }),
+    "deno run /app/main.ts",
+  );
+  assert.equal(
+    commandName({ standalone: false, mainModule: "https://example.com/fs/main.ts" }),
+    "deno run https://example.com/fs/main.ts",
+  );
+  assert.equal(
+    commandName({ standalone: true, execPath: "/usr/local/bin/mirror-tool" }),
+    "mirror-tool",
+  );
+  // This test process is `deno test`, not a compiled binary.
+  assert.match(commandName(), /^deno run /);
 });

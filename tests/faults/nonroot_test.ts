@@ -87,7 +87,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "non-root: mode-only changes of files and folders are applied and logged, with and without --checksum",
+  name:
+    "non-root: mode-only changes of files and folders are applied and logged, with and without --checksum",
   ignore: !canDropPrivileges(),
   async fn() {
     const { dir, cleanup } = await tempRoot("nonroot-mode");
@@ -182,7 +183,11 @@ Deno.test({
       for (const name of ["nobody-suid", "root-suid", "d/plain", "d"]) {
         const a = Deno.statSync(`${src}/${name}`);
         const b = Deno.statSync(`${asRoot}/${name}`);
-        equal(`${b.uid}:${b.gid}:${(b.mode! & 0o7777).toString(8)}`, `${a.uid}:${a.gid}:${(a.mode! & 0o7777).toString(8)}`, name);
+        equal(
+          `${b.uid}:${b.gid}:${(b.mode! & 0o7777).toString(8)}`,
+          `${a.uid}:${a.gid}:${(a.mode! & 0o7777).toString(8)}`,
+          name,
+        );
       }
       // As uid 65534: its own file keeps the bit; root's loses it.
       const asUser = `${dir}/replica-user`;
@@ -250,7 +255,11 @@ Deno.test({
       await sh(["chmod", "-R", "a+rX", shm]);
       const cases: [string, string[], RegExp][] = [
         ["dangling replica link", [src, `${dir}/dangling`], /dangling.*symlink to .*nowhere/],
-        ["replica's parent not writable", [src, `${dir}/locked/replica`], /locked\/replica.*permission denied/],
+        [
+          "replica's parent not writable",
+          [src, `${dir}/locked/replica`],
+          /locked\/replica.*permission denied/,
+        ],
         ["source mode 0311", [`${dir}/src0311`, `${dir}/r1`], /src0311.*permission denied/],
         ["source under /dev/shm", [shm, `${dir}/r2`], /dev\/shm.*(Deno|permission)/],
       ];
