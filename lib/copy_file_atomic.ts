@@ -220,7 +220,7 @@ function removeTemp(tmp: string): void {
   }
 }
 
-const CHUNK = 1024 * 1024;
+const CHUNK = 64 * 1024;
 
 function allZero(bytes: Uint8Array): boolean {
   const words = bytes.length >> 2;

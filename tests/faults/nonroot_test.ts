@@ -55,7 +55,11 @@ Deno.test({
         Deno.chmodSync(`${src}/ro`, 0o755);
         Deno.chmodSync(`${src}/ro/inner`, 0o755);
         fn();
-        Deno.chmodSync(`${src}/ro/inner`, 0o555);
+        try {
+          Deno.chmodSync(`${src}/ro/inner`, 0o555);
+        } catch {
+          // Removed by fn.
+        }
         Deno.chmodSync(`${src}/ro`, 0o555);
       };
       edit(() => {
@@ -101,7 +105,7 @@ Deno.test({
       await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, dir]);
       equal((await once(src, rep)).code, 0);
       for (const extra of [[], ["--checksum"]]) {
-        const mode = extra.length ? 0o700 : 0o755;
+        const mode = extra.length ? 0o750 : 0o700;
         Deno.chmodSync(`${src}/run.sh`, mode);
         Deno.chmodSync(`${src}/d`, mode);
         const dry = await once(src, rep, "--dry-run", ...extra);
@@ -127,8 +131,8 @@ Deno.test("sparse files stay sparse in the replica (disk usage compared)", async
     const rep = `${dir}/replica`;
     put(src, "small.txt", "x", T);
     const file = await Deno.open(`${src}/sparse.img`, { write: true, create: true });
-    await file.truncate(256 * 1024 * 1024);
-    await file.seek(100 * 1024 * 1024, Deno.SeekMode.Start);
+    await file.truncate(64 * 1024 * 1024);
+    await file.seek(30 * 1024 * 1024, Deno.SeekMode.Start);
     await file.write(new TextEncoder().encode("data in the middle"));
     file.close();
     Deno.utimeSync(`${src}/sparse.img`, T, T);
@@ -151,12 +155,12 @@ Deno.test("names that are not valid UTF-8: a replica twin is never removed or ov
     put(src, "other.txt", "other", T);
     equal((await runCli(["--source_path", src, "--replica_path", rep, "--once"])).code, 0);
     await sh(["bash", "-c", `printf 'bad' > "$1"/$'a\\xff'`, "_", rep]);
-    const before = snapshot(rep);
+    const before = snapshot(rep, { noDirTimes: true });
     for (let run = 0; run < 3; run++) {
       const result = await runCli(["--source_path", src, "--replica_path", rep, "--once"]);
       ok(!/INFO +(remove|copy|update)/.test(result.text), `run ${run}:\n${result.text}`);
       match(result.text, /not valid UTF-8/);
-      assertSameSnapshot(before, snapshot(rep), `replica (run ${run})`);
+      assertSameSnapshot(before, snapshot(rep, { noDirTimes: true }), `replica (run ${run})`);
     }
   } finally {
     await cleanup();
@@ -250,9 +254,8 @@ Deno.test({
       Deno.mkdirSync(`${dir}/src0311`);
       put(`${dir}/src0311`, "x.txt", "x", T);
       Deno.chmodSync(`${dir}/src0311`, 0o311);
-      const shm = Deno.makeTempDirSync({ dir: "/dev/shm" });
-      put(shm, "s.txt", "s", T);
-      await sh(["chmod", "-R", "a+rX", shm]);
+      const shm = (await sh(["mktemp", "-d", "-p", "/dev/shm"])).out.trim();
+      await sh(["sh", "-c", `echo s > ${shm}/s.txt && chmod -R a+rX ${shm}`]);
       const cases: [string, string[], RegExp][] = [
         ["dangling replica link", [src, `${dir}/dangling`], /dangling.*symlink to .*nowhere/],
         [
@@ -278,7 +281,7 @@ Deno.test({
           ok(!live.lines.some((l) => /^\s+at /.test(l) || /unexpected error/.test(l)), what);
         }
       } finally {
-        Deno.removeSync(shm, { recursive: true });
+        await sh(["rm", "-rf", shm]);
       }
     } finally {
       await cleanup();
