@@ -1,14 +1,14 @@
 # foldersync: one-way periodic folder mirror (/source -> /replica), logs in /logs.
 #
-#   docker build -t foldersync .
-#   docker run -d --name foldersync --network none \
+#   docker build -t foldersync .          (podman: podman build --format docker -t foldersync .,
+#                                          or the OCI format drops HEALTHCHECK)
+#   docker run -d --name foldersync --network none --read-only --cap-drop ALL \
 #     -v "$PWD/source:/source:ro" -v "$PWD/replica:/replica" -v "$PWD/logs:/logs" foldersync
 #
 # Any arguments after the image name replace the default flags (CMD) below, e.g.
 #   docker run ... foldersync --source_path /source --replica_path /replica \
 #     --log_file /logs/foldersync.log --health_file /logs/health.json --sync_interval 10
 # The container runs as user "deno" (uid 1993): /replica and /logs must be writable by it.
-# Podman/Buildah: build with `--format docker`, otherwise the OCI format drops HEALTHCHECK.
 
 # Official Deno image, pinned to the Deno version the project is developed and tested with.
 FROM denoland/deno:debian-2.9.6
@@ -27,14 +27,22 @@ USER deno
 COPY deno.json deno.lock ./
 COPY main.ts ./
 COPY lib/ ./lib/
+COPY containers/entrypoint.sh /usr/local/bin/foldersync-entrypoint
 RUN deno install --frozen --entrypoint main.ts
 
-# Least privilege: read source, replica and logs (and /app/lib, which the worker that lists the
-# source on a second thread loads); write only replica and logs. No env, net or run.
-# Exec form: deno is PID 1 and gets SIGTERM from `docker stop` directly (it handles it and exits 0).
-ENTRYPOINT ["deno", "run", "--cached-only", "--frozen", "--no-prompt", \
-  "--allow-read=/source,/replica,/logs,/app/lib", "--allow-write=/replica,/logs", \
-  "/app/main.ts"]
+# Unscoped --allow-read --allow-write (not --allow-all: no env, net, run, sys or ffi): Deno
+# creates symlinks only with unscoped grants. The container bounds what they reach: source
+# mounted :ro, read-only root filesystem (compose), non-root uid 1993, no capabilities, no
+# network. Strict variant, path-scoped (source symlinks are then reported, not mirrored):
+#   docker run ... --entrypoint foldersync-entrypoint foldersync deno run --cached-only --frozen \
+#     --no-prompt --allow-read=/source,/replica,/logs,/app/lib --allow-write=/replica,/logs \
+#     /app/main.ts --source_path /source --replica_path /replica --log_file /logs/foldersync.log \
+#     --health_file /logs/health.json
+# foldersync-entrypoint (containers/entrypoint.sh) checks that /replica and /logs are writable
+# by this uid (one line naming it and the fix, exit 1, if not), then execs deno: deno is PID 1
+# and gets SIGTERM from `docker stop` directly (it handles it and exits 0).
+ENTRYPOINT ["foldersync-entrypoint", "deno", "run", "--cached-only", "--frozen", "--no-prompt", \
+  "--allow-read", "--allow-write", "/app/main.ts"]
 CMD ["--source_path", "/source", "--replica_path", "/replica", \
   "--log_file", "/logs/foldersync.log", "--health_file", "/logs/health.json", \
   "--sync_interval", "60"]

@@ -5,17 +5,38 @@
  * version (see `makeVersion`), until a stop file appears.
  *
  * ```sh
- * deno run --allow-read --allow-write tests/faults/churn_writer.ts ROOT STOP_FILE [init FILES] [pace_ms]
+ * deno run --allow-read --allow-write tests/faults/churn_writer.ts ROOT STOP_FILE [init FILES] [pace_ms] [pause_every]
  * ```
  *
- * Prints one line at the end: `writer: N operations`.
+ * In churn mode it logs the time of every step of every operation (each
+ * write's open and chunks, each rename and delete) and writes that log to
+ * `ROOT/../writer-log.json` when it stops, so the test can tell where the
+ * writer stood still in the middle of a file (see churn_judge.ts). With
+ * `pause_every` N > 0, every Nth write stands still for 300 ms after its open
+ * or its first chunk, as a writer on a loaded machine may. Prints one line at
+ * the end: `writer: N operations, ...`.
  *
  * @module
  */
 import { makeVersion } from "./helpers.ts";
+import { longestPause, SETTLE_MS, TICK_MS, type WriterOp } from "./churn_judge.ts";
 
-const [root, stopFile, mode = "churn", arg = "0", paceArg = "1"] = Deno.args;
+const [root, stopFile, mode = "churn", arg = "0", paceArg = "1", pauseEveryArg = "0"] = Deno.args;
 const pace = Number(paceArg);
+const pauseEvery = Number(pauseEveryArg);
+const PAUSE_MS = 300;
+const log: WriterOp[] = [];
+let writes = 0;
+let deliberate = 0;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Logs a rename or delete of `rel` (for a directory: everything under it). */
+function touched(rel: string, at: number) {
+  log.push({ op: "touch", path: rel, steps: [at, Date.now()] });
+}
 
 interface FileState {
   id: number;
@@ -44,21 +65,35 @@ function abs(rel: string): string {
   return rel === "" ? root : `${root}/${rel}`;
 }
 
-/** Writes bytes in chunks, yielding between them, so readers can catch it half done. */
-async function writeChunked(path: string, data: Uint8Array, truncate: boolean) {
-  using file = await Deno.open(path, { write: true, create: true, truncate });
+/**
+ * Writes bytes in chunks, yielding between them, so readers can catch it half
+ * done; logs the start and end time of the open and of each chunk.
+ */
+async function writeChunked(rel: string, state: FileState, data: Uint8Array, truncate: boolean) {
+  const steps: number[] = [];
+  log.push({ op: "write", path: rel, id: state.id, version: state.version, steps });
   const chunk = 16 * 1024;
+  // A deliberate pause comes after the open or, alternately, the first of several chunks.
+  let pauseAt = pauseEvery > 0 && ++writes % pauseEvery === 0 ? deliberate++ % 2 : -1;
+  if (pauseAt === 1 && data.length <= chunk) pauseAt = 0;
+  let start = Date.now();
+  using file = await Deno.open(abs(rel), { write: true, create: true, truncate });
+  steps.push(start, Date.now());
+  if (pauseAt === 0) await sleep(PAUSE_MS);
   for (let at = 0; at < data.length; at += chunk) {
+    start = Date.now();
     let view = data.subarray(at, Math.min(data.length, at + chunk));
     while (view.length) view = view.subarray(await file.write(view));
+    steps.push(start, Date.now());
+    if (pauseAt === 1 && at === 0) await sleep(PAUSE_MS);
   }
 }
 
 async function create(dir: string) {
   const rel = (dir ? dir + "/" : "") + `f${nextName++}.dat`;
   const state = { id: nextId++, version: 1, length: randomLength() };
-  await writeChunked(abs(rel), makeVersion(state.id, state.version, state.length), true);
   files.set(rel, state);
+  await writeChunked(rel, state, makeVersion(state.id, state.version, state.length), true);
 }
 
 async function rewrite(sameSize: boolean) {
@@ -68,7 +103,7 @@ async function rewrite(sameSize: boolean) {
   state.version++;
   if (!sameSize) state.length = randomLength();
   // Same size: overwrite in place without truncating (size never changes).
-  await writeChunked(abs(rel), makeVersion(state.id, state.version, state.length), !sameSize);
+  await writeChunked(rel, state, makeVersion(state.id, state.version, state.length), !sameSize);
 }
 
 async function replaceAtomically() {
@@ -77,9 +112,21 @@ async function replaceAtomically() {
   const state = files.get(rel)!;
   state.version++;
   state.length = randomLength();
-  const tmp = abs(rel) + ".writing";
-  await Deno.writeFile(tmp, makeVersion(state.id, state.version, state.length));
-  await Deno.rename(tmp, abs(rel));
+  const tmp = rel + ".writing";
+  const data = makeVersion(state.id, state.version, state.length);
+  const start = Date.now();
+  await Deno.writeFile(abs(tmp), data);
+  log.push({
+    op: "write",
+    path: tmp,
+    id: state.id,
+    version: state.version,
+    steps: [start, Date.now()],
+  });
+  const renamed = Date.now();
+  await Deno.rename(abs(tmp), abs(rel));
+  touched(tmp, renamed);
+  touched(rel, renamed);
 }
 
 function moveFile() {
@@ -87,7 +134,9 @@ function moveFile() {
   const dir = pick(dirs);
   if (!rel || dir === undefined) return;
   const to = (dir ? dir + "/" : "") + `f${nextName++}.dat`;
+  const at = Date.now();
   Deno.renameSync(abs(rel), abs(to));
+  touched(rel, at);
   files.set(to, files.get(rel)!);
   files.delete(rel);
 }
@@ -95,7 +144,9 @@ function moveFile() {
 function removeFile() {
   const rel = pick(files.keys());
   if (!rel) return;
+  const at = Date.now();
   Deno.removeSync(abs(rel));
+  touched(rel, at);
   files.delete(rel);
 }
 
@@ -117,7 +168,9 @@ function moveDir() {
   const parent = pick([...dirs].filter((d) => !under(d, rel)));
   if (parent === undefined) return;
   const to = (parent ? parent + "/" : "") + `d${nextName++}`;
+  const at = Date.now();
   Deno.renameSync(abs(rel), abs(to));
+  touched(rel, at);
   const moved = (p: string) => to + p.slice(rel.length);
   for (const d of [...dirs]) {
     if (under(d, rel)) {
@@ -136,7 +189,9 @@ function moveDir() {
 function removeDir() {
   const rel = pick([...dirs].filter((d) => d !== ""));
   if (!rel) return;
+  const at = Date.now();
   Deno.removeSync(abs(rel), { recursive: true });
+  touched(rel, at);
   for (const d of [...dirs]) if (under(d, rel)) dirs.delete(d);
   for (const p of [...files.keys()]) if (under(p, rel)) files.delete(p);
 }
@@ -181,6 +236,14 @@ while (!stopped()) {
   else if (r < 0.96) moveDir();
   else if (r < 0.98 && dirs.size > 6) removeDir();
   operations++;
-  await new Promise((resolve) => setTimeout(resolve, pace));
+  await sleep(pace);
 }
-console.log(`writer: ${operations} operations`);
+Deno.writeTextFileSync(`${root}/../writer-log.json`, JSON.stringify(log));
+const paused = log.filter((op) => op.op === "write" && longestPause(op) >= SETTLE_MS - TICK_MS)
+  .length;
+const longest = Math.max(0, ...log.map((op) => op.op === "write" ? longestPause(op) : 0));
+console.log(
+  `writer: ${operations} operations, ${paused} writes paused ${
+    SETTLE_MS - TICK_MS
+  } ms or more (${deliberate} on purpose), longest pause ${longest} ms`,
+);

@@ -224,58 +224,110 @@ export interface CliOptions {
   env?: Record<string, string>;
 }
 
-let nobodyDenoDir: string | undefined;
+/** What uid 65534 runs: a deno binary, a copy of the CLI and a DENO_DIR, all usable by it. */
+interface NobodyCli {
+  deno: string;
+  main: string;
+  dir: string;
+  denoDir: string;
+}
+
+let nobodyCli: Promise<NobodyCli> | undefined;
+
+/** The CLI's files, relative to the repository root: all `deno run main.ts` needs. */
+const CLI_FILES = ["main.ts", "deno.json", "deno.lock", "lib"];
 
 /**
- * A DENO_DIR uid 65534 can use: root's cache is under /root (mode 0700), so
- * its npm packages are copied once into a directory owned by 65534. No network.
+ * A copy of the CLI that uid 65534 can run, made once per test process: the
+ * checkout may lie in a directory other users cannot enter (a 0700 home, a
+ * clone under `mktemp -d`), so main.ts, deno.json, deno.lock and lib/ are
+ * copied into a temporary directory every user can read, and so is the deno
+ * binary when 65534 cannot run the one running the tests. Its DENO_DIR, owned
+ * by 65534, gets a copy of this process's npm cache and `deno cache` fills
+ * what is missing, so the LogTape packages need no network. Removed at exit
+ * (or by the OS's temp cleaning if the process is killed).
  */
-async function denoDirForNobody(): Promise<string> {
-  if (nobodyDenoDir) return nobodyDenoDir;
+function cliForNobody(): Promise<NobodyCli> {
+  nobodyCli ??= makeCliForNobody();
+  return nobodyCli;
+}
+
+async function makeCliForNobody(): Promise<NobodyCli> {
+  const root = new URL("../..", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir({ prefix: "foldersync-faults-cli-" });
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // best effort: the OS's temp cleaning gets the rest
+    }
+  });
+  const app = `${dir}/app`;
+  const denoDir = `${dir}/deno-dir`;
+  Deno.mkdirSync(app);
+  await sh(["cp", "-R", ...CLI_FILES.map((f) => root + f), app]);
+  let deno = DENO;
+  const probe = ["--reuid", `${NOBODY}`, "--regid", `${NOBODY}`, "--clear-groups"];
+  if ((await sh(["setpriv", ...probe, DENO, "--version"], true)).code !== 0) {
+    deno = `${dir}/deno`;
+    Deno.copyFileSync(DENO, deno);
+  }
   const info = JSON.parse(
     new TextDecoder().decode(
       (await new Deno.Command(DENO, { args: ["info", "--json"], stdout: "piped" }).output()).stdout,
     ),
   );
-  const dir = await Deno.makeTempDir({ prefix: "foldersync-faults-denodir-" });
-  await sh(["cp", "-a", info.npmCache, `${dir}/npm`]);
-  await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, dir]);
-  await Deno.chmod(dir, 0o755);
-  nobodyDenoDir = dir;
-  globalThis.addEventListener("unload", () => {
-    try {
-      Deno.removeSync(dir, { recursive: true });
-    } catch {
-      // best effort
-    }
-  });
-  return dir;
+  Deno.mkdirSync(denoDir);
+  if (info.npmCache && (await sh(["test", "-d", info.npmCache], true)).code === 0) {
+    await sh(["cp", "-a", info.npmCache, `${denoDir}/npm`]);
+  }
+  const cache = await new Deno.Command(DENO, {
+    args: ["cache", "--quiet", `${app}/main.ts`],
+    cwd: app,
+    env: { DENO_DIR: denoDir },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!cache.success) {
+    throw new Error(
+      `deno cache for the uid ${NOBODY} copy of the CLI failed: ${
+        new TextDecoder().decode(cache.stderr)
+      }`,
+    );
+  }
+  await sh(["chmod", "-R", "a+rX", dir]);
+  await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, denoDir]);
+  return { deno, main: `${app}/main.ts`, dir: app, denoDir };
 }
 
 async function command(args: string[], options: CliOptions): Promise<Deno.Command> {
-  const denoArgs = ["run", ...CLI_PERMISSIONS, MAIN, ...args];
   if (!options.asNobody) {
     return new Deno.Command(DENO, {
-      args: denoArgs,
+      args: ["run", ...CLI_PERMISSIONS, MAIN, ...args],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
       env: { NO_COLOR: "1", ...options.env },
     });
   }
-  const denoDir = await denoDirForNobody();
+  const cli = await cliForNobody();
   return new Deno.Command("setpriv", {
     args: [
       `--reuid=${NOBODY}`,
       `--regid=${NOBODY}`,
       "--clear-groups",
-      DENO,
-      ...denoArgs,
+      cli.deno,
+      "run",
+      ...CLI_PERMISSIONS,
+      cli.main,
+      ...args,
     ],
+    // The checkout (the test's working directory) may be closed to 65534.
+    cwd: cli.dir,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", DENO_DIR: denoDir, HOME: denoDir, ...options.env },
+    env: { NO_COLOR: "1", DENO_DIR: cli.denoDir, HOME: cli.denoDir, ...options.env },
     clearEnv: false,
   });
 }
