@@ -29,21 +29,30 @@ export interface ProgressLine {
   /** Something was done (copies and updates count). */
   event(event: SyncEvent): void;
   /**
+   * The temporary files of the copies under way (the engine's set, which it
+   * keeps up to date): each redraw counts their sizes so far as bytes done,
+   * so a big copy moves the line while it runs. Reset by `start`.
+   */
+  watch(inflight: ReadonlySet<string>): void;
+  /**
    * Runs `print` (which writes a normal line) with the progress line erased
-   * first; the line comes back at the next redraw.
+   * first, then draws the line again below it.
    */
   around(print: () => void): void;
   /** The cycle ended: the line is erased and no longer drawn. */
   stop(): void;
-  /** The text the line would show now. */
+  /** The text the line would show now, at its longest. */
   text(): string;
 }
 
 const encoder = new TextEncoder();
 const CLEAR = "\r\x1b[K";
+/** The rate is measured over the last this many milliseconds. */
+const RATE_WINDOW_MS = 5000;
+/** No rate (and no ETA) before this much time has been measured. */
+const RATE_MIN_MS = 1000;
 
 function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "?";
   const s = Math.ceil(seconds);
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
@@ -58,14 +67,31 @@ function defaultColumns(): number {
   }
 }
 
+/** Bytes written so far to the files in `paths` (those not there yet count 0). */
+function sizes(paths: ReadonlySet<string>): number {
+  let total = 0;
+  for (const path of paths) {
+    try {
+      total += Deno.lstatSync(path).size;
+    } catch {
+      // Not created yet, or just renamed into place (its event counts it).
+    }
+  }
+  return total;
+}
+
 /**
  * Makes a progress line: files and bytes done of those found so far (the
- * walk streams, so the total grows as it goes), the copy rate and an ETA.
- * It appears once a cycle has run for `delayMs`, is redrawn at most every
- * `intervalMs`, is erased before each log line written through
- * {@linkcode ProgressLine.around} (and drawn again at the next redraw) and
- * when the cycle stops. The
- * caller decides whether a terminal is there (`Deno.stderr.isTerminal()`).
+ * walk streams, so the total grows as it goes; bytes of copies under way
+ * count as they are written, see {@linkcode ProgressLine.watch}), the copy
+ * rate over the last 5 s and the ETA at that rate (`?` until a second has
+ * been measured). It appears once a cycle has run for `delayMs`, is redrawn
+ * at most every `intervalMs`, is erased before each log line written through
+ * {@linkcode ProgressLine.around} and drawn again after it, and is erased
+ * when the cycle stops. It never wraps: on a narrow terminal it drops words
+ * ("found so far", "syncing:", the file count, the rate) until it fits in
+ * one column less than the width. The caller decides whether a terminal is
+ * there (`Deno.stderr.isTerminal()`).
  *
  * @example Usage
  * ```ts
@@ -93,19 +119,39 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
   let bytes = 0;
   let doneFiles = 0;
   let doneBytes = 0;
+  let inflight: ReadonlySet<string> = new Set();
+  /** (time, bytes done) at the redraws of the last RATE_WINDOW_MS, and one before. */
+  let samples: { t: number; bytes: number }[] = [];
   let running = false;
   let shown = ""; // What is on the terminal now ("" when nothing).
   let timer: ReturnType<typeof setInterval> | undefined;
 
-  const text = (): string => {
-    const seconds = (now() - started) / 1000;
-    const rate = seconds > 0 ? doneBytes / seconds : 0;
-    const left = Math.max(0, Math.max(bytes, doneBytes) - doneBytes);
-    const eta = left === 0 ? "0 s" : rate > 0 ? duration(left / rate) : "?";
-    return `syncing: ${doneFiles}/${Math.max(files, doneFiles)} files, ` +
-      `${formatBytes(doneBytes)}/${formatBytes(Math.max(bytes, doneBytes))} found so far, ` +
-      `${formatBytes(rate)}/s, ETA ${eta}`;
+  /** The line's parts now, longest form first. */
+  const forms = (): string[] => {
+    const t = now();
+    const done = doneBytes + sizes(inflight);
+    const last = samples[samples.length - 1];
+    if (last !== undefined && last.t === t) last.bytes = done;
+    else samples.push({ t, bytes: done });
+    while (samples.length > 2 && samples[1].t <= t - RATE_WINDOW_MS) samples.shift();
+    const first = samples[0];
+    const span = t - first.t;
+    const rate = span >= RATE_MIN_MS ? Math.max(0, done - first.bytes) / (span / 1000) : undefined;
+    const total = Math.max(bytes, done);
+    const left = total - done;
+    const eta = left === 0 ? "0 s" : rate ? duration(left / rate) : "?";
+    const count = `${doneFiles}/${Math.max(files, doneFiles)} files`;
+    const amount = `${formatBytes(done)}/${formatBytes(total)}`;
+    const speed = rate === undefined ? "? B/s" : `${formatBytes(rate)}/s`;
+    return [
+      `syncing: ${count}, ${amount} found so far, ${speed}, ETA ${eta}`,
+      `syncing: ${count}, ${amount}, ${speed}, ETA ${eta}`,
+      `${count}, ${amount}, ${speed}, ETA ${eta}`,
+      `${amount}, ${speed}, ETA ${eta}`,
+      `${amount}, ETA ${eta}`,
+    ];
   };
+  const text = (): string => forms()[0];
   const erase = () => {
     if (shown === "") return;
     write(CLEAR);
@@ -114,7 +160,8 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
   const draw = () => {
     if (!running || now() - started < delayMs) return;
     const width = Math.max(10, columns() - 1); // Never wrap: \r only returns within a row.
-    const line = text().slice(0, width);
+    const all = forms();
+    const line = (all.find((form) => form.length <= width) ?? all[all.length - 1]).slice(0, width);
     if (line === shown) return;
     write(CLEAR + line);
     shown = line;
@@ -127,6 +174,8 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
       bytes = 0;
       doneFiles = 0;
       doneBytes = 0;
+      inflight = new Set();
+      samples = [{ t: started, bytes: 0 }];
       running = true;
       if (timer === undefined) timer = setInterval(draw, intervalMs);
     },
@@ -140,9 +189,16 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
         doneBytes += event.bytes ?? 0;
       }
     },
+    watch(paths) {
+      inflight = paths;
+    },
     around(print) {
+      const line = shown;
       erase();
       print();
+      if (line === "" || !running) return;
+      write(line); // The printed lines end with a newline: the cursor is at the start of a row.
+      shown = line;
     },
     stop() {
       running = false;

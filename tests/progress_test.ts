@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { MAIN, ROOT, runCli, syncOnce, tempDirs, writeTree } from "./helpers.ts";
 import { createProgressLine } from "../lib/progress.ts";
 
-Deno.test("progress line: counts, rate, ETA; delayed, throttled, erased around log lines", async () => {
+Deno.test("progress line: counts, rate, ETA; delayed, throttled, redrawn around log lines", async () => {
   let clock = 0;
   let out = "";
   const progress = createProgressLine({
@@ -33,14 +33,21 @@ Deno.test("progress line: counts, rate, ETA; delayed, throttled, erased around l
   await tick();
   assert.equal(out, "", "no redraw when nothing changed");
 
+  // A log line: the progress line is erased, the line printed, the progress line drawn below it.
   let printed = "";
-  progress.around(() => printed = out);
+  progress.around(() => {
+    printed = out;
+    out += "log line\n";
+  });
   assert.equal(printed, "\r\x1b[K", "erased before the log line prints");
+  assert.equal(
+    out,
+    "\r\x1b[Klog line\nsyncing: 1/4 files, 1.0 MiB/4.0 MiB found so far, 512.0 KiB/s, ETA 6 s",
+    "drawn again right after it",
+  );
   out = "";
-  progress.around(() => {});
-  assert.equal(out, "", "erased only once");
   await tick();
-  assert.ok(out.startsWith("\r\x1b[Ksyncing: 1/4 files"), "back at the next redraw");
+  assert.equal(out, "", "and not again until something changes");
 
   // Removals and skips are not progress; updates are; the walk finds more.
   progress.event({ action: "remove", path: "b", kind: "file" });
@@ -58,22 +65,104 @@ Deno.test("progress line: counts, rate, ETA; delayed, throttled, erased around l
   progress.stop();
   assert.equal(out, "\r\x1b[K", "erased at the end");
   out = "";
+  progress.around(() => out += "after\n");
+  assert.equal(out, "after\n", "a log line after the cycle brings nothing back");
+  out = "";
   await tick();
   assert.equal(out, "", "not drawn after the cycle");
+});
 
-  // Never wider than the terminal (one column is left free so it never wraps).
-  const draws: string[] = [];
-  const narrow = createProgressLine({
-    write: (t) => draws.push(t),
-    columns: () => 20,
-    now: () => clock,
-    intervalMs: 5,
-  });
-  narrow.start();
-  clock += 5000;
-  await tick();
-  narrow.stop();
-  assert.deepEqual(draws, ["\r\x1b[Ksyncing: 0/0 files,", "\r\x1b[K"]);
+Deno.test("progress line: the rate is recent, and no ETA before there is one", () => {
+  let clock = 0;
+  const progress = createProgressLine({ write: () => {}, now: () => clock });
+  progress.start();
+  progress.plan(3, 100 << 20);
+  clock = 500;
+  progress.event({ action: "copy", path: "a", kind: "file", bytes: 10 << 20 });
+  assert.match(progress.text(), /10\.0 MiB\/100\.0 MiB found so far, \? B\/s, ETA \?$/);
+  // A slow start (10 MiB in the first 10 s) then 10 MiB/s: the ETA follows the last 5 s.
+  clock = 10_000;
+  progress.text();
+  for (let s = 11; s <= 16; s++) {
+    clock = s * 1000;
+    progress.event({ action: "copy", path: `b${s}`, kind: "file", bytes: 10 << 20 });
+    progress.text(); // A redraw: one sample a second.
+  }
+  assert.match(progress.text(), /70\.0 MiB\/100\.0 MiB found so far, 10\.0 MiB\/s, ETA 3 s$/);
+  // Nothing moves for longer than the window: no rate, no ETA.
+  clock = 30_000;
+  progress.text();
+  clock = 36_000;
+  assert.match(progress.text(), /, 0 B\/s, ETA \?$/);
+  progress.stop();
+});
+
+Deno.test("progress line: never wider than the terminal, 50 columns keep bytes and ETA", async () => {
+  let clock = 0;
+  const lines = (columns: number) => {
+    const draws: string[] = [];
+    const line = createProgressLine({
+      write: (t) => draws.push(t),
+      columns: () => columns,
+      now: () => clock,
+      intervalMs: 5,
+    });
+    return { line, draws };
+  };
+  for (const columns of [200, 80, 50, 30, 20]) {
+    const { line, draws } = lines(columns);
+    clock = 0;
+    line.start();
+    line.plan(67_890, 6 * 2 ** 30);
+    for (let i = 0; i < 12_345; i++) {
+      line.event({ action: "copy", path: "f", kind: "file", bytes: 1 });
+    }
+    line.event({ action: "copy", path: "big", kind: "file", bytes: 1023.9 * 2 ** 20 });
+    clock = 1000;
+    await new Promise((r) => setTimeout(r, 20));
+    line.stop();
+    const drawn = draws[0].replace("\r\x1b[K", "");
+    assert.ok(drawn.length <= columns - 1, `${columns} columns: '${drawn}' (${drawn.length})`);
+    if (columns >= 50) assert.match(drawn, /1023\.9 MiB\/6\.0 GiB.*, ETA 6 s$/, `${columns}`);
+    if (columns === 50) assert.equal(drawn, "1023.9 MiB/6.0 GiB, 1023.9 MiB/s, ETA 6 s");
+    if (columns === 30) assert.equal(drawn, "1023.9 MiB/6.0 GiB, ETA 6 s");
+    if (columns === 20) assert.equal(drawn, "1023.9 MiB/6.0 GiB,");
+  }
+});
+
+Deno.test("progress line: copies under way count as their files grow", () => {
+  using dirs = tempDirs();
+  let clock = 0;
+  const progress = createProgressLine({ write: () => {}, now: () => clock });
+  const inflight = new Set<string>();
+  progress.start();
+  progress.watch(inflight);
+  progress.plan(2, 3 << 20);
+  const tmp = `${dirs.dir}/.foldersync-tmp-0123456789abcdef`;
+  inflight.add(tmp);
+  inflight.add(`${dirs.dir}/.foldersync-tmp-not-created-yet`);
+  clock = 1000;
+  assert.match(progress.text(), /0\/2 files, 0 B\/3\.0 MiB found so far, 0 B\/s, ETA \?$/);
+  const file = Deno.openSync(tmp, { write: true, create: true });
+  file.writeSync(new Uint8Array(1 << 20));
+  clock = 2000;
+  assert.match(
+    progress.text(),
+    /0\/2 files, 1\.0 MiB\/3\.0 MiB found so far, 512\.0 KiB\/s, ETA 4 s$/,
+  );
+  file.writeSync(new Uint8Array(1 << 20));
+  file.close();
+  // Renamed into place: out of the set, and its event counts it once.
+  Deno.renameSync(tmp, `${dirs.dir}/big`);
+  inflight.delete(tmp);
+  progress.event({ action: "copy", path: "big", kind: "file", bytes: 2 << 20 });
+  clock = 3000;
+  assert.match(progress.text(), /1\/2 files, 2\.0 MiB\/3\.0 MiB found so far/);
+  // A new cycle forgets the old set.
+  progress.start();
+  inflight.add(`${dirs.dir}/big`);
+  assert.match(progress.text(), /0\/0 files, 0 B\/0 B found so far/);
+  progress.stop();
 });
 
 Deno.test("progress line: drawn on a terminal (script), never in the log file or on a pipe", async (t) => {
@@ -118,17 +207,16 @@ Deno.test("progress line: drawn on a terminal (script), never in the log file or
       console.log(`cycle took only ${seconds} s: too short for the line to be sure to appear`);
       return;
     }
-    const line = new RegExp(
-      String.raw`\r\u001b\[Ksyncing: \d+/\d+ files, .* found so far, .*/s, ETA `,
-    );
-    assert.match(terminal, line);
+    assert.match(terminal, /\r\u001b\[Ksyncing: \d+\/\d+ files, .*\/s, ETA /);
+    // Drawn again right below a log line printed while it was shown.
+    assert.match(terminal, /\r?\nsyncing: \d+\/\d+ files, /);
     // Erased before the summary line: the last progress text is followed by a clear.
     const last = terminal.lastIndexOf("syncing:");
     const summary = terminal.indexOf("cycle 1 done");
     assert.ok(last < summary);
     assert.ok(terminal.slice(last, summary).includes("\r\x1b[K"), "cleared before the summary");
-    // At most ~5 redraws a second.
-    const draws = terminal.split("syncing:").length - 1;
+    // At most ~5 timed redraws a second (and one after each batch of log lines).
+    const draws = terminal.split("\r\x1b[Ksyncing:").length - 1;
     assert.ok(draws <= seconds * 5 + 2, `${draws} draws in ${seconds} s`);
   });
 
@@ -151,6 +239,55 @@ Deno.test("progress line: drawn on a terminal (script), never in the log file or
     assert.match(text, /cycle 1 done/);
     assert.doesNotMatch(text, /syncing:/);
   });
+});
+
+Deno.test("progress line: one big copy on a 50-column terminal (script) moves the byte count", async () => {
+  const script = await new Deno.Command("script", { args: ["--version"], stdout: "null" }).output()
+    .catch(() => undefined);
+  if (!script?.success) {
+    console.log("skipped: no script(1) (util-linux) to provide a terminal");
+    return;
+  }
+  using dirs = tempDirs();
+  // 512 MiB of real (non-sparse, non-zero) data: a copy that takes a while on any disk.
+  const source = `${dirs.dir}/big`;
+  const chunk = new Uint8Array(8 << 20).map((_, i) => (i * 131 + 7) % 251);
+  const file = Deno.openSync(source, { write: true, create: true });
+  for (let i = 0; i < 64; i++) file.writeSync(chunk);
+  file.close();
+  Deno.mkdirSync(dirs.dst);
+  const typescript = `${dirs.dir}/typescript`;
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const driver = [Deno.execPath(), "run", "--quiet", "--allow-read", "--allow-write"]
+    .concat([`${ROOT}/tests/progress_copy.ts`, source, dirs.dst]).map(quote).join(" ");
+  const run = await new Deno.Command("script", {
+    args: ["-qfec", `stty cols 50 rows 20 && ${driver}`, typescript],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  assert.equal(run.code, 0);
+  assert.equal(Deno.statSync(`${dirs.dst}/big`).size, 512 << 20);
+  const terminal = Deno.readTextFileSync(typescript);
+  const done = terminal.indexOf("copy big done");
+  assert.ok(done > 0, terminal);
+  // Every drawn line fits in 49 columns; the bytes done move during the copy, never back.
+  const draws = terminal.slice(0, done).split("\r\x1b[K").slice(1).map((d) => d.trimEnd())
+    .filter((d) => d !== "");
+  for (const d of draws) assert.ok(d.length <= 49, `'${d}' is ${d.length} columns`);
+  const mib = draws.map((d) => {
+    const m = d.match(/^(?:syncing: )?(?:\d\/1 files, )?([\d.]+) (B|KiB|MiB)\/512\.0 MiB, /);
+    assert.ok(m, `'${d}'`);
+    return Number(m[1]) / (m[2] === "MiB" ? 1 : m[2] === "KiB" ? 1024 : 2 ** 20);
+  });
+  const during = [...new Set(mib.filter((v) => v > 0 && v < 512))];
+  console.log(`${draws.length} draws during the copy, bytes done (MiB): ${during.join(" ")}`);
+  assert.ok(during.length >= 2, `the count moved during the copy: ${mib.join(" ")}`);
+  for (let i = 1; i < mib.length; i++) assert.ok(mib[i] >= mib[i - 1], mib.join(" "));
+  // Drawn again right below the log line, then complete at the next redraw.
+  assert.match(terminal.slice(done), /^copy big done\r?\n\d\/1 files, /);
+  assert.match(terminal.slice(done), /512\.0 MiB\/512\.0 MiB, .*ETA 0 s/);
 });
 
 Deno.test("--log_format json: one object per line on the console and in the file", async () => {
