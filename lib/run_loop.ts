@@ -139,6 +139,7 @@ export async function runCycle(
         }
         : logEvent,
       onPlan: progress?.plan,
+      onInflight: progress?.watch,
     });
   } catch (error) {
     return refuse(error);
