@@ -9,6 +9,7 @@ import type { Config } from "./cli.ts";
 import { checkRoots, SafetyError } from "./check_roots.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
 import { writeHealth } from "./health.ts";
+import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
 import type { ProgressLine } from "./progress.ts";
 import { emptyStats, type SyncOptions, type SyncStats, syncTree } from "./sync_tree.ts";
@@ -76,6 +77,19 @@ export async function runCycle(
     logMessage("error", `cycle ${cycle} refused: ${error.message}`);
     return { ok: false };
   }
+  let lock: ReplicaLock; // One process per replica (lib/lock.ts): held until this cycle returns.
+  try {
+    lock = lockReplica(config.replica, config.logFile);
+  } catch (error) {
+    if (!(error instanceof ReplicaBusyError)) throw error;
+    const next = config.once ? "" : " (trying again next interval)";
+    logMessage(
+      config.once ? "error" : "warning",
+      `cycle ${cycle} skipped: ${error.message}${next}`,
+    );
+    return { ok: false };
+  }
+  using _lock = lock;
 
   const base: SyncOptions = {
     source: config.source,
