@@ -17,6 +17,7 @@ import {
   flushConsole,
   LogFileError,
   logMessage,
+  reopenLogFile,
   setConsoleGuard,
   setupLogging,
 } from "./lib/logging.ts";
@@ -82,6 +83,7 @@ async function main(args: string[]): Promise<number> {
   const signals: [Deno.Signal, () => void][] = [
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGHUP", () => void reopenLogFile("SIGHUP")], // logrotate: new lines go to a new file
   ];
   for (const [sig, handler] of signals) Deno.addSignalListener(sig, handler);
 
