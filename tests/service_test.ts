@@ -190,27 +190,30 @@ function localUnit(t: { src: string; dst: string; dir: string }): string {
     .replaceAll("/var/log/foldersync", `${t.dir}/logs`);
 }
 
-/** systemd-analyze, installed from Debian when missing and we may (root, apt-get); else why not. */
-async function findSystemdAnalyze(): Promise<string | undefined> {
+/**
+ * Finds `command`, installing Debian's `pkg` when it is missing and we may (root, apt-get).
+ * Returns why it cannot be had, or undefined when it is there.
+ */
+async function findOrInstall(command: string, pkg: string): Promise<string | undefined> {
   const has = () =>
-    new Deno.Command("systemd-analyze", { args: ["--version"], stdout: "null", stderr: "null" })
-      .output().then((o) => o.success, () => false);
+    new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" }).output()
+      .then((o) => o.success, () => false);
   if (await has()) return undefined;
   const root = await new Deno.Command("id", { args: ["-u"], stdout: "piped" }).output()
     .then((o) => new TextDecoder().decode(o.stdout).trim() === "0", () => false);
-  if (!root) return "no systemd-analyze, and not root to install Debian's systemd package";
+  if (!root) return `no ${command}, and not root to install Debian's ${pkg} package`;
   const install = await new Deno.Command("sh", {
-    args: ["-c", "apt-get update -qq && apt-get install -y -qq systemd"],
+    args: ["-c", `apt-get update -qq && apt-get install -y -qq ${pkg}`],
     stdout: "null",
     stderr: "null",
   }).output().catch(() => undefined);
   if (!install?.success || !(await has())) {
-    return "no systemd-analyze, and `apt-get install systemd` failed";
+    return `no ${command}, and \`apt-get install ${pkg}\` failed`;
   }
   return undefined;
 }
 
-const noAnalyze = await findSystemdAnalyze();
+const noAnalyze = await findOrInstall("systemd-analyze", "systemd");
 
 Deno.test({
   name: "examples/foldersync.service: systemd-analyze verify passes" +
@@ -276,4 +279,48 @@ Deno.test("examples/foldersync.service: its ExecStart runs, ExecReload reopens t
   } finally {
     await reap(child);
   }
+});
+
+const noLogrotate = await findOrInstall("logrotate", "logrotate");
+
+Deno.test({
+  name: "the README's logrotate stanza rotates a running foldersync's log" +
+    (noLogrotate ? ` (ignored: ${noLogrotate})` : ""),
+  ignore: noLogrotate !== undefined,
+  async fn() {
+    using t = tempDirs();
+    writeTree(t.src, { "a.txt": "a" });
+    const logs = `${t.dir}/logs`;
+    const log = `${logs}/foldersync.log`;
+    const child = spawn(treeArgs({ ...t, log }, "--sync_interval", "0.1"));
+    try {
+      await waitFor(() => readOr(log).includes("cycle 2 done"), 20_000, "two cycles");
+      const readme = Deno.readTextFileSync(`${ROOT}/README.md`);
+      const stanza = readme.match(/^\/var\/log\/foldersync\/foldersync\.log \{\n[^]*?\n\}$/m)![0];
+      assert.match(stanza, /postrotate\n\s+systemctl reload foldersync\.service/);
+      // Here: our folder, no `su` (that needs the user), and the signal `systemctl reload` sends.
+      const config = `${t.dir}/logrotate.conf`;
+      Deno.writeTextFileSync(
+        config,
+        stanza.replace("/var/log/foldersync", logs).replace(/^\s*su .*\n/m, "")
+          .replace(/systemctl reload .*/, `kill -HUP ${child.pid}`),
+      );
+      const rotate = await new Deno.Command("logrotate", {
+        args: ["--force", "--state", `${t.dir}/logrotate.state`, config],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(rotate.code, 0, new TextDecoder().decode(rotate.stderr));
+      await waitFor(
+        () => /log file reopened \(SIGHUP\)\n.*cycle \d+ done/.test(readOr(log)),
+        10_000,
+        "the reopened log",
+      );
+      assert.match(readOr(`${log}.1`), /cycle 1 done/);
+      child.kill("SIGTERM");
+      assert.equal((await child.status).code, 0);
+    } finally {
+      await reap(child);
+    }
+  },
 });
