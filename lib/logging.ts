@@ -264,7 +264,8 @@ function openFileSink(path: string, formatter: (record: LogRecord) => string): F
     // files). Not getStreamFileSink: its node:fs stream let memory creep over
     // long runs. The rotating sink in non-blocking mode buffers up to 64 KiB,
     // flushes on a 250 ms timer and on dispose (closeLogging), and never
-    // rotates here: rotation would need write access beyond the log file.
+    // rotates here: rotation would need write access beyond the log file
+    // (logrotate does it, and SIGHUP reopens the file: reopenLogFile).
     return getRotatingFileSink(path, {
       formatter,
       bufferSize: 65536,

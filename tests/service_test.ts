@@ -180,6 +180,42 @@ Deno.test("SIGHUP reopens the log file: the renamed file keeps the earlier lines
   assert.deepEqual(cycles, cycles.map((_, i) => i + 1));
 });
 
+Deno.test("SIGHUP when the log file cannot be reopened: one warning, logging goes on in the old file", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  Deno.mkdirSync(`${t.dir}/logs`);
+  // Only the log file may be written: once its folder is gone, it cannot be made again.
+  const child = spawn(treeArgs(t, "--sync_interval", "0.1"), [
+    `--allow-read=${t.src},${t.dst},${t.log}`,
+    `--allow-write=${t.dst},${t.log}`,
+  ]);
+  const moved = `${t.dir}/logs.old/sync.log`;
+  try {
+    await waitFor(() => readOr(t.log).includes("cycle 1 done"), 20_000, "a cycle");
+    Deno.renameSync(`${t.dir}/logs`, `${t.dir}/logs.old`);
+    child.kill("SIGHUP");
+    await waitFor(
+      () =>
+        /Still writing to the file opened before\.\n(.*\n)*.*cycle \d+ done/.test(readOr(moved)),
+      10_000,
+      "the warning, then more cycles",
+    );
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+  } finally {
+    await reap(child);
+  }
+  assert.match(
+    readOr(moved),
+    new RegExp(
+      String
+        .raw`WARN  SIGHUP: Cannot write log file '${t.log}': .*\. Choose another --log_file or fix ` +
+        String.raw`its permissions\. Still writing to the file opened before\.\n`,
+    ),
+  );
+  assert.equal(readOr(t.log), "");
+});
+
 /** The unit file's `ExecStart=` etc., with this machine's deno, checkout and temporary paths. */
 function localUnit(t: { src: string; dst: string; dir: string }): string {
   return Deno.readTextFileSync(`${ROOT}/examples/foldersync.service`)
