@@ -18,6 +18,7 @@ import {
   flushConsole,
   LogFileError,
   logMessage,
+  reopenLogFile,
   setConsoleGuard,
   setupLogging,
 } from "./lib/logging.ts";
@@ -102,6 +103,7 @@ async function main(args: string[]): Promise<number> {
   const signals: [Deno.Signal, () => void][] = [
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGHUP", () => void reopenLogFile("SIGHUP")], // logrotate: new lines go to a new file
   ];
   for (const [sig, handler] of signals) Deno.addSignalListener(sig, handler);
 

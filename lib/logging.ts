@@ -261,25 +261,7 @@ export async function setupLogging(options: LogOptions): Promise<void> {
     names.push("console");
   }
   if (options.logFile !== undefined) {
-    ensureLogFile(options.logFile);
-    try {
-      // Not getFileSink: it fsyncs every short record written to an empty
-      // buffer (one fsync per log line, 20,000 for a first copy of 20,000
-      // files). Not getStreamFileSink: its node:fs stream let memory creep over
-      // long runs. The rotating sink in non-blocking mode buffers up to 64 KiB,
-      // flushes on a 250 ms timer and on dispose (closeLogging), and never
-      // rotates here: rotation would need write access beyond the log file.
-      sinks.file = getRotatingFileSink(options.logFile, {
-        formatter,
-        bufferSize: 65536,
-        flushInterval: 250,
-        nonBlocking: true,
-        maxSize: Number.MAX_SAFE_INTEGER,
-        maxFiles: 1,
-      });
-    } catch (error) {
-      throw new LogFileError(options.logFile, error);
-    }
+    sinks.file = reopenableFileSink(options.logFile, formatter);
     names.push("file");
   }
   await configure({
@@ -290,6 +272,97 @@ export async function setupLogging(options: LogOptions): Promise<void> {
       { category: ["logtape", "meta"], lowestLevel: "error", sinks: names },
     ],
   });
+}
+
+/** The log file's sink of the moment, which {@linkcode reopenLogFile} replaces. */
+let logFile: { path: string; formatter: (record: LogRecord) => string; sink: FileSink } | undefined;
+
+/** In non-blocking mode the sink is AsyncDisposable at run time, though the types say Disposable. */
+type FileSink = Sink & Partial<AsyncDisposable & Disposable>;
+
+async function disposeSink(sink: FileSink): Promise<void> {
+  const asyncDispose = sink[Symbol.asyncDispose];
+  if (asyncDispose) await asyncDispose.call(sink);
+  else sink[Symbol.dispose]?.();
+}
+
+/** Opens `path` for appending (see {@linkcode ensureLogFile}) behind a buffered sink. */
+function openFileSink(path: string, formatter: (record: LogRecord) => string): FileSink {
+  ensureLogFile(path);
+  try {
+    // Not getFileSink: it fsyncs every short record written to an empty
+    // buffer (one fsync per log line, 20,000 for a first copy of 20,000
+    // files). Not getStreamFileSink: its node:fs stream let memory creep over
+    // long runs. The rotating sink in non-blocking mode buffers up to 64 KiB,
+    // flushes on a 250 ms timer and on dispose (closeLogging), and never
+    // rotates here: rotation would need write access beyond the log file
+    // (logrotate does it, and SIGHUP reopens the file: reopenLogFile).
+    return getRotatingFileSink(path, {
+      formatter,
+      bufferSize: 65536,
+      flushInterval: 250,
+      nonBlocking: true,
+      maxSize: Number.MAX_SAFE_INTEGER,
+      maxFiles: 1,
+    });
+  } catch (error) {
+    throw new LogFileError(path, error);
+  }
+}
+
+/** The file sink LogTape is given: it writes to whichever file is open now. */
+function reopenableFileSink(
+  path: string,
+  formatter: (record: LogRecord) => string,
+): Sink & AsyncDisposable {
+  const current = { path, formatter, sink: openFileSink(path, formatter) };
+  logFile = current;
+  const sink = (record: LogRecord) => current.sink(record);
+  return Object.assign(sink, {
+    async [Symbol.asyncDispose]() {
+      if (logFile === current) logFile = undefined;
+      await disposeSink(current.sink);
+    },
+  });
+}
+
+/**
+ * Reopens the log file by its path (what logrotate expects on SIGHUP): lines
+ * logged before go to the file opened before (renamed by now), later lines to
+ * a new file at the path, which starts with `log file reopened (<reason>)`.
+ * When the new file cannot be opened, a warning says so and logging goes on
+ * into the old one. Without a log file, it only logs that there is none.
+ *
+ * @example Usage
+ * ```ts
+ * import { closeLogging, reopenLogFile, setupLogging } from "./logging.ts";
+ * const log = Deno.makeTempFileSync();
+ * await setupLogging({ logFile: log, level: "info", format: "text" });
+ * Deno.renameSync(log, log + ".1");
+ * await reopenLogFile("SIGHUP"); // log is new; log + ".1" has the earlier lines
+ * await closeLogging();
+ * ```
+ *
+ * @param reason Why, for the log line (e.g. "SIGHUP").
+ */
+export async function reopenLogFile(reason: string): Promise<void> {
+  const current = logFile;
+  if (current === undefined) {
+    logMessage("info", `${reason} received: no --log_file to reopen`);
+    return;
+  }
+  let fresh: FileSink;
+  try {
+    fresh = openFileSink(current.path, current.formatter);
+  } catch (error) {
+    if (!(error instanceof LogFileError)) throw error;
+    logMessage("warning", `${reason}: ${error.message} Still writing to the file opened before.`);
+    return;
+  }
+  const old = current.sink;
+  current.sink = fresh;
+  logMessage("info", `log file reopened (${reason})`); // The new file's first line.
+  await disposeSink(old); // Its buffered lines go to the old file.
 }
 
 /**

@@ -10,6 +10,7 @@ import { checkRoots, SafetyError } from "./check_roots.ts";
 import { RootError } from "./errors.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
 import { recordCycle } from "./health.ts";
+import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
 import { setLongTimeout } from "./long_timeout.ts";
 import type { ProgressLine } from "./progress.ts";
@@ -86,6 +87,19 @@ export async function runCycle(
   } catch (error) {
     return refuse(error);
   }
+  let lock: ReplicaLock; // One process per replica (lib/lock.ts): held until this cycle returns.
+  try {
+    lock = lockReplica(config.replica, config.logFile);
+  } catch (error) {
+    if (!(error instanceof ReplicaBusyError)) throw error;
+    const next = config.once ? "" : " (trying again next interval)";
+    logMessage(
+      config.once ? "error" : "warning",
+      `cycle ${cycle} skipped: ${error.message}${next}`,
+    );
+    return { ok: false };
+  }
+  using _lock = lock;
 
   const base: SyncOptions = {
     source: config.source,

@@ -1,0 +1,136 @@
+/**
+ * One process per replica: an exclusive lock held while a cycle runs.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+
+/** Another process holds the replica's lock. The message says who, as far as can be known. */
+export class ReplicaBusyError extends Error {
+  /** @param message One line naming the replica and the holder. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ReplicaBusyError";
+  }
+}
+
+/** A held lock (or none, see {@linkcode lockReplica}); released on dispose. */
+export interface ReplicaLock extends Disposable {
+  /** Whether a lock is held: false when the replica did not exist yet or could not be opened. */
+  readonly locked: boolean;
+}
+
+/** What the holder records beside its log file, so a second process can name it. */
+interface HolderRecord {
+  pid: number;
+  replica: string;
+  since: string;
+}
+
+const NO_LOCK: ReplicaLock = { locked: false, [Symbol.dispose]() {} };
+
+/** The holder record's path for a log file. */
+export function holderRecordPath(logFile: string): string {
+  return `${logFile}.pid`;
+}
+
+/**
+ * Takes an exclusive `flock` on the replica directory itself (opened
+ * read-only, so a read grant on the replica is all it needs, and nothing is
+ * written into the mirror), without waiting. A second process, or a second
+ * lock in this one, gets a {@linkcode ReplicaBusyError} until it is released.
+ *
+ * Who holds it: `flock` cannot say. When `logFile` is given and its folder
+ * may be written, the holder writes `<logFile>.pid` (its pid, the replica,
+ * since when) and removes it on release; a process locked out reads the
+ * record beside its own log file and names the pid when the record is about
+ * the same replica. Otherwise the message says "another foldersync process".
+ *
+ * A replica that does not exist yet is not locked (the cycle creates it);
+ * nor is one that cannot be opened (the cycle reports why).
+ *
+ * @example Usage
+ * ```ts
+ * import { lockReplica, ReplicaBusyError } from "./lock.ts";
+ * const replica = Deno.makeTempDirSync();
+ * try {
+ *   using lock = lockReplica(replica);
+ *   lock.locked; // true: sync here
+ * } catch (error) {
+ *   if (!(error instanceof ReplicaBusyError)) throw error;
+ *   console.error(error.message);
+ * }
+ * ```
+ *
+ * @param replica The replica directory.
+ * @param logFile The run's log file, beside which the holder record goes.
+ * @returns The lock, released on dispose.
+ * @throws {ReplicaBusyError} When another process (or lock) holds it.
+ */
+export function lockReplica(replica: string, logFile?: string): ReplicaLock {
+  let dir: Deno.FsFile;
+  try {
+    dir = Deno.openSync(replica, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
+      return NO_LOCK;
+    }
+    throw error;
+  }
+  const where = realPath(replica);
+  const record = logFile === undefined ? undefined : holderRecordPath(logFile);
+  if (!dir.tryLockSync(true)) {
+    dir.close();
+    throw new ReplicaBusyError(
+      `replica '${replica}' is in use by another foldersync process` +
+        `${describeHolder(record, where)}; only one may sync it at a time`,
+    );
+  }
+  const writable = record !== undefined &&
+    Deno.permissions.querySync({ name: "write", path: record }).state === "granted";
+  if (writable) {
+    const holder: HolderRecord = { pid: Deno.pid, replica: where, since: new Date().toISOString() };
+    try {
+      Deno.writeTextFileSync(record, JSON.stringify(holder) + "\n");
+    } catch {
+      // Best effort: the record only names the holder in a second process's message.
+    }
+  }
+  return {
+    locked: true,
+    [Symbol.dispose]() {
+      if (writable) {
+        try {
+          Deno.removeSync(record);
+        } catch {
+          // Already gone.
+        }
+      }
+      dir.close(); // Closing the last descriptor releases the flock.
+    },
+  };
+}
+
+function realPath(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** " (pid N, since T, per 'record')" when the record names this replica's holder, else a hint. */
+function describeHolder(record: string | undefined, replica: string): string {
+  const hint = ` (\`fuser -v ${replica}\` shows which)`;
+  if (record === undefined) return hint;
+  let holder: Partial<HolderRecord>;
+  try {
+    holder = JSON.parse(Deno.readTextFileSync(record));
+  } catch {
+    return hint; // No record (the holder logs elsewhere, or may not write beside its log).
+  }
+  if (holder.replica !== replica || typeof holder.pid !== "number" || holder.pid === Deno.pid) {
+    return hint;
+  }
+  return ` (pid ${holder.pid}, since ${holder.since}, per '${record}')`;
+}

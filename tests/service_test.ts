@@ -1,0 +1,362 @@
+/**
+ * Running for months: one process per replica (the lock, with real CLI
+ * processes), the log file reopened on SIGHUP (what logrotate does), and
+ * the systemd unit in examples/ (verified by systemd-analyze, and its
+ * command lines run for real).
+ */
+import assert from "node:assert/strict";
+import {
+  denoArgs,
+  readOr,
+  ROOT,
+  runCli,
+  snap,
+  tempDirs,
+  tempFiles,
+  treeArgs,
+  waitFor,
+  writeTree,
+} from "./helpers.ts";
+import { holderRecordPath, lockReplica, ReplicaBusyError } from "../lib/lock.ts";
+
+function spawn(args: string[], perms?: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: denoArgs(args, perms),
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** Kills `child` if it still runs, and waits for it. */
+async function reap(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // Already gone.
+  }
+  await child.status;
+}
+
+Deno.test("lockReplica: exclusive while held, a record beside the log names the holder", () => {
+  using t = tempDirs();
+  Deno.mkdirSync(t.dst);
+  const log = `${t.dir}/sync.log`;
+  const record = holderRecordPath(log);
+  {
+    using lock = lockReplica(t.dst, log);
+    assert.equal(lock.locked, true);
+    const holder = JSON.parse(Deno.readTextFileSync(record));
+    assert.equal(holder.pid, Deno.pid);
+    assert.equal(holder.replica, Deno.realPathSync(t.dst));
+    // flock locks belong to an open file: a second open conflicts, even in this process.
+    assert.throws(
+      () => lockReplica(t.dst),
+      (e: Error) =>
+        e instanceof ReplicaBusyError &&
+        e.message === `replica '${t.dst}' is in use by another foldersync process ` +
+            `(\`fuser -v ${
+              Deno.realPathSync(t.dst)
+            }\` shows which); only one may sync it at a time`,
+    );
+    assert.deepEqual(snap(t.dst, { skipRoot: true }), {}, "nothing written into the replica");
+  }
+  assert.equal(readOr(record), "", "the record goes with the lock");
+  using again = lockReplica(t.dst, log);
+  assert.equal(again.locked, true, "released on dispose");
+  // A replica that does not exist yet is not locked: the cycle creates it.
+  using none = lockReplica(`${t.dir}/missing`, log);
+  assert.equal(none.locked, false);
+});
+
+Deno.test("one process per replica: a second --once exits 1 naming the holder, a second loop waits and syncs later", async () => {
+  using t = tempDirs();
+  // --checksum reads every file each cycle: the holder's loop is nearly always inside a cycle.
+  writeTree(t.src, { "big.bin": new Uint8Array(16 << 20).fill(7), d: { "a.txt": "a" } });
+  const logA = `${t.dir}/a/sync.log`;
+  const logB = `${t.dir}/b/sync.log`;
+  const record = holderRecordPath(logA);
+  const holder = spawn(treeArgs({ ...t, log: logA }, "--checksum", "--sync_interval", "0.01"));
+  let waiter: Deno.ChildProcess | undefined;
+  try {
+    await waitFor(() => readOr(logA).includes("cycle 1 done"), 20_000, "the holder's first cycle");
+    // Freeze the holder inside a cycle: its record exists exactly while it holds the lock.
+    for (let attempt = 0;; attempt++) {
+      await waitFor(() => readOr(record) !== "", 10_000, "the holder record");
+      holder.kill("SIGSTOP");
+      if (readOr(record) !== "") break;
+      holder.kill("SIGCONT"); // Stopped between two cycles: try again.
+      assert.ok(attempt < 50, "could not catch the holder inside a cycle");
+    }
+    assert.equal(JSON.parse(readOr(record)).pid, holder.pid);
+    const before = snap(t.dst);
+
+    // --once beside it, same log file: one line naming the holder's pid, exit 1.
+    const once = await runCli(treeArgs({ ...t, log: logA }, "--once"));
+    assert.equal(once.code, 1, once.stderr);
+    const line = new RegExp(
+      String.raw`^\S+Z ERROR cycle 1 skipped: replica '${t.dst}' is in use by another foldersync ` +
+        String
+          .raw`process \(pid ${holder.pid}, since \S+Z, per '${record}'\); only one may sync it ` +
+        String.raw`at a time$`,
+      "m",
+    );
+    assert.match(once.stderr, line);
+    assert.equal(once.stderr.trim().split("\n").length, 1, once.stderr);
+    assert.match(readOr(logA), line);
+
+    // Path-narrowed grants, another log file: no record to read, so no pid; still exit 1.
+    const logC = `${t.dir}/c.log`;
+    const narrowed = await runCli(treeArgs({ ...t, log: logC }, "--once"), {
+      perms: [`--allow-read=${t.src},${t.dst},${logC}`, `--allow-write=${t.dst},${logC}`],
+    });
+    assert.equal(narrowed.code, 1, narrowed.stderr);
+    assert.match(
+      narrowed.stderr,
+      /ERROR cycle 1 skipped: replica '.*' is in use by another foldersync process \(`fuser -v .*` shows which\); only one may sync it at a time\n$/,
+    );
+    assert.deepEqual(snap(t.dst), before, "neither touched the replica");
+
+    // A loop beside it waits, cycle after cycle, and syncs once the holder is gone.
+    Deno.writeTextFileSync(`${t.src}/late.txt`, "late");
+    waiter = spawn(treeArgs({ ...t, log: logB }, "--sync_interval", "0.2"));
+    await waitFor(() => readOr(logB).includes("cycle 2 skipped"), 20_000, "two skipped cycles");
+    assert.match(
+      readOr(logB),
+      /WARN {2}cycle 1 skipped: replica '.*' is in use by another foldersync process .*; only one may sync it at a time \(trying again next interval\)$/m,
+    );
+    assert.equal(readOr(`${t.dst}/late.txt`), "");
+    holder.kill("SIGKILL"); // Even a killed holder leaves no stale lock: the kernel drops it.
+    await holder.status;
+    await waitFor(
+      () => /copy {3}file {4}late\.txt/.test(readOr(logB)),
+      20_000,
+      "the waiter's sync",
+    );
+    await waitFor(() => /cycle \d+ done/.test(readOr(logB)), 10_000, "the waiter's summary");
+    assert.equal(readOr(`${t.dst}/late.txt`), "late");
+    assert.deepEqual(tempFiles(t.dst), [], "the killed holder's temporary files are cleaned up");
+    waiter.kill("SIGTERM");
+    assert.equal((await waiter.status).code, 0);
+  } finally {
+    await reap(holder);
+    if (waiter) await reap(waiter);
+  }
+});
+
+Deno.test("SIGHUP reopens the log file: the renamed file keeps the earlier lines, a new one gets the rest", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  Deno.mkdirSync(`${t.dir}/logs`);
+  // Path-narrowed grants: only the log file itself may be written, as under logrotate's `create`.
+  const child = spawn(treeArgs(t, "--sync_interval", "0.1"), [
+    `--allow-read=${t.src},${t.dst},${t.log}`,
+    `--allow-write=${t.dst},${t.log}`,
+  ]);
+  try {
+    await waitFor(() => readOr(t.log).includes("cycle 2 done"), 20_000, "two cycles");
+    Deno.renameSync(t.log, `${t.log}.1`);
+    child.kill("SIGHUP");
+    await waitFor(
+      () => /log file reopened \(SIGHUP\)\n(.*\n)*.*cycle \d+ done/.test(readOr(t.log)),
+      10_000,
+      "a new log file with the reopen line and a later cycle",
+    );
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0, "still running, and stopped cleanly");
+  } finally {
+    await reap(child);
+  }
+  const old = Deno.readTextFileSync(`${t.log}.1`);
+  const fresh = Deno.readTextFileSync(t.log);
+  assert.match(old, /mirroring/);
+  assert.match(old, /cycle 1 done/);
+  assert.doesNotMatch(old, /reopened/);
+  assert.match(fresh.split("\n")[0], /^\S+Z INFO {2}log file reopened \(SIGHUP\)$/);
+  assert.match(fresh, /INFO {2}stopped\n$/);
+  // Not a line lost or doubled: the cycles run on from one file to the other.
+  const cycles = (old + fresh).match(/cycle \d+ done/g)!.map((c) => Number(c.split(" ")[1]));
+  assert.deepEqual(cycles, cycles.map((_, i) => i + 1));
+});
+
+Deno.test("SIGHUP when the log file cannot be reopened: one warning, logging goes on in the old file", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  Deno.mkdirSync(`${t.dir}/logs`);
+  // Only the log file may be written: once its folder is gone, it cannot be made again.
+  const child = spawn(treeArgs(t, "--sync_interval", "0.1"), [
+    `--allow-read=${t.src},${t.dst},${t.log}`,
+    `--allow-write=${t.dst},${t.log}`,
+  ]);
+  const moved = `${t.dir}/logs.old/sync.log`;
+  try {
+    await waitFor(() => readOr(t.log).includes("cycle 1 done"), 20_000, "a cycle");
+    Deno.renameSync(`${t.dir}/logs`, `${t.dir}/logs.old`);
+    child.kill("SIGHUP");
+    await waitFor(
+      () =>
+        /Still writing to the file opened before\.\n(.*\n)*.*cycle \d+ done/.test(readOr(moved)),
+      10_000,
+      "the warning, then more cycles",
+    );
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+  } finally {
+    await reap(child);
+  }
+  assert.match(
+    readOr(moved),
+    new RegExp(
+      String
+        .raw`WARN  SIGHUP: Cannot write log file '${t.log}': .*\. Choose another --log_file or fix ` +
+        String.raw`its permissions\. Still writing to the file opened before\.\n`,
+    ),
+  );
+  assert.equal(readOr(t.log), "");
+});
+
+/** The unit file's `ExecStart=` etc., with this machine's deno, checkout and temporary paths. */
+function localUnit(t: { src: string; dst: string; dir: string }): string {
+  return Deno.readTextFileSync(`${ROOT}/examples/foldersync.service`)
+    .replaceAll("/usr/local/bin/deno", Deno.execPath())
+    .replaceAll("/opt/foldersync", ROOT)
+    .replaceAll("/srv/source", t.src)
+    .replaceAll("/srv/replica", t.dst)
+    .replaceAll("/var/log/foldersync", `${t.dir}/logs`);
+}
+
+/**
+ * Finds `command`, installing Debian's `pkg` when it is missing and we may (root, apt-get).
+ * Returns why it cannot be had, or undefined when it is there.
+ */
+async function findOrInstall(command: string, pkg: string): Promise<string | undefined> {
+  const has = () =>
+    new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" }).output()
+      .then((o) => o.success, () => false);
+  if (await has()) return undefined;
+  const root = await new Deno.Command("id", { args: ["-u"], stdout: "piped" }).output()
+    .then((o) => new TextDecoder().decode(o.stdout).trim() === "0", () => false);
+  if (!root) return `no ${command}, and not root to install Debian's ${pkg} package`;
+  const install = await new Deno.Command("sh", {
+    args: ["-c", `apt-get update -qq && apt-get install -y -qq ${pkg}`],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  if (!install?.success || !(await has())) {
+    return `no ${command}, and \`apt-get install ${pkg}\` failed`;
+  }
+  return undefined;
+}
+
+const noAnalyze = await findOrInstall("systemd-analyze", "systemd");
+
+Deno.test({
+  name: "examples/foldersync.service: systemd-analyze verify passes" +
+    (noAnalyze ? ` (ignored: ${noAnalyze})` : ""),
+  ignore: noAnalyze !== undefined,
+  async fn() {
+    using t = tempDirs();
+    // verify checks that ExecStart's program exists: a copy pointing at this machine's deno.
+    const unit = `${t.dir}/foldersync.service`;
+    Deno.writeTextFileSync(unit, localUnit(t));
+    const verify = await new Deno.Command("systemd-analyze", {
+      args: ["verify", unit],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const said = new TextDecoder().decode(verify.stdout) + new TextDecoder().decode(verify.stderr);
+    assert.equal(verify.code, 0, said);
+    assert.equal(said, "", "no warnings either");
+    // The sandboxing stays tight: systemd's own exposure score (0 safest, 10 worst).
+    const security = await new Deno.Command("systemd-analyze", {
+      args: ["security", "--offline=true", unit],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const score = new TextDecoder().decode(security.stdout).match(/exposure level .*: ([\d.]+)/);
+    assert.ok(score, new TextDecoder().decode(security.stderr));
+    assert.ok(Number(score[1]) <= 2, `exposure ${score[1]}`);
+  },
+});
+
+Deno.test("examples/foldersync.service: its ExecStart runs, ExecReload reopens the log, SIGTERM exits 0", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b" } });
+  Deno.mkdirSync(t.dst);
+  const unit = localUnit(t);
+  const value = (key: string) => unit.match(new RegExp(`^${key}=(.*)$`, "m"))![1];
+  const [program, ...args] = value("ExecStart").split(" ");
+  assert.ok(args.includes("--allow-read") && args.includes("--allow-write"));
+  assert.ok(!args.some((a) => /^--allow-(?!read$|write$)/.test(a)), "only the two permissions");
+  const log = `${t.dir}/logs/foldersync.log`;
+  const child = new Deno.Command(program, {
+    // The unit's 60 s interval is long for a test.
+    args: args.map((a, i) => args[i - 1] === "--sync_interval" ? "0.2" : a),
+    cwd: value("WorkingDirectory"),
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }, // DENO_DIR: this machine's cache.
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    assert.ok(args.includes("--sync_interval"));
+    await waitFor(() => readOr(log).includes("cycle 1 done"), 20_000, "a first cycle");
+    assert.equal(readOr(`${t.dst}/d/b.txt`), "b");
+    Deno.renameSync(log, `${log}.1`);
+    const [kill, ...killArgs] = value("ExecReload").replace("$MAINPID", String(child.pid))
+      .split(" ");
+    assert.ok((await new Deno.Command(kill, { args: killArgs }).output()).success);
+    await waitFor(() => readOr(log).includes("log file reopened (SIGHUP)"), 10_000, "reopened");
+    assert.equal(value("KillSignal"), "SIGTERM");
+    child.kill("SIGTERM"); // systemctl stop
+    assert.equal((await child.status).code, 0);
+    assert.match(readOr(log), /stopped\n$/);
+  } finally {
+    await reap(child);
+  }
+});
+
+const noLogrotate = await findOrInstall("logrotate", "logrotate");
+
+Deno.test({
+  name: "the README's logrotate stanza rotates a running foldersync's log" +
+    (noLogrotate ? ` (ignored: ${noLogrotate})` : ""),
+  ignore: noLogrotate !== undefined,
+  async fn() {
+    using t = tempDirs();
+    writeTree(t.src, { "a.txt": "a" });
+    const logs = `${t.dir}/logs`;
+    const log = `${logs}/foldersync.log`;
+    const child = spawn(treeArgs({ ...t, log }, "--sync_interval", "0.1"));
+    try {
+      await waitFor(() => readOr(log).includes("cycle 2 done"), 20_000, "two cycles");
+      const readme = Deno.readTextFileSync(`${ROOT}/README.md`);
+      const stanza = readme.match(/^\/var\/log\/foldersync\/foldersync\.log \{\n[^]*?\n\}$/m)![0];
+      assert.match(stanza, /postrotate\n\s+systemctl reload foldersync\.service/);
+      // Here: our folder, no `su` (that needs the user), and the signal `systemctl reload` sends.
+      const config = `${t.dir}/logrotate.conf`;
+      Deno.writeTextFileSync(
+        config,
+        stanza.replace("/var/log/foldersync", logs).replace(/^\s*su .*\n/m, "")
+          .replace(/systemctl reload .*/, `kill -HUP ${child.pid}`),
+      );
+      const rotate = await new Deno.Command("logrotate", {
+        args: ["--force", "--state", `${t.dir}/logrotate.state`, config],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(rotate.code, 0, new TextDecoder().decode(rotate.stderr));
+      await waitFor(
+        () => /log file reopened \(SIGHUP\)\n.*cycle \d+ done/.test(readOr(log)),
+        10_000,
+        "the reopened log",
+      );
+      assert.match(readOr(`${log}.1`), /cycle 1 done/);
+      child.kill("SIGTERM");
+      assert.equal((await child.status).code, 0);
+    } finally {
+      await reap(child);
+    }
+  },
+});
