@@ -46,8 +46,9 @@ export function holderRecordPath(logFile: string): string {
  * record beside its own log file and names the pid when the record is about
  * the same replica. Otherwise the message says "another foldersync process".
  *
- * A replica that does not exist yet is not locked (the cycle creates it);
- * nor is one that cannot be opened (the cycle reports why).
+ * A replica that does not exist yet is not locked here (the cycle locks it
+ * once it has created it); nor is one that cannot be opened (the cycle
+ * reports why).
  *
  * @example Usage
  * ```ts

@@ -87,10 +87,7 @@ export async function runCycle(
   } catch (error) {
     return refuse(error);
   }
-  let lock: ReplicaLock; // One process per replica (lib/lock.ts): held until this cycle returns.
-  try {
-    lock = lockReplica(config.replica, config.logFile);
-  } catch (error) {
+  const busy = (error: unknown): CycleResult => {
     if (!(error instanceof ReplicaBusyError)) throw error;
     const next = config.once ? "" : " (trying again next interval)";
     logMessage(
@@ -98,8 +95,19 @@ export async function runCycle(
       `cycle ${cycle} skipped: ${error.message}${next}`,
     );
     return { ok: false };
+  };
+  let lock: ReplicaLock; // One process per replica (lib/lock.ts): held until this cycle returns.
+  try {
+    lock = lockReplica(config.replica, config.logFile);
+  } catch (error) {
+    return busy(error);
   }
   using _lock = lock;
+  // A replica that does not exist yet is locked as soon as this cycle has made it.
+  let lateLock: ReplicaLock | undefined;
+  const onRootCreated = lock.locked
+    ? undefined
+    : () => (lateLock = lockReplica(config.replica, config.logFile));
 
   const base: SyncOptions = {
     source: config.source,
@@ -154,11 +162,13 @@ export async function runCycle(
         : logEvent,
       onPlan: progress?.plan,
       onInflight: progress?.watch,
+      onRootCreated,
     });
   } catch (error) {
-    return refuse(error);
+    return error instanceof ReplicaBusyError ? busy(error) : refuse(error);
   } finally {
     progress?.stop();
+    lateLock?.[Symbol.dispose]();
   }
   const seconds = (performance.now() - started) / 1000;
   if (!deletes) stats.error++; // The refused removals fail the cycle: its summary says so.

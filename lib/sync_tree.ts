@@ -56,6 +56,8 @@ export interface SyncOptions {
   onEvent?: (event: SyncEvent) => void;
   /** Told the files and bytes each directory's plan will copy (for a progress line). */
   onPlan?: (files: number, bytes: number) => void;
+  /** Called once this cycle has created the replica root (to lock it; may throw to stop the cycle). */
+  onRootCreated?: () => void;
   /** Given the set of temporary paths of the copies under way (for a progress line). */
   onInflight?: (paths: ReadonlySet<string>) => void;
   /** Paths already warned about by earlier cycles (so idle cycles stay quiet). Updated in place. */
@@ -191,6 +193,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
       created = true;
     }
     ctx.emit({ action: "create", path: ".", kind: "dir" });
+    if (created) options.onRootCreated?.();
   }
   const root: DirRef = {
     rel: start,

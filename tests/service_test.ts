@@ -145,6 +145,27 @@ Deno.test("one process per replica: a second --once exits 1 naming the holder, a
   }
 });
 
+Deno.test("one process per replica: a replica that did not exist is locked as soon as the first cycle made it", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "big.bin": new Uint8Array(64 << 20).fill(7) });
+  const holder = spawn(treeArgs(t, "--once"));
+  try {
+    // The creation's log line is written after the lock is taken (same synchronous step).
+    await waitFor(() => /create +dir +\.$/m.test(readOr(t.log)), 20_000, "the replica created");
+    holder.kill("SIGSTOP");
+    const done = /cycle 1 done/.test(readOr(t.log));
+    const second = await runCli(treeArgs({ ...t, log: `${t.dir}/second.log` }, "--once"));
+    holder.kill("SIGCONT");
+    if (!done) {
+      assert.equal(second.code, 1, second.stderr);
+      assert.match(second.stderr, /cycle 1 skipped: replica '.*' is in use by another foldersync/);
+    }
+    assert.equal((await holder.status).code, 0);
+  } finally {
+    await reap(holder);
+  }
+});
+
 Deno.test("SIGHUP reopens the log file: the renamed file keeps the earlier lines, a new one gets the rest", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
