@@ -8,6 +8,7 @@ import { NotARegularFileError, SourceChangedError } from "./errors.ts";
 import { makeTempName } from "./temp_name.ts";
 import { recheck, type Seen } from "./recheck.ts";
 import { keepOwner, targetMode } from "./owner.ts";
+import { settleDelay } from "./plan.ts";
 
 /** One file copy: where from, where to, and what the scan saw on both sides. */
 export interface CopyJob {
@@ -37,9 +38,10 @@ export interface CopyJob {
  * whose source changed is discarded with a {@linkcode SourceChangedError}),
  * owner, mode and mtime are set on the temporary file (each call right after
  * an `lstat` saw a regular file there), and the target and its directory are
- * re-checked before the rename. A file written less than `RACY_MS` ago is
- * copied only once that much time has passed, so that a write in the same
- * clock tick as its mtime cannot hide. On any error the temporary file is
+ * re-checked before the rename. A file that has not settled (see
+ * `settleDelay`) is copied only once it has, so that a write in the same
+ * clock tick as its mtime cannot hide; the walk sets such files aside so
+ * that this wait is short or none. On any error the temporary file is
  * removed.
  *
  * Needs `--allow-read` on the source and replica, `--allow-write` on the replica.
@@ -64,10 +66,8 @@ export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Prom
   const tmp = job.dir + "/" + makeTempName();
   inflight?.add(tmp);
   try {
-    const recent = job.entry.mtimeMs + RACY_MS - Date.now();
-    if (recent > 0) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(recent, RACY_MS)));
-    }
+    const wait = settleDelay(job.entry.mtimeMs, Date.now());
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     checkSource(job.src, job.entry);
     recheck(job.dir, job.dirSeen, job.dirIsRoot);
     if (byHandle(job.entry)) await copyByHandle(job.src, tmp, job.entry.size);
@@ -136,7 +136,7 @@ const INLINE_MAX = 256 * 1024;
  * @returns True to copy it synchronously.
  */
 export function copiesInline(src: Entry, now = Date.now()): boolean {
-  return src.size <= INLINE_MAX && src.mtimeMs + RACY_MS <= now;
+  return src.size <= INLINE_MAX && settleDelay(src.mtimeMs, now) === 0;
 }
 
 /**
@@ -315,18 +315,6 @@ async function readFull(file: Deno.FsFile, buf: Uint8Array): Promise<number> {
   }
   return filled;
 }
-
-/**
- * How long after its last write a file is left alone before it is copied.
- * File timestamps come from a coarse clock (a kernel tick, up to 10 ms) and
- * are compared in whole ms, so a write in the same tick as the scanned mtime
- * (a writer halfway through the file, or rewriting it in place at the same
- * size) leaves size and mtime unchanged and the lstat after the copy cannot
- * see it. Waiting until the mtime is this old before copying means any such
- * write is either finished before the copy starts or, continuing, stamps a
- * later mtime that the check after the copy sees.
- */
-const RACY_MS = 100;
 
 /**
  * Creates or replaces a replica symlink atomically: the link is made at a

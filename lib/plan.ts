@@ -18,6 +18,8 @@ export interface PlanOptions {
   deletes: boolean;
   /** Whether owners (uid, gid) are mirrored: only a process that may chown (root). */
   owners?: boolean;
+  /** The current time, for the settle rule (default: now). */
+  now?: number;
   /**
    * Names left alone on both sides: source entries that could not be read,
    * and names shared by two entries once decoded (see `listDir`).
@@ -36,6 +38,8 @@ const NO_DELETES = "its replacement needs a delete, and deletes are off for this
  * their contents. Excluded paths are neither copied nor removed; stale
  * temporary files of ours are removed even when excluded. Every action
  * carries what the replica held at its path (`dst`), for apply to re-check.
+ * A copy of a file written too recently carries the time it may be made
+ * (the settle rule, {@linkcode settleDelay}).
  *
  * @example Usage
  * ```ts
@@ -63,6 +67,7 @@ export function planDir(
   const descends: Action[] = [];
   const prefix = dirRel === "" ? "" : dirRel + "/";
   const owners = options.owners ?? false;
+  const now = options.now ?? Date.now();
   let i = 0;
   let j = 0;
   while (i < src.length || j < dst.length) {
@@ -109,7 +114,7 @@ export function planDir(
         const ownerDiffers = a.uid !== b.uid || a.gid !== b.gid;
         const attrs = owners ? ownerDiffers || a.mode !== b.mode : targetMode(a, b) !== b.mode;
         if (a.size !== b.size || a.mtimeMs !== b.mtimeMs) {
-          makes.push({ op: "copy", path, src: a, dst: b, reason: "update" });
+          copy(a, b, path, "update");
         } else if (options.checksum) makes.push({ op: "compare", path, src: a, dst: b, attrs });
         else if (attrs) makes.push({ op: "attrs", path, src: a, dst: b });
       } else if (a.kind === "dir") {
@@ -132,8 +137,16 @@ export function planDir(
   }
   return [...removes, ...makes, ...descends];
 
+  function copy(entry: Entry, was: Entry | undefined, path: string, reason: "new" | "update") {
+    const wait = settleDelay(entry.mtimeMs, now);
+    const action: Action = { op: "copy", path, src: entry, dst: was, reason };
+    if (wait > 0) action.settleAt = now + wait;
+    if (isFuture(entry.mtimeMs, now)) action.future = true;
+    makes.push(action);
+  }
+
   function create(entry: Entry, was: Entry | undefined, path: string, reason: "new" | "update") {
-    if (entry.kind === "file") makes.push({ op: "copy", path, src: entry, dst: was, reason });
+    if (entry.kind === "file") copy(entry, was, path, reason);
     else if (entry.kind === "symlink") {
       makes.push({ op: "symlink", path, src: entry, dst: was, reason });
     } else if (entry.kind === "dir") {
@@ -198,4 +211,62 @@ export function planDirMeta(
  */
 export function octal(mode: number): string {
   return mode.toString(8).padStart(4, "0");
+}
+
+/**
+ * How long after its last write a file is left alone before it is copied.
+ * File timestamps come from a coarse clock (a kernel tick, up to 10 ms) and
+ * are compared in whole ms, so a write in the same tick as the scanned mtime
+ * (a writer halfway through the file, or rewriting it in place at the same
+ * size) leaves size and mtime unchanged and the lstat after the copy cannot
+ * see it. Waiting until the mtime is this old before copying means any such
+ * write is either finished before the copy starts or, continuing, stamps a
+ * later mtime that the check after the copy sees.
+ */
+export const SETTLE_MS = 100;
+
+/**
+ * An mtime further than this ahead of the clock is taken for clock skew (or
+ * an archive, a camera), not a write in progress: a writer working now would
+ * stamp the present time, which the check after the copy sees.
+ */
+export const FUTURE_MARGIN_MS = 1000;
+
+/**
+ * The settle rule: how many ms to wait before a file with this mtime may be
+ * copied. 0 for a settled file, and for one dated beyond
+ * {@linkcode FUTURE_MARGIN_MS} in the future (copied at once).
+ *
+ * @example Usage
+ * ```ts
+ * import { settleDelay } from "./plan.ts";
+ * settleDelay(1000, 1050); // 50
+ * settleDelay(1000, 5000); // 0
+ * settleDelay(9000, 5000); // 0: four seconds ahead, clock skew
+ * ```
+ *
+ * @param mtimeMs The file's mtime.
+ * @param now The current time, ms since the epoch.
+ * @returns The wait in ms.
+ */
+export function settleDelay(mtimeMs: number, now: number): number {
+  if (mtimeMs > now + FUTURE_MARGIN_MS) return 0;
+  return Math.max(0, mtimeMs + SETTLE_MS - now);
+}
+
+/**
+ * Whether an mtime is beyond the margin in the future (see {@linkcode settleDelay}).
+ *
+ * @example Usage
+ * ```ts
+ * import { isFuture } from "./plan.ts";
+ * isFuture(Date.now() + 5000, Date.now()); // true
+ * ```
+ *
+ * @param mtimeMs The file's mtime.
+ * @param now The current time.
+ * @returns True when it is.
+ */
+export function isFuture(mtimeMs: number, now: number): boolean {
+  return mtimeMs > now + FUTURE_MARGIN_MS;
 }

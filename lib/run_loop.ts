@@ -172,6 +172,13 @@ export async function runCycle(
   }
   const seconds = (performance.now() - started) / 1000;
   if (!deletes) stats.error++; // The refused removals fail the cycle: its summary says so.
+  if (stats.future > 0) {
+    logMessage(
+      "warning",
+      `${stats.future} source ${stats.future === 1 ? "file has an mtime" : "files have mtimes"} ` +
+        "in the future (clock skew?): copied without waiting for them to settle",
+    );
+  }
   logSummary(cycle, seconds, stats, config.dryRun, dirs?.length);
   ok = ok && stats.error === 0 && !stats.aborted;
   if (config.healthFile && dirs === undefined) {

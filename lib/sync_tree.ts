@@ -95,6 +95,8 @@ interface Ctx extends ApplyContext {
   pending: Set<Promise<void>>;
   /** Relative paths of the pool copies under way (reported if abandoned). */
   copying: Set<string>;
+  /** Copies set aside until their files have settled: they run once the walk is done. */
+  settle: { at: number; gate: PromiseWithResolvers<void> };
   stats: SyncStats;
   lastYield: number;
 }
@@ -152,6 +154,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     pending: new Set(),
     inflight: new Set(),
     copying: new Set(),
+    settle: { at: 0, gate: Promise.withResolvers<void>() },
     stats,
     lastYield: performance.now(),
     emit: (event) => {
@@ -206,10 +209,28 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     await walkDir(ctx, srcRoot, root, created ? undefined : dstRoot, created || !dstRoot);
   } finally {
     ctx.lister.close();
+    // Files written just before they were scanned are copied together, once the youngest has
+    // settled: one wait per cycle at most, while the walk went on.
+    const wait = ctx.settle.at - Date.now();
+    if (wait > 0 && !ctx.signal?.aborted) await sleep(wait, ctx.signal);
+    ctx.settle.gate.resolve();
   }
   await finish(ctx);
   stats.aborted = ctx.signal?.aborted ?? false;
   return stats;
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done);
+  });
 }
 
 /** `dev:ino` of each path and of its ancestors (those that can be looked at). */
@@ -419,6 +440,21 @@ async function walkDir(
       const dirEntry = applyMkdir(ctx, action.path, dir);
       if (dirEntry === undefined) failed.add(action.path);
       else made.set(action.path, dirEntry);
+      continue;
+    }
+    if (action.op === "copy" && action.future) ctx.stats.future++;
+    if (action.op === "copy" && action.settleAt !== undefined && !ctx.dryRun) {
+      ctx.settle.at = Math.max(ctx.settle.at, action.settleAt);
+      tasks.push(ctx.settle.gate.promise.then(async () => {
+        if (ctx.signal?.aborted) return;
+        ctx.copying.add(action.path);
+        try {
+          const result = await applyAction(ctx, action, dir);
+          if (result) await result.done;
+        } finally {
+          ctx.copying.delete(action.path);
+        }
+      }));
       continue;
     }
     if (action.op === "copy") {

@@ -52,7 +52,17 @@ export type Action =
   /** Create a directory; its contents follow in a `descend`. */
   | { op: "mkdir"; path: string; src: Entry; dst?: undefined }
   /** Copy a regular file to a temporary name, set mode and mtime, rename into place. */
-  | { op: "copy"; path: string; src: Entry; dst?: Entry; reason: CopyReason }
+  | {
+    op: "copy";
+    path: string;
+    src: Entry;
+    dst?: Entry;
+    reason: CopyReason;
+    /** Not settled yet (see `settleDelay`): copy no sooner than this time, ms since the epoch. */
+    settleAt?: number;
+    /** Its mtime is beyond the margin in the future (clock skew): copied at once. */
+    future?: boolean;
+  }
   /**
    * Compare content byte by byte (`--checksum`): copy when it differs; when it
    * is the same and `attrs` is set, set mode (and owner) as an `attrs` would.
@@ -113,6 +123,8 @@ export interface SyncStats {
   bytes: number;
   /** Entries looked at on the source side. */
   scanned: number;
+  /** Files copied with an mtime beyond the margin in the future (clock skew). */
+  future: number;
   /** True when the cycle was stopped by its signal before it finished. */
   aborted: boolean;
 }
@@ -138,6 +150,7 @@ export function emptyStats(): SyncStats {
     error: 0,
     bytes: 0,
     scanned: 0,
+    future: 0,
     aborted: false,
   };
 }

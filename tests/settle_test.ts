@@ -1,0 +1,65 @@
+/**
+ * The settle rule: files written just before the scan are set aside and
+ * copied together once the youngest has settled; files dated in the future
+ * (clock skew) are copied at once, with one warning per cycle.
+ */
+import assert from "node:assert/strict";
+import { snap, syncOnce, tempDirs, writeTree } from "./helpers.ts";
+import { settleDelay } from "../lib/plan.ts";
+import { planDir } from "../lib/plan.ts";
+import type { Entry } from "../lib/types.ts";
+
+Deno.test("settle rule: settled, fresh, slightly ahead, and far in the future", () => {
+  const now = 1_000_000;
+  assert.equal(settleDelay(now - 500, now), 0, "settled");
+  assert.equal(settleDelay(now - 30, now), 70, "fresh: waits until 100 ms old");
+  assert.equal(
+    settleDelay(now + 500, now),
+    600,
+    "within the margin: treated as a write in progress",
+  );
+  assert.equal(settleDelay(now + 5000, now), 0, "beyond the margin: clock skew, copied at once");
+});
+
+Deno.test("plan: a fresh file's copy carries when it may be made; a future one is flagged", () => {
+  const now = 1_000_000;
+  const file = (name: string, mtimeMs: number): Entry => ({
+    name,
+    kind: "file",
+    size: 1,
+    mtimeMs,
+    atimeMs: mtimeMs,
+    mode: 0o644,
+    dev: 1,
+    ino: 1,
+    uid: 0,
+    gid: 0,
+    blocks: 8,
+  });
+  const actions = planDir("", [file("a", now - 10), file("b", now + 9000), file("c", 5)], [], {
+    checksum: false,
+    excluded: () => false,
+    deletes: true,
+    now,
+  });
+  assert.deepEqual(
+    actions.map((a) => a.op === "copy" && [a.path, a.settleAt, a.future]),
+    [["a", now + 90, undefined], ["b", undefined, true], ["c", undefined, undefined]],
+  );
+});
+
+Deno.test("cli: files written just before the run and files dated in the future are all copied", async () => {
+  using t = tempDirs();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 300; i++) files[`f${i}.txt`] = `fresh ${i}`;
+  const ahead: Record<string, string> = {};
+  for (let i = 0; i < 50; i++) ahead[`a${i}.txt`] = `ahead ${i}`;
+  writeTree(t.src, { fresh: files, future: ahead, "big.bin": new Uint8Array(300 * 1024) });
+  const later = new Date(Date.now() + 3600_000);
+  for (const name of Object.keys(ahead)) Deno.utimeSync(`${t.src}/future/${name}`, later, later);
+  const result = await syncOnce(t);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(snap(t.dst), snap(t.src));
+  assert.match(result.stderr, /WARN +50 source files have mtimes in the future \(clock skew\?\)/);
+  assert.equal(result.stdout.match(/copy +file/g)?.length, 351);
+});
