@@ -62,6 +62,7 @@ async function main(args: string[]): Promise<number> {
     replica: resolve(given.replica),
     logFile: given.logFile && resolve(given.logFile),
     healthFile: given.healthFile && resolve(given.healthFile),
+    backupDir: given.backupDir && resolve(given.backupDir),
   };
   const missing = missingPermission(config);
   if (missing) {

@@ -24,6 +24,7 @@ import { keepOwner, noteChown, ownersKept, targetMode } from "./owner.ts";
 import { octal } from "./plan.ts";
 import type { Pool } from "./pool.ts";
 import { sharedCopier } from "./copier.ts";
+import { type Backup, backupPath, copyForBackup, crossDevice, shownBackup } from "./backup.ts";
 
 /** A replica directory as the walk knows it. */
 export interface DirRef extends DirHandle {
@@ -53,10 +54,10 @@ export class DeleteBudget {
   constructor(readonly limit?: number) {
     this.#left = limit ?? Infinity;
   }
-  /** Takes one removal from the budget; false when none is left. */
-  take(): boolean {
-    if (this.#left <= 0) return false;
-    this.#left--;
+  /** Takes `n` removals from the budget; false (and nothing taken) when fewer are left. */
+  take(n = 1): boolean {
+    if (this.#left < n) return false;
+    this.#left -= n;
     return true;
   }
 }
@@ -73,6 +74,8 @@ export interface ApplyContext {
   excluded: (relPath: string) => boolean;
   /** The removals left. */
   budget: DeleteBudget;
+  /** `--backup_dir`: where removed and overwritten entries go (this cycle's folder). */
+  backup?: Backup;
   /** `dev:ino` of both roots and their ancestors: a directory met below a root that is one of them is refused. */
   forbidden: ReadonlySet<string>;
   /** Temporary paths of the copies under way (for the progress line and for abandoning them). */
@@ -310,11 +313,16 @@ export async function applyRemove(
   entry: Entry,
   mustGo: boolean,
   dir: DirRef,
+  copied = false,
 ): Promise<boolean> {
   if (ctx.budget.tripped) return false;
   if (!ctx.dryRun && !loosenDir(ctx, dir)) return false;
   const path = ctx.replica + "/" + rel;
   const name = rel.slice(rel.lastIndexOf("/") + 1);
+  if (ctx.backup && !copied && !isTempName(name)) {
+    const moved = await backupRemoval(ctx, ctx.backup, rel, entry, mustGo, dir);
+    if (moved !== undefined) return moved;
+  }
   if (entry.kind === "dir") {
     if (refusedDir(ctx, rel, entry, "replica")) return false;
     await ctx.yieldNow();
@@ -347,7 +355,7 @@ export async function applyRemove(
         all = false;
         continue;
       }
-      if (!(await applyRemove(ctx, childRel, child, mustGo, self))) all = false;
+      if (!(await applyRemove(ctx, childRel, child, mustGo, self, copied))) all = false;
     }
     if (!all) {
       restoreMode(ctx, self);
@@ -364,18 +372,7 @@ export async function applyRemove(
       return false;
     }
   }
-  if (!ctx.dryRun && !ctx.budget.take()) {
-    ctx.budget.tripped = true;
-    ctx.emit({
-      action: "error",
-      path: shown(rel),
-      kind: entry.kind,
-      detail: `not removed: --max-delete ${ctx.budget.limit} reached during the cycle, ` +
-        "no more removals made",
-      hint: "the source changed while the cycle ran? check it; the next cycle counts again",
-    });
-    return false;
-  }
+  if (!copied && !ctx.dryRun && !ctx.budget.take()) return overBudget(ctx, rel, entry.kind);
   try {
     if (!ctx.dryRun) {
       inDir(dir, () => {
@@ -383,12 +380,109 @@ export async function applyRemove(
         Deno.removeSync(name);
       });
     }
-    ctx.emit({ action: "remove", path: rel, kind: entry.kind });
+    if (!copied) ctx.emit({ action: "remove", path: rel, kind: entry.kind });
     return true;
   } catch (error) {
     fail(ctx, rel, entry.kind, "cannot remove", error);
     return false;
   }
+}
+
+/** The removal past `--max-delete`: never made, reported once; no more removals this cycle. */
+function overBudget(ctx: ApplyContext, rel: string, kind: EntryKind): false {
+  ctx.budget.tripped = true;
+  ctx.emit({
+    action: "error",
+    path: shown(rel),
+    kind,
+    detail: `not removed: --max-delete ${ctx.budget.limit} reached during the cycle, ` +
+      "no more removals made",
+    hint: "the source changed while the cycle ran? check it; the next cycle counts again",
+  });
+  return false;
+}
+
+/**
+ * Counts the entries of a replica tree about to be moved, and tells whether
+ * it can go whole: nothing excluded in it, nothing unreadable. Lists each
+ * directory from inside it.
+ */
+function survey(ctx: ApplyContext, rel: string, entry: Entry, dir: DirRef): number | undefined {
+  if (entry.kind !== "dir") return 1;
+  if ((entry.mode & 0o500) !== 0o500) return undefined; // Removed entry by entry, after a chmod.
+  const self: DirRef = { rel, abs: ctx.replica + "/" + rel, seen: entry, root: false, parent: dir };
+  const listing = inDir(self, () => listDir("."));
+  if (listing.problems.length > 0) return undefined;
+  let count = 1;
+  for (const child of listing.entries) {
+    const childRel = rel + "/" + child.name;
+    if (ctx.excluded(childRel) && !isTempName(child.name)) return undefined;
+    const n = survey(ctx, childRel, child, self);
+    if (n === undefined) return undefined;
+    count += n;
+  }
+  return count;
+}
+
+/**
+ * `--backup_dir`: moves a replica entry about to be removed (a whole tree in
+ * one rename) into this cycle's backup folder; on another filesystem, copies
+ * it there first and then removes it. The entries moved count against
+ * `--max-delete`. Returns undefined when the tree cannot go whole (it holds
+ * excluded or unreadable entries): its entries are then moved one by one.
+ */
+async function backupRemoval(
+  ctx: ApplyContext,
+  backup: Backup,
+  rel: string,
+  entry: Entry,
+  mustGo: boolean,
+  dir: DirRef,
+): Promise<boolean | undefined> {
+  const name = rel.slice(rel.lastIndexOf("/") + 1);
+  let count: number | undefined;
+  try {
+    count = survey(ctx, rel, entry, dir);
+  } catch (error) {
+    fail(ctx, rel, entry.kind, "cannot read it to back it up", error);
+    return false;
+  }
+  if (count === undefined) return undefined;
+  if (!ctx.dryRun && !ctx.budget.take(count)) return overBudget(ctx, rel, entry.kind);
+  const event = (to: string): SyncEvent => ({
+    action: "backup",
+    path: rel,
+    kind: entry.kind,
+    detail: `-> ${to}`,
+    count,
+  });
+  if (ctx.dryRun) {
+    ctx.emit(event(`${backup.stamp}/${rel}`));
+    return true;
+  }
+  let target: string;
+  try {
+    target = backupPath(backup, rel);
+    inDir(dir, () => {
+      recheck(name, entry);
+      Deno.renameSync(name, target);
+    });
+  } catch (error) {
+    if (!crossDevice(error)) {
+      fail(ctx, rel, entry.kind, "cannot move it to the backup folder", error);
+      return false;
+    }
+    try {
+      copyForBackup(ctx.replica + "/" + rel, target!);
+    } catch (error) {
+      fail(ctx, rel, entry.kind, "cannot copy it to the backup folder (kept)", error);
+      return false;
+    }
+    ctx.emit(event(shownBackup(backup, target!)));
+    return await applyRemove(ctx, rel, entry, mustGo, dir, true);
+  }
+  ctx.emit(event(shownBackup(backup, target)));
+  return true;
 }
 
 /** Sets a directory widened for a removal back to its mode (the removal did not finish). */
@@ -460,6 +554,7 @@ export async function applySymlink(
 ): Promise<void> {
   const { path, src, dst, reason } = action;
   try {
+    const backup = overwritten(ctx, path, dst);
     if (!ctx.dryRun) {
       if (!loosenDir(ctx, dir)) return;
       await symlinkAtomic(
@@ -469,8 +564,10 @@ export async function applySymlink(
         dir.abs,
         dir.seen,
         dir.root,
+        backup?.path,
       );
     }
+    backup?.done();
     ctx.emit({
       action: reason === "new" ? "create" : "update",
       path,
@@ -538,6 +635,26 @@ export function applyAttrs(
 }
 
 /**
+ * `--backup_dir`: where the replica entry an update overwrites is kept (its
+ * folders made), and the event to report once it is; undefined without
+ * backups or when nothing is overwritten.
+ */
+function overwritten(
+  ctx: ApplyContext,
+  rel: string,
+  dst: Entry | undefined,
+): { path?: string; done: () => void } | undefined {
+  const backup = ctx.backup;
+  if (!backup || dst === undefined) return undefined;
+  const path = ctx.dryRun ? undefined : backupPath(backup, rel);
+  const to = path === undefined ? `${backup.stamp}/${rel}` : shownBackup(backup, path);
+  return {
+    path,
+    done: () => ctx.emit({ action: "backup", path: rel, kind: dst.kind, detail: `-> ${to}` }),
+  };
+}
+
+/**
  * Copies a file: small settled ones inline with sync calls (or on the copy
  * workers once a cycle has made many), the rest on the pool.
  *
@@ -564,12 +681,15 @@ export async function applyCopy(
   dir: DirRef,
 ): Promise<{ done: Promise<void> } | undefined> {
   const action = reason === "new" ? "copy" : "update";
+  const backup = overwritten(ctx, rel, dst);
   if (ctx.dryRun) {
+    backup?.done();
     ctx.emit({ action, path: rel, kind: "file", bytes: src.size });
     return undefined;
   }
   if (!loosenDir(ctx, dir)) return undefined;
   const job: CopyJob = {
+    backup: backup?.path,
     src: ctx.source + "/" + rel,
     dst: ctx.replica + "/" + rel,
     entry: src,
@@ -578,7 +698,10 @@ export async function applyCopy(
     dirSeen: dir.seen,
     dirIsRoot: dir.root,
   };
-  const copied = () => ctx.emit({ action, path: rel, kind: "file", bytes: src.size });
+  const copied = () => {
+    backup?.done();
+    ctx.emit({ action, path: rel, kind: "file", bytes: src.size });
+  };
   const failed = (error: unknown) => fail(ctx, rel, "file", "cannot copy", error);
   if (!copiesInline(src)) {
     return await ctx.pool.run(() => copyFileAtomic(job, ctx.inflight).then(copied, failed));

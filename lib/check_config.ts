@@ -35,7 +35,7 @@ export class ConfigError extends Error {
  * @throws {ConfigError} With a one-line message when the run can never work.
  */
 export function checkConfig(
-  config: Pick<Config, "source" | "replica" | "logFile" | "healthFile">,
+  config: Pick<Config, "source" | "replica" | "logFile" | "healthFile" | "backupDir">,
 ): void {
   const { source, replica } = config;
   const realSource = realish(source);
@@ -57,9 +57,20 @@ export function checkConfig(
         `point --replica_path elsewhere`,
     );
   }
+  if (config.backupDir !== undefined) {
+    const realBackup = realish(config.backupDir);
+    for (const [what, real] of [["source", realSource], ["replica", realReplica]]) {
+      if (real === realBackup || inside(real, realBackup)) {
+        throw new ConfigError(
+          `--backup_dir '${config.backupDir}' holds the ${what}: put the backups outside both trees`,
+        );
+      }
+    }
+  }
   const own: [string, string | undefined][] = [
     ["--log_file", config.logFile],
     ["--health_file", config.healthFile],
+    ["--backup_dir", config.backupDir],
   ];
   const seen = new Map<string, string>();
   for (const [flag, path] of own) {

@@ -32,6 +32,10 @@ export interface Config {
   allowEmptySource: boolean;
   /** `--max-delete`: the most removals a cycle may make. */
   maxDelete?: number;
+  /** `--backup_dir`: where removed and overwritten replica entries are moved. */
+  backupDir?: string;
+  /** `--backup_keep`, in seconds: backup folders older than this are removed. */
+  backupKeepSeconds?: number;
   /** `--log_level`. */
   logLevel: LogLevelName;
   /** `--log_format`. */
@@ -86,6 +90,9 @@ Options:
                            a pattern without '/' matches a name at any depth
   --allow-empty-source     mirror an empty source over a non-empty replica
   --max-delete N           a cycle that would remove more than N entries removes none
+  --backup_dir DIR         move what a cycle removes or overwrites to DIR/<cycle start>/<path>
+                           instead of losing it (outside both trees)
+  --backup_keep DUR        remove backup folders older than this (30d, 12h); default: keep all
   --log_level LEVEL        debug, info (default), warning or error
   --log_format FORMAT      text (default) or json (one object per line)
   --health_file PATH       record what each cycle did here, for --health (its folder is
@@ -122,6 +129,8 @@ const FLAGS: Record<string, FlagSpec> = {
   exclude: { type: "string", multiple: true },
   allow_empty_source: { type: "boolean" },
   max_delete: { type: "string" },
+  backup_dir: { type: "string" },
+  backup_keep: { type: "string" },
   log_level: { type: "string" },
   log_format: { type: "string" },
   health_file: { type: "string" },
@@ -233,6 +242,19 @@ export function parseCommandLine(args: readonly string[]): Command {
     }
   }
 
+  const backupDir = str("backup_dir") || undefined;
+  let backupKeepSeconds: number | undefined;
+  const keep = str("backup_keep");
+  if (keep !== undefined) {
+    if (!backupDir) throw new UsageError("--backup_keep needs --backup_dir DIR");
+    backupKeepSeconds = parseDuration(keep);
+    if (backupKeepSeconds === undefined || !(backupKeepSeconds > 0)) {
+      throw new UsageError(
+        `--backup_keep '${keep}' is not a duration of more than zero: use 30d, 12h`,
+      );
+    }
+  }
+
   const logLevel = (str("log_level") ?? "info").toLowerCase();
   if (!LEVELS.includes(logLevel as LogLevelName)) {
     throw new UsageError(`--log_level '${logLevel}' is not one of ${LEVELS.join(", ")}`);
@@ -256,6 +278,8 @@ export function parseCommandLine(args: readonly string[]): Command {
       exclude,
       allowEmptySource: values.allow_empty_source === true,
       maxDelete: wholeNumber("max_delete", str("max_delete"), 0),
+      backupDir,
+      backupKeepSeconds,
       logLevel: logLevel as LogLevelName,
       logFormat: logFormat as LogFormat,
       healthFile: str("health_file") || undefined,

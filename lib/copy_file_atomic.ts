@@ -9,6 +9,7 @@ import { makeTempName } from "./temp_name.ts";
 import { recheck, type Seen } from "./recheck.ts";
 import { keepOwner, targetMode } from "./owner.ts";
 import { settleDelay } from "./plan.ts";
+import { keepOld } from "./backup.ts";
 
 /** One file copy: where from, where to, and what the scan saw on both sides. */
 export interface CopyJob {
@@ -26,6 +27,8 @@ export interface CopyJob {
   dirSeen: Seen;
   /** True when `dir` is the replica root (given by the user, it may be a link). */
   dirIsRoot: boolean;
+  /** `--backup_dir`: keep the entry overwritten here (absolute, its folder made). */
+  backup?: string;
 }
 
 /**
@@ -202,6 +205,7 @@ function finishCopy(job: CopyJob, tmp: string): void {
   Deno.utimeSync(tmp, entry.atimeMs / 1000, entry.mtimeMs / 1000);
   recheck(job.dst, job.seen);
   if (job.seen === undefined) recheck(job.dir, job.dirSeen, job.dirIsRoot);
+  else if (job.backup !== undefined) keepOld(job.dst, job.backup);
   Deno.renameSync(tmp, job.dst);
 }
 
@@ -337,6 +341,7 @@ async function readFull(file: Deno.FsFile, buf: Uint8Array): Promise<number> {
  * @param dir The directory `dstPath` is in.
  * @param dirSeen That directory as the walk knows it.
  * @param dirIsRoot True when `dir` is the replica root.
+ * @param backup `--backup_dir`: keep the entry replaced here.
  */
 export async function symlinkAtomic(
   target: string,
@@ -345,6 +350,7 @@ export async function symlinkAtomic(
   dir: string,
   dirSeen: Seen,
   dirIsRoot: boolean,
+  backup?: string,
 ): Promise<void> {
   const tmp = dir + "/" + makeTempName();
   try {
@@ -352,6 +358,7 @@ export async function symlinkAtomic(
     await Deno.symlink(target, tmp);
     recheck(dstPath, seen);
     if (seen === undefined) recheck(dir, dirSeen, dirIsRoot);
+    else if (backup !== undefined) keepOld(dstPath, backup);
     Deno.renameSync(tmp, dstPath);
   } catch (error) {
     removeTemp(tmp);

@@ -395,7 +395,7 @@ export function logEvent(event: SyncEvent): void {
   const tag = event.dryRun ? " (dry run)" : "";
   let text = `${event.action.padEnd(6)} ${event.kind.padEnd(7)} ${event.path}`;
   if (event.bytes !== undefined) text += ` (${formatBytes(event.bytes)})`;
-  if (event.detail) text += `: ${event.detail}`;
+  if (event.detail) text += event.detail.startsWith("-> ") ? ` ${event.detail}` : `: ${event.detail}`;
   if (event.hint) text += ` (${event.hint})`;
   text += tag;
   const props = { event: { ...event } };
@@ -421,6 +421,7 @@ export function logEvent(event: SyncEvent): void {
  * @param stats Its counts.
  * @param dryRun Whether nothing was changed.
  * @param watchDirs For a `--watch` cycle, how many directories it synced (adds `(watch: K dirs)`).
+ * @param backups With `--backup_dir`: adds `(backup: N)`, the entries moved to the backup folder.
  */
 export function logSummary(
   cycle: number,
@@ -428,13 +429,15 @@ export function logSummary(
   stats: SyncStats,
   dryRun = false,
   watchDirs?: number,
+  backups = false,
 ): void {
   const status = stats.aborted ? "stopped" : stats.error > 0 ? "failed" : "done";
   const text = `cycle ${cycle} ${status} in ${seconds.toFixed(2)} s: ` +
     `${stats.create} created, ${stats.copy} copied, ${stats.update} updated, ` +
     `${stats.remove} removed, ${stats.skip} skipped, ${stats.error} errors, ` +
     `${formatBytes(stats.bytes)} copied, ${stats.scanned} scanned${dryRun ? " (dry run)" : ""}` +
-    (watchDirs === undefined ? "" : ` (watch: ${watchDirs} ${watchDirs === 1 ? "dir" : "dirs"})`);
+    (watchDirs === undefined ? "" : ` (watch: ${watchDirs} ${watchDirs === 1 ? "dir" : "dirs"})`) +
+    (backups ? ` (backup: ${stats.backup})` : "");
   const summary = { action: "summary", cycle, status, seconds, ...stats, dryRun, watchDirs };
   if (stats.error > 0) logger.error("{text}", { text, summary });
   else logger.info("{text}", { text, summary });

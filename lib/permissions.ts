@@ -22,10 +22,16 @@ import type { Config } from "./cli.ts";
  * @returns One line naming the flag to add, or undefined when all is granted.
  */
 export function missingPermission(
-  config: Pick<Config, "source" | "replica" | "logFile" | "healthFile">,
+  config: Pick<Config, "source" | "replica" | "logFile" | "healthFile" | "backupDir">,
 ): string | undefined {
-  const reads = [config.source, config.replica, config.logFile, config.healthFile];
-  const writes = [config.replica, config.logFile, config.healthFile];
+  const reads = [
+    config.source,
+    config.replica,
+    config.logFile,
+    config.healthFile,
+    config.backupDir,
+  ];
+  const writes = [config.replica, config.logFile, config.healthFile, config.backupDir];
   const readList = reads.filter((p): p is string => p !== undefined);
   const writeList = writes.filter((p): p is string => p !== undefined);
   const hint = `run with --allow-read --allow-write, or narrowed: --allow-read=${

@@ -7,7 +7,8 @@
  */
 import type { Config } from "./cli.ts";
 import { checkRoots, SafetyError } from "./check_roots.ts";
-import { RootError } from "./errors.ts";
+import { explain, RootError } from "./errors.ts";
+import { cycleBackup, pruneBackups } from "./backup.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
 import { recordCycle } from "./health.ts";
 import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
@@ -112,6 +113,9 @@ export async function runCycle(
   const base: SyncOptions = {
     source: config.source,
     replica: config.replica,
+    backup: config.backupDir === undefined
+      ? undefined
+      : cycleBackup(config.backupDir, new Date(Date.now() - (performance.now() - started))),
     checksum: config.checksum,
     excluded,
     concurrency: config.concurrency,
@@ -128,6 +132,7 @@ export async function runCycle(
       warned: new Set(),
       onEvent: (e) => {
         if (e.action === "remove") removals++;
+        else if (e.action === "backup") removals += e.count ?? 0;
       },
     });
     try {
@@ -179,13 +184,32 @@ export async function runCycle(
         "in the future (clock skew?): copied without waiting for them to settle",
     );
   }
-  logSummary(cycle, seconds, stats, config.dryRun, dirs?.length);
+  if (config.backupDir !== undefined && config.backupKeepSeconds !== undefined) {
+    pruneOld(config.backupDir, config.backupKeepSeconds, config.dryRun);
+  }
+  logSummary(cycle, seconds, stats, config.dryRun, dirs?.length, config.backupDir !== undefined);
   ok = ok && stats.error === 0 && !stats.aborted;
   if (config.healthFile && dirs === undefined) {
     const status = stats.aborted ? "stopped" : ok ? "ok" : "failed";
     recordCycle(config.healthFile, { cycle, status, errors: stats.error }, config.intervalSeconds);
   }
   return { ok, stats };
+}
+
+/** `--backup_keep`: removes the backup folders past their age, one log line each. */
+function pruneOld(dir: string, keepSeconds: number, dryRun: boolean): void {
+  try {
+    pruneBackups(dir, keepSeconds, Date.now(), dryRun, (name) => {
+      logMessage(
+        "info",
+        `backup folder ${name} ${dryRun ? "would be " : ""}removed: older than --backup_keep` +
+          (dryRun ? " (dry run)" : ""),
+      );
+    });
+  } catch (error) {
+    const { reason, hint } = explain(error);
+    logMessage("warning", `cannot prune backups in '${dir}': ${reason}${hint ? ` (${hint})` : ""}`);
+  }
 }
 
 /** The whole tree, or each of `dirs` shallow, one after the other. */

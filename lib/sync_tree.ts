@@ -23,6 +23,7 @@ import {
 } from "./apply.ts";
 import { inDir } from "./in_dir.ts";
 import { RootError } from "./errors.ts";
+import type { Backup } from "./backup.ts";
 import { noReplicaParent } from "./check_roots.ts";
 import { ownersKept } from "./owner.ts";
 import { Pool } from "./pool.ts";
@@ -48,6 +49,8 @@ export interface SyncOptions {
   deletes?: boolean;
   /** The most removals this cycle may make, counted as they happen (`--max-delete`). */
   maxDelete?: number;
+  /** `--backup_dir`: this cycle's backup folder for what is removed or overwritten. */
+  backup?: Backup;
   /** How many copies run at once (default 8). */
   concurrency?: number;
   /** Stops the walk; copies under way finish or are discarded, then the cycle returns. */
@@ -142,6 +145,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     excluded: options.excluded ?? (() => false),
     deletes: options.deletes ?? true,
     budget: new DeleteBudget(options.maxDelete),
+    backup: options.backup,
     forbidden: rootIdentities([source, replica]),
     shallow: options.shallow ?? false,
     signal: options.signal,

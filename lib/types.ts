@@ -83,7 +83,7 @@ export type Action =
   | { op: "skip"; path: string; why: string; kind: EntryKind };
 
 /** What happened to one path; `skip` and `error` carry a reason and a hint. */
-export type SyncAction = "create" | "copy" | "update" | "remove" | "skip" | "error";
+export type SyncAction = "create" | "copy" | "update" | "remove" | "backup" | "skip" | "error";
 
 /** One event of a cycle, for the log. */
 export interface SyncEvent {
@@ -95,6 +95,8 @@ export interface SyncEvent {
   kind: EntryKind;
   /** Bytes copied, for copies and updates of files. */
   bytes?: number;
+  /** For a backup of a removal: how many entries it moved (they count as removals). */
+  count?: number;
   /** Extra words: why it was skipped or failed, or what changed. */
   detail?: string;
   /** What the user can do, for errors. */
@@ -115,6 +117,8 @@ export interface SyncStats {
   update: number;
   /** Replica entries removed. */
   remove: number;
+  /** Entries moved to the backup folder (removed or overwritten), `--backup_dir`. */
+  backup: number;
   /** Entries left alone (special files, bad names, excluded leftovers, changed during the run). */
   skip: number;
   /** Paths that failed. */
@@ -146,6 +150,7 @@ export function emptyStats(): SyncStats {
     copy: 0,
     update: 0,
     remove: 0,
+    backup: 0,
     skip: 0,
     error: 0,
     bytes: 0,
