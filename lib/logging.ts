@@ -395,7 +395,9 @@ export function logEvent(event: SyncEvent): void {
   const tag = event.dryRun ? " (dry run)" : "";
   let text = `${event.action.padEnd(6)} ${event.kind.padEnd(7)} ${event.path}`;
   if (event.bytes !== undefined) text += ` (${formatBytes(event.bytes)})`;
-  if (event.detail) text += event.detail.startsWith("-> ") ? ` ${event.detail}` : `: ${event.detail}`;
+  if (event.detail) {
+    text += event.detail.startsWith("-> ") ? ` ${event.detail}` : `: ${event.detail}`;
+  }
   if (event.hint) text += ` (${event.hint})`;
   text += tag;
   const props = { event: { ...event } };
