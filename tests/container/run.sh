@@ -98,7 +98,10 @@ cleanup() {
   if [ -n "$WORK" ] && [ -f "$WORK/w/docker-compose.yml" ]; then
     podman-compose -p "$PROJECT-watch" -f "$WORK/w/docker-compose.yml" down >/dev/null 2>&1
   fi
-  podman rm -f "$PROJECT-defaults" "$PROJECT-own-flags" >/dev/null 2>&1
+  # One at a time: podman 4.3's `rm -f` removes none when one of several names is missing.
+  for c in defaults own-flags strict root-replica root-logs; do
+    podman rm -f "$PROJECT-$c" >/dev/null 2>&1
+  done
   podman network rm -f "${PROJECT}_default" "${PROJECT}-watch_default" >/dev/null 2>&1
   [ -n "$WORK" ] && rm -rf "$WORK"
 }
@@ -302,7 +305,8 @@ podman rm -f -t 10 "$PROJECT-own-flags" >/dev/null 2>&1
 step "the strict variant (path-scoped grants) from the README, with --once"
 mkdir -p "$WORK/replica4" "$WORK/logs4"
 chown 1993:1993 "$WORK/replica4" "$WORK/logs4"
-STRICT_OUT="$(podman run --rm --network none -v "$SRC:/source:ro" -v "$WORK/replica4:/replica" \
+STRICT_OUT="$(timeout 60 podman run --rm --name "$PROJECT-strict" --network none \
+  -v "$SRC:/source:ro" -v "$WORK/replica4:/replica" \
   -v "$WORK/logs4:/logs" --entrypoint foldersync-entrypoint "$IMAGE" deno run --cached-only \
   --frozen --no-prompt --allow-read=/source,/replica,/logs,/app/lib \
   --allow-write=/replica,/logs /app/main.ts --source_path /source --replica_path /replica \
@@ -320,9 +324,12 @@ for which in replica logs; do
   chmod 755 "$WORK/root-$which/replica" "$WORK/root-$which/logs"
   other=logs && [ "$which" = logs ] && other=replica
   chown 1993:1993 "$WORK/root-$which/$other"
-  OUT="$(podman run --rm --network none -v "$SRC:/source:ro" \
-    -v "$WORK/root-$which/replica:/replica" -v "$WORK/root-$which/logs:/logs" "$IMAGE" 2>&1)"
+  # (timeout: an image without the check would run its loop here for good)
+  OUT="$(timeout 30 podman run --rm --name "$PROJECT-root-$which" --network none \
+    -v "$SRC:/source:ro" -v "$WORK/root-$which/replica:/replica" \
+    -v "$WORK/root-$which/logs:/logs" "$IMAGE" 2>&1)"
   RC=$?
+  podman rm -f "$PROJECT-root-$which" >/dev/null 2>&1
   OUT="$(grep -v '^time=.* level=' <<<"$OUT")" # podman's own systemd noise
   echo "$OUT"
   check "/$which not writable: exit 1 ($RC)" test "$RC" -eq 1
