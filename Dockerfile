@@ -20,14 +20,17 @@ ENV DENO_NO_UPDATE_CHECK=1
 WORKDIR /app
 RUN mkdir -p /replica /logs && chown deno:deno /replica /logs
 
-USER deno
-
-# Dependencies are resolved at build time: the npm packages pinned in deno.lock go to DENO_DIR
-# (/deno-dir), so the container needs no network at run time.
 COPY deno.json deno.lock ./
 COPY main.ts ./
 COPY lib/ ./lib/
 COPY containers/entrypoint.sh /usr/local/bin/foldersync-entrypoint
+# A clone made under umask 077 has 0600 files: make the app readable whatever the host's modes.
+RUN chmod -R a+rX /app /usr/local/bin/foldersync-entrypoint
+
+USER deno
+
+# Dependencies are resolved at build time: the npm packages pinned in deno.lock go to DENO_DIR
+# (/deno-dir), so the container needs no network at run time.
 RUN deno install --frozen --entrypoint main.ts
 
 # Unscoped --allow-read --allow-write (not --allow-all: no env, net, run, sys or ffi): Deno

@@ -64,14 +64,27 @@ export function recordCycle(
     pid: Deno.pid,
   };
   const text = JSON.stringify(record) + "\n";
+  // Written beside it and renamed over it, so a check never reads a half-written record.
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  const write = () => {
+    try {
+      Deno.writeTextFileSync(tmp, text);
+    } catch (error) {
+      // Grants narrowed to the file itself: write it in place.
+      if (!(error instanceof Deno.errors.NotCapable)) throw error;
+      Deno.writeTextFileSync(path, text);
+      return;
+    }
+    Deno.renameSync(tmp, path);
+  };
   try {
     try {
-      Deno.writeTextFileSync(path, text);
+      write();
     } catch (error) {
       const slash = path.lastIndexOf("/");
       if (!(error instanceof Deno.errors.NotFound) || slash <= 0) throw error;
       Deno.mkdirSync(path.slice(0, slash), { recursive: true });
-      Deno.writeTextFileSync(path, text);
+      write();
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
