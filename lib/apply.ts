@@ -13,6 +13,7 @@ import {
   copyFileAtomic,
   copyFileAtomicSync,
   type CopyJob,
+  type Made,
   sameContent,
   symlinkAtomic,
 } from "./copy_file_atomic.ts";
@@ -250,15 +251,17 @@ export function loosenDir(ctx: ApplyContext, dir: DirRef): boolean {
  * ```
  *
  * @param ctx The cycle.
- * @param action The action (not a descend or dirmeta: the walk handles those).
+ * @param action The action (not a descend, dirmeta, anchor or link: the walk handles those).
  * @param dir The replica directory it happens in.
+ * @param extra For a copy or compare: see {@linkcode CopyExtra}.
  * @returns A copy still under way, or undefined; `false` when the path failed
  *   (a removal or mkdir, so that what depends on it is not tried).
  */
 export async function applyAction(
   ctx: ApplyContext,
-  action: Exclude<Action, { op: "descend" | "dirmeta" }>,
+  action: Exclude<Action, { op: "descend" | "dirmeta" | "anchor" | "link" }>,
   dir: DirRef,
+  extra?: CopyExtra,
 ): Promise<{ done: Promise<void> } | false | undefined> {
   switch (action.op) {
     case "skip":
@@ -277,9 +280,9 @@ export async function applyAction(
       applyAttrs(ctx, action.path, action.src, action.dst, dir);
       return undefined;
     case "copy":
-      return await applyCopy(ctx, action.path, action.src, action.dst, action.reason, dir);
+      return await applyCopy(ctx, action.path, action.src, action.dst, action.reason, dir, extra);
     case "compare":
-      return await ctx.pool.run(() => applyCompare(ctx, action, dir));
+      return await ctx.pool.run(() => applyCompare(ctx, action, dir, extra));
   }
 }
 
@@ -537,6 +540,17 @@ export function applyAttrs(
   }
 }
 
+/** What `--hard-links` adds to a copy (see hard_links.ts). */
+export interface CopyExtra {
+  /**
+   * Told the file the copy renamed into place (or, for a compare that found
+   * the content equal, the replica file kept); keeps the copy on this thread.
+   */
+  made?: (file: Made) => void;
+  /** Added to the copy's event: why a group member was copied, not linked. */
+  detail?: string;
+}
+
 /**
  * Copies a file: small settled ones inline with sync calls (or on the copy
  * workers once a cycle has made many), the rest on the pool.
@@ -553,6 +567,7 @@ export function applyAttrs(
  * @param dst What the replica held there (undefined: nothing).
  * @param reason New, or an update.
  * @param dir The replica directory it goes in.
+ * @param extra `--hard-links`: see {@linkcode CopyExtra}.
  * @returns A copy under way, or undefined when done (or failed, reported).
  */
 export async function applyCopy(
@@ -562,10 +577,12 @@ export async function applyCopy(
   dst: Entry | undefined,
   reason: "new" | "update",
   dir: DirRef,
+  extra: CopyExtra = {},
 ): Promise<{ done: Promise<void> } | undefined> {
   const action = reason === "new" ? "copy" : "update";
+  const detail = extra.detail;
   if (ctx.dryRun) {
-    ctx.emit({ action, path: rel, kind: "file", bytes: src.size });
+    ctx.emit({ action, path: rel, kind: "file", bytes: src.size, detail });
     return undefined;
   }
   if (!loosenDir(ctx, dir)) return undefined;
@@ -578,12 +595,16 @@ export async function applyCopy(
     dirSeen: dir.seen,
     dirIsRoot: dir.root,
   };
-  const copied = () => ctx.emit({ action, path: rel, kind: "file", bytes: src.size });
+  const copied = (file?: Made) => {
+    if (file) extra.made?.(file);
+    ctx.emit({ action, path: rel, kind: "file", bytes: src.size, detail });
+  };
   const failed = (error: unknown) => fail(ctx, rel, "file", "cannot copy", error);
   if (!copiesInline(src)) {
     return await ctx.pool.run(() => copyFileAtomic(job, ctx.inflight).then(copied, failed));
   }
-  const copier = ctx.copyWorkers && ctx.inlineCopies >= COPIER_AFTER ? sharedCopier() : undefined;
+  const workers = ctx.copyWorkers && !extra.made && ctx.inlineCopies >= COPIER_AFTER;
+  const copier = workers ? sharedCopier() : undefined;
   if (copier) {
     const { done } = await copier.submit(job);
     return {
@@ -596,8 +617,7 @@ export async function applyCopy(
   ctx.inlineCopies++;
   await ctx.yieldNow();
   try {
-    copyFileAtomicSync(job);
-    copied();
+    copied(copyFileAtomicSync(job));
   } catch (error) {
     failed(error);
   }
@@ -619,11 +639,13 @@ export async function applyCopy(
  * @param ctx The cycle.
  * @param action The compare action.
  * @param dir The replica directory.
+ * @param extra `--hard-links`: see {@linkcode CopyExtra}.
  */
 export async function applyCompare(
   ctx: ApplyContext,
   action: Extract<Action, { op: "compare" }>,
   dir: DirRef,
+  extra: CopyExtra = {},
 ): Promise<void> {
   const { path, src, dst } = action;
   const srcPath = ctx.source + "/" + path;
@@ -639,9 +661,12 @@ export async function applyCompare(
     return;
   }
   if (!same) {
-    const task = await applyCopy(ctx, path, src, dst, "update", dir);
+    const task = await applyCopy(ctx, path, src, dst, "update", dir, extra);
     await task?.done;
-  } else if (action.attrs) applyAttrs(ctx, path, src, dst, dir);
+    return;
+  }
+  extra.made?.(dst);
+  if (action.attrs) applyAttrs(ctx, path, src, dst, dir);
 }
 
 /**
