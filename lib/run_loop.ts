@@ -113,6 +113,7 @@ export async function runCycle(
     source: config.source,
     replica: config.replica,
     checksum: config.checksum,
+    hardLinks: config.hardLinks,
     excluded,
     concurrency: config.concurrency,
     signal: state.signal,
