@@ -13,6 +13,7 @@ import {
   copyFileAtomic,
   copyFileAtomicSync,
   type CopyJob,
+  type Made,
   sameContent,
   symlinkAtomic,
 } from "./copy_file_atomic.ts";
@@ -253,15 +254,17 @@ export function loosenDir(ctx: ApplyContext, dir: DirRef): boolean {
  * ```
  *
  * @param ctx The cycle.
- * @param action The action (not a descend or dirmeta: the walk handles those).
+ * @param action The action (not a descend, dirmeta, anchor or link: the walk handles those).
  * @param dir The replica directory it happens in.
+ * @param extra For a copy or compare: see {@linkcode CopyExtra}.
  * @returns A copy still under way, or undefined; `false` when the path failed
  *   (a removal or mkdir, so that what depends on it is not tried).
  */
 export async function applyAction(
   ctx: ApplyContext,
-  action: Exclude<Action, { op: "descend" | "dirmeta" }>,
+  action: Exclude<Action, { op: "descend" | "dirmeta" | "anchor" | "link" }>,
   dir: DirRef,
+  extra?: CopyExtra,
 ): Promise<{ done: Promise<void> } | false | undefined> {
   switch (action.op) {
     case "skip":
@@ -280,9 +283,9 @@ export async function applyAction(
       applyAttrs(ctx, action.path, action.src, action.dst, dir);
       return undefined;
     case "copy":
-      return await applyCopy(ctx, action.path, action.src, action.dst, action.reason, dir);
+      return await applyCopy(ctx, action.path, action.src, action.dst, action.reason, dir, extra);
     case "compare":
-      return await ctx.pool.run(() => applyCompare(ctx, action, dir));
+      return await ctx.pool.run(() => applyCompare(ctx, action, dir, extra));
   }
 }
 
@@ -634,12 +637,34 @@ export function applyAttrs(
   }
 }
 
+/** What `--hard-links` adds to a copy (see hard_links.ts). */
+export interface CopyExtra {
+  /**
+   * Told the file the copy renamed into place (or, for a compare that found
+   * the content equal, the replica file kept); keeps the copy on this thread.
+   */
+  made?: (file: Made) => void;
+  /** Added to the copy's event: why a group member was copied, not linked. */
+  detail?: string;
+}
+
 /**
  * `--backup_dir`: where the replica entry an update overwrites is kept (its
  * folders made), and the event to report once it is; undefined without
  * backups or when nothing is overwritten.
+ *
+ * @example Usage
+ * ```ts
+ * import { overwritten } from "./apply.ts";
+ * // const backup = overwritten(ctx, "a.txt", dstEntry); ... backup?.done();
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param rel The entry.
+ * @param dst What the scan saw there.
+ * @returns The backup path (undefined in a dry run) and the event to emit.
  */
-function overwritten(
+export function overwritten(
   ctx: ApplyContext,
   rel: string,
   dst: Entry | undefined,
@@ -670,6 +695,7 @@ function overwritten(
  * @param dst What the replica held there (undefined: nothing).
  * @param reason New, or an update.
  * @param dir The replica directory it goes in.
+ * @param extra `--hard-links`: see {@linkcode CopyExtra}.
  * @returns A copy under way, or undefined when done (or failed, reported).
  */
 export async function applyCopy(
@@ -679,12 +705,14 @@ export async function applyCopy(
   dst: Entry | undefined,
   reason: "new" | "update",
   dir: DirRef,
+  extra: CopyExtra = {},
 ): Promise<{ done: Promise<void> } | undefined> {
   const action = reason === "new" ? "copy" : "update";
   const backup = overwritten(ctx, rel, dst);
+  const detail = extra.detail;
   if (ctx.dryRun) {
     backup?.done();
-    ctx.emit({ action, path: rel, kind: "file", bytes: src.size });
+    ctx.emit({ action, path: rel, kind: "file", bytes: src.size, detail });
     return undefined;
   }
   if (!loosenDir(ctx, dir)) return undefined;
@@ -698,15 +726,17 @@ export async function applyCopy(
     dirSeen: dir.seen,
     dirIsRoot: dir.root,
   };
-  const copied = () => {
+  const copied = (file?: Made) => {
+    if (file) extra.made?.(file);
     backup?.done();
-    ctx.emit({ action, path: rel, kind: "file", bytes: src.size });
+    ctx.emit({ action, path: rel, kind: "file", bytes: src.size, detail });
   };
   const failed = (error: unknown) => fail(ctx, rel, "file", "cannot copy", error);
   if (!copiesInline(src)) {
     return await ctx.pool.run(() => copyFileAtomic(job, ctx.inflight).then(copied, failed));
   }
-  const copier = ctx.copyWorkers && ctx.inlineCopies >= COPIER_AFTER ? sharedCopier() : undefined;
+  const workers = ctx.copyWorkers && !extra.made && ctx.inlineCopies >= COPIER_AFTER;
+  const copier = workers ? sharedCopier() : undefined;
   if (copier) {
     const { done } = await copier.submit(job);
     return {
@@ -719,8 +749,7 @@ export async function applyCopy(
   ctx.inlineCopies++;
   await ctx.yieldNow();
   try {
-    copyFileAtomicSync(job);
-    copied();
+    copied(copyFileAtomicSync(job));
   } catch (error) {
     failed(error);
   }
@@ -742,11 +771,13 @@ export async function applyCopy(
  * @param ctx The cycle.
  * @param action The compare action.
  * @param dir The replica directory.
+ * @param extra `--hard-links`: see {@linkcode CopyExtra}.
  */
 export async function applyCompare(
   ctx: ApplyContext,
   action: Extract<Action, { op: "compare" }>,
   dir: DirRef,
+  extra: CopyExtra = {},
 ): Promise<void> {
   const { path, src, dst } = action;
   const srcPath = ctx.source + "/" + path;
@@ -762,9 +793,12 @@ export async function applyCompare(
     return;
   }
   if (!same) {
-    const task = await applyCopy(ctx, path, src, dst, "update", dir);
+    const task = await applyCopy(ctx, path, src, dst, "update", dir, extra);
     await task?.done;
-  } else if (action.attrs) applyAttrs(ctx, path, src, dst, dir);
+    return;
+  }
+  extra.made?.(dst);
+  if (action.attrs) applyAttrs(ctx, path, src, dst, dir);
 }
 
 /**

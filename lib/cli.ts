@@ -26,6 +26,8 @@ export interface Config {
   dryRun: boolean;
   /** `--checksum`. */
   checksum: boolean;
+  /** `--hard-links`: files linked together in the source are linked alike in the replica. */
+  hardLinks: boolean;
   /** `--exclude`, repeatable. */
   exclude: string[];
   /** `--allow-empty-source`. */
@@ -86,6 +88,9 @@ Options:
   --dry-run                show and log what would change, change nothing, and exit
                            (one cycle; with --watch, every interval and on changes)
   --checksum               also compare content when size and mtime agree
+  --hard-links             files hard-linked together in the source are hard-linked alike in
+                           the replica (off: each is a separate copy); keeps one entry per
+                           linked file in memory during a cycle
   --exclude GLOB           leave matching paths alone on both sides (repeatable);
                            a pattern without '/' matches a name at any depth
   --allow-empty-source     mirror an empty source over a non-empty replica
@@ -126,6 +131,7 @@ const FLAGS: Record<string, FlagSpec> = {
   once: { type: "boolean" },
   dry_run: { type: "boolean" },
   checksum: { type: "boolean" },
+  hard_links: { type: "boolean" },
   exclude: { type: "string", multiple: true },
   allow_empty_source: { type: "boolean" },
   max_delete: { type: "string" },
@@ -275,6 +281,7 @@ export function parseCommandLine(args: readonly string[]): Command {
       once: values.once === true || (values.dry_run === true && values.watch !== true),
       dryRun: values.dry_run === true,
       checksum: values.checksum === true,
+      hardLinks: values.hard_links === true,
       exclude,
       allowEmptySource: values.allow_empty_source === true,
       maxDelete: wholeNumber("max_delete", str("max_delete"), 0),

@@ -64,8 +64,9 @@ export interface CopyJob {
  * @param job What to copy.
  * @param inflight When given, holds the temporary path while the copy is under
  *   way, so a caller that must stop before a huge copy ends can remove it.
+ * @returns The file renamed into place (kind, dev, ino).
  */
-export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Promise<void> {
+export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Promise<Made> {
   const tmp = job.dir + "/" + makeTempName();
   inflight?.add(tmp);
   try {
@@ -75,7 +76,7 @@ export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Prom
     recheck(job.dir, job.dirSeen, job.dirIsRoot);
     if (byHandle(job.entry)) await copyByHandle(job.src, tmp, job.entry.size);
     else await withOpenDeadline(Deno.copyFile(job.src, tmp), tmp);
-    finishCopy(job, tmp);
+    return finishCopy(job, tmp);
   } catch (error) {
     removeTemp(tmp);
     throw error;
@@ -105,15 +106,16 @@ export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Prom
  * ```
  *
  * @param job What to copy.
+ * @returns The file renamed into place (kind, dev, ino).
  */
-export function copyFileAtomicSync(job: CopyJob): void {
+export function copyFileAtomicSync(job: CopyJob): Made {
   const tmp = job.dir + "/" + makeTempName();
   try {
     checkSource(job.src, job.entry);
     recheck(job.dir, job.dirSeen, job.dirIsRoot);
     if (byHandle(job.entry)) copyByHandleSync(job.src, tmp, job.entry.size);
     else Deno.copyFileSync(job.src, tmp);
-    finishCopy(job, tmp);
+    return finishCopy(job, tmp);
   } catch (error) {
     removeTemp(tmp);
     throw error;
@@ -177,8 +179,11 @@ function checkSource(path: string, entry: Entry): void {
   }
 }
 
+/** What a copy renamed into place: the inode a hard-link group's members are linked to. */
+export type Made = NonNullable<Seen>;
+
 /** Checks the source did not change, sets owner, mode and mtime, and renames into place. */
-function finishCopy(job: CopyJob, tmp: string): void {
+function finishCopy(job: CopyJob, tmp: string): Made {
   const { entry } = job;
   const after = Deno.lstatSync(job.src);
   if (
@@ -207,6 +212,7 @@ function finishCopy(job: CopyJob, tmp: string): void {
   if (job.seen === undefined) recheck(job.dir, job.dirSeen, job.dirIsRoot);
   else if (job.backup !== undefined) keepOld(job.dst, job.backup);
   Deno.renameSync(tmp, job.dst);
+  return { kind: "file", dev: info.dev, ino: info.ino ?? 0 };
 }
 
 /** `lstat`s our temporary file: it must still be a regular file (not a link swapped in). */

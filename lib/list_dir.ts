@@ -61,6 +61,7 @@ export function toEntry(name: string, info: Deno.FileInfo): Entry {
     uid: info.uid ?? 0,
     gid: info.gid ?? 0,
     blocks: info.blocks ?? 0,
+    nlink: info.nlink ?? 1,
   };
 }
 

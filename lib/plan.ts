@@ -25,6 +25,37 @@ export interface PlanOptions {
    * and names shared by two entries once decoded (see `listDir`).
    */
   protect?: ReadonlySet<string>;
+  /**
+   * `--hard-links`: the hard-link groups met earlier in the cycle, by the
+   * source's `dev:ino` ({@linkcode linkKey}). Given, files with more than one
+   * link are grouped: the first met stands for its group, the others are
+   * linked to it. Not given, each is copied as a separate file.
+   */
+  links?: ReadonlyMap<string, LinkAnchor>;
+}
+
+/** The file that stands for a hard-link group this cycle (`--hard-links`). */
+export interface LinkAnchor {
+  /** Its path, relative to the roots: the group's first member met this cycle. */
+  path: string;
+  /** Its replica file, when the scan found it current; undefined when it is copied this cycle. */
+  found?: { dev: number; ino: number };
+}
+
+/**
+ * Names a source file's hard-link group: its device and inode.
+ *
+ * @example Usage
+ * ```ts
+ * import { linkKey } from "./plan.ts";
+ * linkKey({ dev: 2049, ino: 1234 }); // "2049:1234"
+ * ```
+ *
+ * @param entry The file.
+ * @returns The key.
+ */
+export function linkKey(entry: Pick<Entry, "dev" | "ino">): string {
+  return `${entry.dev}:${entry.ino}`;
 }
 
 const SPECIAL = "not a regular file, directory or symlink (FIFO, socket or device)";
@@ -41,11 +72,21 @@ const NO_DELETES = "its replacement needs a delete, and deletes are off for this
  * A copy of a file written too recently carries the time it may be made
  * (the settle rule, {@linkcode settleDelay}).
  *
+ * With `links` (`--hard-links`), a source file with more than one link
+ * belongs to the group of its `dev:ino`. The group's first member met this
+ * cycle stands for it (in a directory, one whose replica file is current is
+ * preferred): it is planned as any file, and its copy carries the group (or,
+ * current, an `anchor` action follows). The other members become `link`
+ * actions, after this directory's copies, unless their replica file already
+ * is the group's. A replica file with more links than its source file is
+ * copied afresh rather than given a new mode or owner, which would reach the
+ * other names of its inode too (with or without `links`).
+ *
  * @example Usage
  * ```ts
  * import { planDir } from "./plan.ts";
  * const file = { name: "a", kind: "file" as const, size: 1, mtimeMs: 1, atimeMs: 1, mode: 0o644,
- *   dev: 1, ino: 1, uid: 0, gid: 0, blocks: 8 };
+ *   dev: 1, ino: 1, uid: 0, gid: 0, blocks: 8, nlink: 1 };
  * planDir("", [file], [], { checksum: false, excluded: () => false, deletes: true });
  * // [{ op: "copy", path: "a", src: file, reason: "new" }]
  * ```
@@ -53,7 +94,7 @@ const NO_DELETES = "its replacement needs a delete, and deletes are off for this
  * @param dirRel The directory relative to the roots ("" for the root).
  * @param src The source directory's entries, sorted by name.
  * @param dst The replica directory's entries, sorted by name.
- * @param options Checksum, exclusions, owners, and whether deletes are allowed.
+ * @param options Checksum, exclusions, owners, whether deletes are allowed, hard-link groups.
  * @returns The actions, in the order they must run.
  */
 export function planDir(
@@ -64,10 +105,12 @@ export function planDir(
 ): Action[] {
   const removes: Action[] = [];
   const makes: Action[] = [];
+  const linked: Action[] = [];
   const descends: Action[] = [];
   const prefix = dirRel === "" ? "" : dirRel + "/";
-  const owners = options.owners ?? false;
   const now = options.now ?? Date.now();
+  const links = options.links;
+  const here = links ? anchorsHere(prefix, src, dst, options, links) : undefined;
   let i = 0;
   let j = 0;
   while (i < src.length || j < dst.length) {
@@ -101,9 +144,24 @@ export function planDir(
       makes.push({ op: "skip", path, why: SPECIAL, kind: "other" });
       continue;
     }
+    let group: string | undefined; // This file stands for its hard-link group.
+    if (links && s!.kind === "file" && s!.nlink > 1) {
+      const key = linkKey(s!);
+      const anchor = links.get(key) ?? here!.get(key)!;
+      const found = anchor.found;
+      const was = order === 0 ? d : undefined;
+      if (anchor.path === path) group = key;
+      else if (was?.kind === "file" && found && was.dev === found.dev && was.ino === found.ino) {
+        continue; // Linked alike already.
+      } else if (!(was?.kind === "file" && found && was.dev !== found.dev)) {
+        // Linked into place; a replica file on another filesystem than the group's stays apart.
+        link(s!, was, path, key, anchor.path);
+        continue;
+      }
+    }
     if (order < 0) {
       // Only in the source.
-      create(s!, undefined, path, "new");
+      create(s!, undefined, path, "new", group);
       continue;
     }
     // In both.
@@ -111,12 +169,14 @@ export function planDir(
     const b = d!;
     if (a.kind === b.kind) {
       if (a.kind === "file") {
-        const ownerDiffers = a.uid !== b.uid || a.gid !== b.gid;
-        const attrs = owners ? ownerDiffers || a.mode !== b.mode : targetMode(a, b) !== b.mode;
-        if (a.size !== b.size || a.mtimeMs !== b.mtimeMs) {
-          copy(a, b, path, "update");
-        } else if (options.checksum) makes.push({ op: "compare", path, src: a, dst: b, attrs });
-        else if (attrs) makes.push({ op: "attrs", path, src: a, dst: b });
+        const needs = fileNeeds(a, b, options);
+        if (needs === "copy") copy(a, b, path, "update", group);
+        else if (needs === "compare" || needs === "compare+attrs") {
+          makes.push({ op: "compare", path, src: a, dst: b, attrs: needs !== "compare", group });
+        } else {
+          if (needs === "attrs") makes.push({ op: "attrs", path, src: a, dst: b });
+          if (group) makes.push({ op: "anchor", path, src: a, dst: b, group });
+        }
       } else if (a.kind === "dir") {
         descends.push({ op: "descend", path, src: a, dst: b });
       } else if (a.target !== b.target) {
@@ -132,21 +192,47 @@ export function planDir(
         continue;
       }
       removes.push({ op: "remove", path, dst: b, reason: "type" });
-      create(a, undefined, path, "update");
-    } else create(a, b, path, "update");
+      create(a, undefined, path, "update", group);
+    } else create(a, b, path, "update", group);
   }
-  return [...removes, ...makes, ...descends];
+  return [...removes, ...makes, ...linked, ...descends];
 
-  function copy(entry: Entry, was: Entry | undefined, path: string, reason: "new" | "update") {
+  function copy(
+    entry: Entry,
+    was: Entry | undefined,
+    path: string,
+    reason: "new" | "update",
+    group: string | undefined,
+  ) {
     const wait = settleDelay(entry.mtimeMs, now);
     const action: Action = { op: "copy", path, src: entry, dst: was, reason };
     if (wait > 0) action.settleAt = now + wait;
     if (isFuture(entry.mtimeMs, now)) action.future = true;
+    if (group) action.group = group;
     makes.push(action);
   }
 
-  function create(entry: Entry, was: Entry | undefined, path: string, reason: "new" | "update") {
-    if (entry.kind === "file") copy(entry, was, path, reason);
+  function link(entry: Entry, was: Entry | undefined, path: string, group: string, anchor: string) {
+    const reason = was ? "update" : "new";
+    if (was?.kind === "dir") {
+      if (!options.deletes) {
+        makes.push({ op: "skip", path, why: NO_DELETES, kind: "file" });
+        return;
+      }
+      removes.push({ op: "remove", path, dst: was, reason: "type" });
+      was = undefined;
+    }
+    linked.push({ op: "link", path, src: entry, dst: was, group, anchor, reason });
+  }
+
+  function create(
+    entry: Entry,
+    was: Entry | undefined,
+    path: string,
+    reason: "new" | "update",
+    group?: string,
+  ) {
+    if (entry.kind === "file") copy(entry, was, path, reason, group);
     else if (entry.kind === "symlink") {
       makes.push({ op: "symlink", path, src: entry, dst: was, reason });
     } else if (entry.kind === "dir") {
@@ -154,6 +240,55 @@ export function planDir(
       descends.push({ op: "descend", path, src: entry });
     }
   }
+}
+
+/**
+ * What a source file needs when the replica holds a file at its path: a copy
+ * when size or mtime differ, or when its mode or owner differs and the
+ * replica file has more links than the source file (a chmod would reach
+ * names the source's change did not); with `--checksum` a comparison;
+ * else its mode or owner set, or nothing.
+ */
+function fileNeeds(
+  a: Entry,
+  b: Entry,
+  options: PlanOptions,
+): "copy" | "compare" | "compare+attrs" | "attrs" | undefined {
+  const ownerDiffers = a.uid !== b.uid || a.gid !== b.gid;
+  const attrs = options.owners ? ownerDiffers || a.mode !== b.mode : targetMode(a, b) !== b.mode;
+  if (a.size !== b.size || a.mtimeMs !== b.mtimeMs || (attrs && b.nlink > a.nlink)) return "copy";
+  if (options.checksum) return attrs ? "compare+attrs" : "compare";
+  return attrs ? "attrs" : undefined;
+}
+
+/**
+ * Picks the file that stands for each hard-link group first met in this
+ * directory: the first by name whose replica file is current (nothing to
+ * copy, so the others are linked to what is there), else the first by name.
+ */
+function anchorsHere(
+  prefix: string,
+  src: readonly Entry[],
+  dst: readonly Entry[],
+  options: PlanOptions,
+  links: ReadonlyMap<string, LinkAnchor>,
+): Map<string, LinkAnchor> {
+  const here = new Map<string, LinkAnchor>();
+  let replica: Map<string, Entry> | undefined;
+  for (const s of src) {
+    if (s.kind !== "file" || s.nlink < 2) continue;
+    const key = linkKey(s);
+    if (links.has(key) || here.get(key)?.found) continue;
+    if (options.protect?.has(s.name) || options.excluded(prefix + s.name)) continue;
+    replica ??= new Map(dst.map((d) => [d.name, d]));
+    const d = replica.get(s.name);
+    const needs = d?.kind === "file" ? fileNeeds(s, d, options) : "copy";
+    const found = needs === undefined || needs === "attrs"
+      ? { dev: d!.dev, ino: d!.ino }
+      : undefined;
+    if (!here.has(key) || found) here.set(key, { path: prefix + s.name, found });
+  }
+  return here;
 }
 
 /**
@@ -167,7 +302,7 @@ export function planDir(
  * ```ts
  * import { planDirMeta } from "./plan.ts";
  * const dir = { name: "d", kind: "dir" as const, size: 0, mtimeMs: 1, atimeMs: 1, mode: 0o755,
- *   dev: 1, ino: 2, uid: 0, gid: 0, blocks: 8 };
+ *   dev: 1, ino: 2, uid: 0, gid: 0, blocks: 8, nlink: 2 };
  * planDirMeta("d", dir, { ...dir, mode: 0o700 }, false);
  * // { op: "dirmeta", path: "d", src: dir, dst: ..., report: "mode 0755" }
  * ```

@@ -42,12 +42,12 @@ export interface PackedEntries {
   names: string;
   /** Symlink targets, in entry order, joined by NUL. */
   targets: string;
-  /** Per entry: kind code, size, mtimeMs, atimeMs, mode, dev, ino, uid, gid, blocks. */
+  /** Per entry: kind code, size, mtimeMs, atimeMs, mode, dev, ino, uid, gid, blocks, nlink. */
   numbers: Float64Array;
 }
 
 const KINDS: Entry["kind"][] = ["file", "dir", "symlink", "other"];
-const FIELDS = 10;
+const FIELDS = 11;
 
 /**
  * Packs entries for `postMessage` (see {@linkcode PackedEntries}).
@@ -79,6 +79,7 @@ export function packEntries(entries: readonly Entry[]): PackedEntries {
     numbers[o + 7] = e.uid;
     numbers[o + 8] = e.gid;
     numbers[o + 9] = e.blocks;
+    numbers[o + 10] = e.nlink;
   }
   return { names: names.join("\0"), targets: targets.join("\0"), numbers };
 }
@@ -117,6 +118,7 @@ export function unpackEntries(packed: PackedEntries): Entry[] {
       uid: v[o + 7],
       gid: v[o + 8],
       blocks: v[o + 9],
+      nlink: v[o + 10],
     };
     if (kind === "symlink") entry.target = targets[t++];
     entries[i] = entry;

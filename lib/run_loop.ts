@@ -117,6 +117,7 @@ export async function runCycle(
       ? undefined
       : cycleBackup(config.backupDir, new Date(Date.now() - (performance.now() - started))),
     checksum: config.checksum,
+    hardLinks: config.hardLinks,
     excluded,
     concurrency: config.concurrency,
     signal: state.signal,

@@ -28,6 +28,7 @@ import { noReplicaParent } from "./check_roots.ts";
 import { ownersKept } from "./owner.ts";
 import { Pool } from "./pool.ts";
 import { localLister, prefetchSource, type SourceLister } from "./prefetch.ts";
+import { HardLinks } from "./hard_links.ts";
 import { dirname, resolve } from "node:path";
 
 export type { SyncAction, SyncEvent, SyncStats } from "./types.ts";
@@ -43,6 +44,8 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Compare content when size and mtime agree. */
   checksum?: boolean;
+  /** Files sharing a source inode share one replica inode too (`--hard-links`). */
+  hardLinks?: boolean;
   /** Paths (relative, `/`-separated) that are neither copied nor removed. */
   excluded?: (relPath: string) => boolean;
   /** Whether replica entries may be removed at all (false: `--max-delete` tripped). */
@@ -94,6 +97,8 @@ interface Ctx extends ApplyContext {
   shallow: boolean;
   onPlan?: (files: number, bytes: number) => void;
   lister: SourceLister;
+  /** The hard-link groups met this cycle (`--hard-links`). */
+  links?: HardLinks;
   /** Directory fix-ups waiting for their copies. */
   pending: Set<Promise<void>>;
   /** Relative paths of the pool copies under way (reported if abandoned). */
@@ -153,6 +158,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     warned: options.warned ?? new Set(),
     pool: new Pool(options.concurrency ?? 8),
     lister: localLister(source),
+    links: options.hardLinks ? new HardLinks() : undefined,
     copyWorkers: options.copyWorkers ?? false,
     inlineCopies: 0,
     pending: new Set(),
@@ -403,6 +409,7 @@ async function walkDir(
     deletes: ctx.deletes,
     owners: ownersKept(),
     protect,
+    links: ctx.links?.anchors,
   });
   if (ctx.onPlan) {
     let files = 0;
@@ -439,6 +446,14 @@ async function walkDir(
       continue;
     }
     if (action.op === "dirmeta") continue; // Never planned here (see planDirMeta below).
+    // --hard-links: the file a group's members are linked to, and the members.
+    const anchor = ctx.links?.begin(action);
+    if (action.op === "anchor") continue;
+    if (action.op === "link") {
+      changed = true;
+      tasks.push(ctx.links!.link(ctx, action, dir));
+      continue;
+    }
     if (action.op !== "skip") changed = true;
     if (action.op === "mkdir") {
       const dirEntry = applyMkdir(ctx, action.path, dir);
@@ -449,28 +464,32 @@ async function walkDir(
     if (action.op === "copy" && action.future) ctx.stats.future++;
     if (action.op === "copy" && action.settleAt !== undefined && !ctx.dryRun) {
       ctx.settle.at = Math.max(ctx.settle.at, action.settleAt);
-      tasks.push(ctx.settle.gate.promise.then(async () => {
+      const task = ctx.settle.gate.promise.then(async () => {
         if (ctx.signal?.aborted) return;
         ctx.copying.add(action.path);
         try {
-          const result = await applyAction(ctx, action, dir);
+          const result = await applyAction(ctx, action, dir, anchor?.extra);
           if (result) await result.done;
         } finally {
           ctx.copying.delete(action.path);
         }
-      }));
+      });
+      tasks.push(task);
+      anchor?.ends(task);
       continue;
     }
     if (action.op === "copy") {
       // Pool copies are tracked by path, to be reported if the run stops before they end.
-      const result = await applyAction(ctx, action, dir);
+      const result = await applyAction(ctx, action, dir, anchor?.extra);
+      anchor?.ends(result ? result.done : undefined);
       if (result) {
         ctx.copying.add(action.path);
         tasks.push(result.done.finally(() => ctx.copying.delete(action.path)));
       }
       continue;
     }
-    const result = await applyAction(ctx, action, dir);
+    const result = await applyAction(ctx, action, dir, anchor?.extra);
+    anchor?.ends(result ? result.done : undefined);
     if (result === false) failed.add(action.path);
     else if (result) tasks.push(result.done);
   }

@@ -35,6 +35,8 @@ export interface Entry {
   gid: number;
   /** 512-byte blocks allocated: fewer than the size needs means a sparse file. */
   blocks: number;
+  /** Hard links to it (1 for most files): with `--hard-links`, files above 1 are grouped. */
+  nlink: number;
 }
 
 /** Why a file or link is written. */
@@ -62,12 +64,18 @@ export type Action =
     settleAt?: number;
     /** Its mtime is beyond the margin in the future (clock skew): copied at once. */
     future?: boolean;
+    /**
+     * `--hard-links`: the first file met this cycle of the hard-link group
+     * `group` (the source's `dev:ino`); its other members are linked to the copy.
+     */
+    group?: string;
   }
   /**
    * Compare content byte by byte (`--checksum`): copy when it differs; when it
    * is the same and `attrs` is set, set mode (and owner) as an `attrs` would.
+   * `group` as for a copy: the members are linked to the file this leaves.
    */
-  | { op: "compare"; path: string; src: Entry; dst: Entry; attrs: boolean }
+  | { op: "compare"; path: string; src: Entry; dst: Entry; attrs: boolean; group?: string }
   /** Set mode bits (and owner) on a replica file whose content is current. */
   | { op: "attrs"; path: string; src: Entry; dst: Entry }
   /** Create or replace a symlink with the source's target text. */
@@ -79,6 +87,24 @@ export type Action =
    * the differences worth an event (mode, owner), empty for an mtime only.
    */
   | { op: "dirmeta"; path: string; src: Entry; dst?: Entry; report: string }
+  /**
+   * `--hard-links`: the replica file at `path` is current and stands for its
+   * hard-link group `group` this cycle (the others are linked to it). Changes nothing.
+   */
+  | { op: "anchor"; path: string; src: Entry; dst: Entry; group: string }
+  /**
+   * `--hard-links`: make the replica file a hard link of the file that stands
+   * for its group this cycle, the one at `anchor` (relative to the roots).
+   */
+  | {
+    op: "link";
+    path: string;
+    src: Entry;
+    dst?: Entry;
+    group: string;
+    anchor: string;
+    reason: CopyReason;
+  }
   /** Leave an entry alone and say why once. */
   | { op: "skip"; path: string; why: string; kind: EntryKind };
 
@@ -109,7 +135,7 @@ export interface SyncEvent {
 
 /** Counts of one cycle. */
 export interface SyncStats {
-  /** Directories and symlinks created. */
+  /** Directories, symlinks and hard links created. */
   create: number;
   /** New files copied. */
   copy: number;

@@ -44,6 +44,12 @@ Deno.test("cli: defaults", () => {
   assert.equal(c.logFormat, "text");
   assert.deepEqual(c.exclude, []);
   assert.equal(c.maxDelete, undefined);
+  assert.equal(c.hardLinks, false, "--hard-links is off by default, as in rsync");
+});
+
+Deno.test("cli: --hard-links, under both spellings", () => {
+  assert.equal(config(["--hard-links"]).hardLinks, true);
+  assert.equal(config(["--hard_links"]).hardLinks, true);
 });
 
 Deno.test("cli: --exclude repeats, under both spellings", () => {

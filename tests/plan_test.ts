@@ -20,6 +20,7 @@ function e(kind: EntryKind, extra: Partial<Entry> = {}): Entry {
     uid: 1000,
     gid: 1000,
     blocks: 8,
+    nlink: kind === "dir" ? 2 : 1,
     ...extra,
   };
 }
@@ -29,12 +30,15 @@ const base: PlanOptions = { checksum: false, excluded: () => false, deletes: tru
 function show(a: Action): string {
   switch (a.op) {
     case "copy":
+      return `copy ${a.path} (${a.reason})${a.group ? " +group" : ""}`;
     case "symlink":
       return `${a.op} ${a.path} (${a.reason})`;
+    case "link":
+      return `link ${a.path} -> ${a.anchor} (${a.reason})`;
     case "remove":
       return `remove ${a.path} (${a.reason})`;
     case "compare":
-      return `compare ${a.path}${a.attrs ? " +attrs" : ""}`;
+      return `compare ${a.path}${a.attrs ? " +attrs" : ""}${a.group ? " +group" : ""}`;
     case "skip":
       return `skip ${a.path}`;
     default:
@@ -289,6 +293,135 @@ const rows: Row[] = [
     options: { protect: new Set(["x"]) },
     want: [],
   },
+  // --hard-links: groups of files sharing a source inode (key "1:1": dev 1, ino 1).
+  {
+    name: "hard-linked file without --hard-links: copied as any file",
+    src: e("file", { nlink: 2 }),
+    want: ["copy x (new)"],
+  },
+  {
+    name: "--hard-links, a file with one link: copied as any file",
+    src: e("file"),
+    options: { links: new Map() },
+    want: ["copy x (new)"],
+  },
+  {
+    name: "--hard-links, first of its group, new: its copy stands for the group",
+    src: e("file", { nlink: 2 }),
+    options: { links: new Map() },
+    want: ["copy x (new) +group"],
+  },
+  {
+    name: "--hard-links, first of its group, current: it stands for the group as it is",
+    src: e("file", { nlink: 2 }),
+    dst: e("file", { ino: 50, nlink: 2 }),
+    options: { links: new Map() },
+    want: ["anchor x"],
+  },
+  {
+    name: "--hard-links, first of its group, mode differs: attrs, then it stands for the group",
+    src: e("file", { nlink: 2, mode: 0o755 }),
+    dst: e("file", { ino: 50, nlink: 2 }),
+    options: { links: new Map() },
+    want: ["attrs x", "anchor x"],
+  },
+  {
+    name: "--hard-links, first of its group, changed: its copy stands for the group",
+    src: e("file", { nlink: 2, size: 11 }),
+    dst: e("file", { ino: 50, nlink: 2 }),
+    options: { links: new Map() },
+    want: ["copy x (update) +group"],
+  },
+  {
+    name: "--hard-links, first of its group, --checksum: what the compare leaves stands for it",
+    src: e("file", { nlink: 2 }),
+    dst: e("file", { ino: 50, nlink: 2 }),
+    options: { links: new Map(), checksum: true },
+    want: ["compare x +group"],
+  },
+  {
+    name:
+      "--hard-links, first of its group, mode differs, replica file has more links: copied afresh",
+    src: e("file", { nlink: 2, mode: 0o755 }),
+    dst: e("file", { ino: 50, nlink: 3 }),
+    options: { links: new Map() },
+    want: ["copy x (update) +group"],
+  },
+  {
+    name: "--hard-links, member, its replica file already is the group's: nothing",
+    src: e("file", { nlink: 2 }),
+    dst: e("file", { ino: 50, nlink: 2 }),
+    options: { links: new Map([["1:1", { path: "a", found: { dev: 1, ino: 50 } }]]) },
+    want: [],
+  },
+  {
+    name: "--hard-links, member, its replica file is another inode: linked",
+    src: e("file", { nlink: 2 }),
+    dst: e("file", { ino: 51 }),
+    options: { links: new Map([["1:1", { path: "a", found: { dev: 1, ino: 50 } }]]) },
+    want: ["link x -> a (update)"],
+  },
+  {
+    name: "--hard-links, member, new: linked",
+    src: e("file", { nlink: 2 }),
+    options: { links: new Map([["1:1", { path: "a", found: { dev: 1, ino: 50 } }]]) },
+    want: ["link x -> a (new)"],
+  },
+  {
+    name: "--hard-links, member, the group's file is copied this cycle: linked",
+    src: e("file", { nlink: 2 }),
+    dst: e("file", { ino: 50, nlink: 2 }),
+    options: { links: new Map([["1:1", { path: "a" }]]) },
+    want: ["link x -> a (update)"],
+  },
+  {
+    name: "--hard-links, member, a symlink in its place: replaced by the link",
+    src: e("file", { nlink: 2 }),
+    dst: e("symlink"),
+    options: { links: new Map([["1:1", { path: "a" }]]) },
+    want: ["link x -> a (update)"],
+  },
+  {
+    name: "--hard-links, member, a replica directory in its place: removed, then linked",
+    src: e("file", { nlink: 2 }),
+    dst: e("dir"),
+    options: { links: new Map([["1:1", { path: "a" }]]) },
+    want: ["remove x (type)", "link x -> a (update)"],
+  },
+  {
+    name: "--hard-links, member, a replica directory in its place, deletes off: skipped",
+    src: e("file", { nlink: 2 }),
+    dst: e("dir"),
+    options: { links: new Map([["1:1", { path: "a" }]]), deletes: false },
+    want: ["skip x"],
+  },
+  {
+    name: "--hard-links, member, replica file on another filesystem than the group's: kept apart",
+    src: e("file", { nlink: 2 }),
+    dst: e("file", { dev: 2, ino: 60 }),
+    options: { links: new Map([["1:1", { path: "a", found: { dev: 1, ino: 50 } }]]) },
+    want: [],
+  },
+  {
+    name: "--hard-links, member, excluded: nothing",
+    src: e("file", { nlink: 2 }),
+    options: { links: new Map([["1:1", { path: "a" }]]), excluded: () => true },
+    want: [],
+  },
+  {
+    name:
+      "one link in the source, the replica file has more, same otherwise: nothing (as rsync -aH)",
+    src: e("file"),
+    dst: e("file", { nlink: 3 }),
+    options: { links: new Map() },
+    want: [],
+  },
+  {
+    name: "one link in the source, the replica file has more, mode differs: copied afresh",
+    src: e("file", { mode: 0o755 }),
+    dst: e("file", { nlink: 3 }),
+    want: ["copy x (update)"],
+  },
 ];
 
 for (const row of rows) {
@@ -323,6 +456,47 @@ Deno.test("plan: order is removals, then creations in name order, then directori
     "symlink d/c (new)",
     "descend d/b",
   ]);
+});
+
+Deno.test("plan: --hard-links: in a directory, the first by name stands for a new group; links follow the copies", () => {
+  const f = (name: string, ino: number, nlink: number) => e("file", { name, ino, nlink });
+  const actions = planDir(
+    "d",
+    [f("a", 7, 3), f("b", 7, 3), f("c", 8, 1), e("dir", { name: "s", ino: 9 })],
+    [f("0", 20, 1)],
+    { ...base, links: new Map() },
+  );
+  assert.deepEqual(actions.map(show), [
+    "remove d/0 (extra)",
+    "copy d/a (new) +group",
+    "copy d/c (new)",
+    "mkdir d/s",
+    "link d/b -> d/a (new)",
+    "descend d/s",
+  ]);
+  const copy = actions[1] as Extract<Action, { op: "copy" }>;
+  const link = actions[4] as Extract<Action, { op: "link" }>;
+  assert.equal(copy.group, "1:7");
+  assert.equal(link.group, "1:7");
+});
+
+Deno.test("plan: --hard-links: a member whose replica file is current stands for a group before a new one", () => {
+  const f = (name: string, ino: number, nlink: number) => e("file", { name, ino, nlink });
+  const actions = planDir("", [f("a", 7, 2), f("b", 7, 2)], [f("b", 50, 1)], {
+    ...base,
+    links: new Map(),
+  });
+  assert.deepEqual(actions.map(show), ["anchor b", "link a -> b (new)"]);
+});
+
+Deno.test("plan: --hard-links: a group met in an earlier directory keeps its file there", () => {
+  const f = (name: string, ino: number, nlink: number) => e("file", { name, ino, nlink });
+  const links = new Map([["1:7", { path: "x/a", found: { dev: 1, ino: 50 } }]]);
+  const actions = planDir("y", [f("b", 7, 3), f("c", 7, 3)], [f("b", 50, 3), f("c", 51, 1)], {
+    ...base,
+    links,
+  });
+  assert.deepEqual(actions.map(show), ["link y/c -> x/a (update)"]);
 });
 
 const metaRows: {

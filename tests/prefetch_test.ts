@@ -91,6 +91,7 @@ Deno.test("prefetch: packed entries round-trip", () => {
       uid: 1000,
       gid: 100,
       blocks: 8,
+      nlink: 3,
     },
     {
       name: "l",
@@ -104,6 +105,7 @@ Deno.test("prefetch: packed entries round-trip", () => {
       uid: 1000,
       gid: 100,
       blocks: 8,
+      nlink: 1,
       target: "../x",
     },
     {
@@ -118,6 +120,7 @@ Deno.test("prefetch: packed entries round-trip", () => {
       uid: 1000,
       gid: 100,
       blocks: 8,
+      nlink: 1,
     },
     {
       name: "d",
@@ -131,6 +134,7 @@ Deno.test("prefetch: packed entries round-trip", () => {
       uid: 1000,
       gid: 100,
       blocks: 8,
+      nlink: 2,
     },
     {
       name: "e",
@@ -144,6 +148,7 @@ Deno.test("prefetch: packed entries round-trip", () => {
       uid: 1000,
       gid: 100,
       blocks: 8,
+      nlink: 1,
       target: "",
     },
   ];

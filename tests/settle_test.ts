@@ -35,6 +35,7 @@ Deno.test("plan: a fresh file's copy carries when it may be made; a future one i
     uid: 0,
     gid: 0,
     blocks: 8,
+    nlink: 1,
   });
   const actions = planDir("", [file("a", now - 10), file("b", now + 9000), file("c", 5)], [], {
     checksum: false,
