@@ -147,19 +147,23 @@ Deno.test("one process per replica: a second --once exits 1 naming the holder, a
 
 Deno.test("one process per replica: a replica that did not exist is locked as soon as the first cycle made it", async () => {
   using t = tempDirs();
-  writeTree(t.src, { "big.bin": new Uint8Array(64 << 20).fill(7) });
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 4000; i++) files[`f${i}.txt`] = `file ${i}`;
+  writeTree(t.src, { many: files, "big.bin": new Uint8Array(64 << 20).fill(7) });
   const holder = spawn(treeArgs(t, "--once"));
   try {
     // The creation's log line is written after the lock is taken (same synchronous step).
     await waitFor(() => /create +dir +\.$/m.test(readOr(t.log)), 20_000, "the replica created");
     holder.kill("SIGSTOP");
-    const done = /cycle 1 done/.test(readOr(t.log));
+    const exited = await Promise.race([
+      holder.status.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 200)),
+    ]);
+    assert.ok(!exited, "the holder's first cycle ended before it could be stopped: make it longer");
     const second = await runCli(treeArgs({ ...t, log: `${t.dir}/second.log` }, "--once"));
     holder.kill("SIGCONT");
-    if (!done) {
-      assert.equal(second.code, 1, second.stderr);
-      assert.match(second.stderr, /cycle 1 skipped: replica '.*' is in use by another foldersync/);
-    }
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, /cycle 1 skipped: replica '.*' is in use by another foldersync/);
     assert.equal((await holder.status).code, 0);
   } finally {
     await reap(holder);
