@@ -21,7 +21,7 @@ import {
   refusedDir,
   skip,
 } from "./apply.ts";
-import { inDir } from "./in_dir.ts";
+import { inDir, leaveReplica } from "./in_dir.ts";
 import { RootError } from "./errors.ts";
 import { noReplicaParent } from "./check_roots.ts";
 import { ownersKept } from "./owner.ts";
@@ -200,11 +200,15 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   };
   if (options.prefetch) ctx.lister = prefetchSource(source, start, options.prefetch.exclude);
   try {
-    await walkDir(ctx, srcRoot, root, created ? undefined : dstRoot, created || !dstRoot);
+    try {
+      await walkDir(ctx, srcRoot, root, created ? undefined : dstRoot, created || !dstRoot);
+    } finally {
+      ctx.lister.close();
+    }
+    await finish(ctx);
   } finally {
-    ctx.lister.close();
+    leaveReplica(source); // The walk works from inside replica folders (see in_dir.ts).
   }
-  await finish(ctx);
   stats.aborted = ctx.signal?.aborted ?? false;
   return stats;
 }
