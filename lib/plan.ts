@@ -107,8 +107,12 @@ export function planDir(
     if (a.kind === b.kind) {
       if (a.kind === "file") {
         const ownerDiffers = a.uid !== b.uid || a.gid !== b.gid;
-        const attrs = owners ? ownerDiffers || a.mode !== b.mode : targetMode(a, b) !== b.mode;
-        if (a.size !== b.size || a.mtimeMs !== b.mtimeMs) {
+        const mode = owners ? a.mode : targetMode(a, b);
+        const attrs = (owners && ownerDiffers) || mode !== b.mode;
+        if (
+          a.size !== b.size || a.mtimeMs !== b.mtimeMs ||
+          grantsSetId(mode, b, owners && ownerDiffers)
+        ) {
           makes.push({ op: "copy", path, src: a, dst: b, reason: "update" });
         } else if (options.checksum) makes.push({ op: "compare", path, src: a, dst: b, attrs });
         else if (attrs) makes.push({ op: "attrs", path, src: a, dst: b });
@@ -141,6 +145,17 @@ export function planDir(
       descends.push({ op: "descend", path, src: entry });
     }
   }
+}
+
+/**
+ * Set-uid and set-gid are never granted to a file already in the replica, by
+ * a chmod adding them or a chown under them: whoever could write it may have
+ * given it other content with the same size and mtime, so it is copied
+ * afresh instead (a copy is written by us from the source).
+ */
+function grantsSetId(mode: number, dst: Entry, chown: boolean): boolean {
+  const setId = mode & 0o6000;
+  return setId !== 0 && (chown || (dst.mode & 0o6000) !== setId);
 }
 
 /**
