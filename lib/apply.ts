@@ -274,6 +274,9 @@ export async function applyAction(
       await applySymlink(ctx, action, dir);
       return undefined;
     case "attrs":
+      if (hardLinked(action.path, action.dst, dir)) {
+        return await applyCopy(ctx, action.path, action.src, action.dst, "update", dir);
+      }
       applyAttrs(ctx, action.path, action.src, action.dst, dir);
       return undefined;
     case "copy":
@@ -638,10 +641,25 @@ export async function applyCompare(
     fail(ctx, path, "file", "cannot compare content", error);
     return;
   }
-  if (!same) {
+  if (!same || (action.attrs && hardLinked(path, dst, dir))) {
     const task = await applyCopy(ctx, path, src, dst, "update", dir);
     await task?.done;
   } else if (action.attrs) applyAttrs(ctx, path, src, dst, dir);
+}
+
+/**
+ * Tells whether a replica file has other names (hard links): its mode and
+ * owner are then not changed in place, which would change them on a file
+ * outside the replica too (a `cp -al` snapshot, say); it is copied afresh.
+ * False when it cannot be looked at (the change that follows reports why).
+ */
+function hardLinked(rel: string, dst: Entry, dir: DirRef): boolean {
+  const name = rel.slice(rel.lastIndexOf("/") + 1);
+  try {
+    return (inDir(dir, () => recheck(name, dst))?.nlink ?? 1) > 1;
+  } catch {
+    return false;
+  }
 }
 
 /**
