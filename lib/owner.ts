@@ -3,10 +3,15 @@
  * on a copy whose owner differs from the source's.
  *
  * Deno tells a process its uid only with `--allow-sys`, so without it this
- * thread learns whether `chown` works from its first attempt.
+ * thread learns whether `chown` works from a probe at the start of the first
+ * cycle ({@linkcode probeChown}) or from its first attempt.
  *
  * @module
  */
+import { type DirHandle, inDir } from "./in_dir.ts";
+import { toEntry } from "./list_dir.ts";
+import { recheck } from "./recheck.ts";
+import { makeTempName } from "./temp_name.ts";
 
 let chownWorks: boolean | undefined = fromUid();
 
@@ -65,6 +70,64 @@ export function noteChown(works: boolean | undefined): void {
  */
 export function chownLearned(): boolean | undefined {
   return chownWorks;
+}
+
+/**
+ * Learns whether this process may give files away, when it does not know yet,
+ * so that the owners of entries already in the replica are mirrored from the
+ * first directory on (a `--once` run may copy nothing): makes a private probe
+ * directory (a temporary name) in `dir`, tries from inside it to give it to
+ * another owner, and removes it. Creating it changes the directory's mtime:
+ * look at `dir` again afterwards. When the probe cannot be made (a read-only
+ * directory), the first `chown` of a copy decides, as before.
+ *
+ * Needs `--allow-read` and `--allow-write` on `dir`.
+ *
+ * @example Usage
+ * ```ts
+ * import { probeChown } from "./owner.ts";
+ * import { toEntry } from "./list_dir.ts";
+ * const dir = Deno.makeTempDirSync();
+ * probeChown({ abs: dir, seen: toEntry("", Deno.statSync(dir)) });
+ * ```
+ *
+ * @param dir A replica directory the process may write.
+ */
+export function probeChown(dir: DirHandle): void {
+  if (chownWorks !== undefined) return;
+  const name = makeTempName();
+  let made: Deno.FileInfo;
+  try {
+    made = inDir(dir, () => {
+      Deno.mkdirSync(name, { mode: 0o700 });
+      return Deno.lstatSync(name);
+    });
+  } catch {
+    return; // Not writable, or changed meanwhile: the first copy's chown decides.
+  }
+  const seen = toEntry(name, made);
+  try {
+    inDir({ abs: `${dir.abs}/${name}`, seen, parent: dir }, () => {
+      const other = made.uid === 0 ? 65534 : 0;
+      try {
+        Deno.chownSync(".", other, other);
+        chownWorks = true;
+      } catch (error) {
+        if (error instanceof Deno.errors.PermissionDenied) chownWorks = false;
+      }
+    });
+  } catch {
+    // Changed meanwhile: unknown still.
+  } finally {
+    try {
+      inDir(dir, () => {
+        recheck(name, seen);
+        Deno.removeSync(name);
+      });
+    } catch {
+      // Gone or swapped: a stale temporary name, removed by a later cycle if it is ours.
+    }
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ import {
 import { inDir, leaveReplica } from "./in_dir.ts";
 import { RootError } from "./errors.ts";
 import { noReplicaParent } from "./check_roots.ts";
-import { ownersKept } from "./owner.ts";
+import { ownersKept, probeChown } from "./owner.ts";
 import { Pool } from "./pool.ts";
 import { localLister, prefetchSource, type SourceLister } from "./prefetch.ts";
 import { dirname, resolve } from "node:path";
@@ -191,6 +191,11 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
       created = true;
     }
     ctx.emit({ action: "create", path: ".", kind: "dir" });
+  }
+  if (!dryRun && dstRoot) {
+    // Owners of entries already there are mirrored only once chown is known to work.
+    probeChown({ abs: dstAbs, seen: dstRoot });
+    dstRoot = toEntry("", look(dstAbs)); // The probe changed its mtime: set back after its contents.
   }
   const root: DirRef = {
     rel: start,
