@@ -250,3 +250,88 @@ Deno.test("race: links and FIFOs planted at the next temporary names are never w
     await cleanup();
   }
 });
+
+/**
+ * Swaps all replica files in `names` for FIFOs (made beforehand in `fifos`,
+ * the same filesystem, where the files wait meanwhile), waits a moment, swaps
+ * them back, waits, and so on until `running` is false.
+ */
+async function fifoToggler(
+  rep: string,
+  names: string[],
+  fifos: string,
+  running: () => boolean,
+): Promise<number> {
+  let toggles = 0;
+  const swapped = new Set<number>();
+  while (running()) {
+    for (let i = 0; i < names.length; i++) {
+      const path = `${rep}/${names[i]}`;
+      try {
+        Deno.renameSync(path, `${fifos}/f${i}`);
+        Deno.renameSync(`${fifos}/p${i}`, path);
+        swapped.add(i);
+        toggles++;
+      } catch {
+        // Mid-copy, or renamed into place meanwhile: next one.
+      }
+    }
+    await new Promise((r) => setTimeout(r, Math.random() * 3));
+    for (const i of swapped) {
+      const path = `${rep}/${names[i]}`;
+      try {
+        Deno.renameSync(path, `${fifos}/p${i}`);
+        Deno.renameSync(`${fifos}/f${i}`, path);
+      } catch {
+        // Removed by the sync: its next cycle puts the file back.
+      }
+    }
+    swapped.clear();
+    await new Promise((r) => setTimeout(r, Math.random() * 3));
+  }
+  return toggles;
+}
+
+Deno.test("race: --checksum never hangs on a replica file swapped for a FIFO", async () => {
+  const { dir, cleanup } = await tempRoot("race-checksum-fifo");
+  try {
+    const src = `${dir}/source`;
+    const rep = `${dir}/replica`;
+    const fifos = `${dir}/fifos`;
+    const names = Array.from({ length: 800 }, (_, f) => `f${f}.txt`);
+    for (const name of names) put(src, name, `source ${name}`, T);
+    Deno.mkdirSync(fifos);
+    await sh(["mkfifo", ...names.map((_, i) => `${fifos}/p${i}`)]);
+    equal((await runCli(["--source_path", src, "--replica_path", rep, "--once"])).code, 0);
+    for (let round = 0; round < 8; round++) {
+      const live = await spawnCli([
+        "--source_path",
+        src,
+        "--replica_path",
+        rep,
+        "--once",
+        "--checksum",
+      ]);
+      let running = true;
+      const toggler = fifoToggler(rep, names, fifos, () => running);
+      const hung = setTimeout(() => live.kill("SIGKILL"), 40_000);
+      const status = await live.status;
+      clearTimeout(hung);
+      running = false;
+      await toggler;
+      const text = live.lines.join("\n");
+      ok(
+        status.code === 0 || status.code === 1,
+        `round ${round}: killed after 40 s (hung?), last lines:\n${
+          live.lines.slice(-6).join("\n")
+        }`,
+      );
+      ok(!/stopped by an unexpected error/.test(text), text);
+    }
+    const last = await runCli(["--source_path", src, "--replica_path", rep, "--once"]);
+    equal(last.code, 0, last.text);
+    assertMirror(src, rep);
+  } finally {
+    await cleanup();
+  }
+});
