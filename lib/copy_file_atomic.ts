@@ -265,14 +265,18 @@ async function copyByHandle(src: string, tmp: string, size: number): Promise<voi
 export const OPEN_DEADLINE_MS = 10_000;
 
 /**
- * Gives up on `op` when the source has not been opened within
- * {@linkcode OPEN_DEADLINE_MS}: for `Deno.copyFile`, when the temporary file
+ * Gives up on `op` when its file (`what`, the source by default) has not been
+ * opened within {@linkcode OPEN_DEADLINE_MS}: for `Deno.copyFile`, when the temporary file
  * does not exist by then (it is created right after the source is opened);
  * for an open, when it has not returned. The op itself cannot be cancelled: it
  * is left to finish or block on its own (a stale temporary file it might
  * still write is removed by the next cycle).
  */
-async function withOpenDeadline<T>(op: Promise<T>, tmp: string | undefined): Promise<T> {
+async function withOpenDeadline<T>(
+  op: Promise<T>,
+  tmp: string | undefined,
+  what = "the source",
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     const check = () => {
@@ -284,7 +288,7 @@ async function withOpenDeadline<T>(op: Promise<T>, tmp: string | undefined): Pro
           // Not created yet.
         }
       }
-      reject(new Error(`the source did not open within ${OPEN_DEADLINE_MS / 1000} s (a FIFO?)`));
+      reject(new Error(`${what} did not open within ${OPEN_DEADLINE_MS / 1000} s (a FIFO?)`));
     };
     timer = setTimeout(check, OPEN_DEADLINE_MS);
   });
@@ -372,7 +376,9 @@ export async function symlinkAtomic(
 }
 
 /**
- * Compares two regular files byte by byte.
+ * Compares two regular files byte by byte. An open that does not return
+ * within {@linkcode OPEN_DEADLINE_MS} (a FIFO swapped in) is given up with
+ * an error.
  *
  * Needs `--allow-read` on both.
  *
@@ -387,8 +393,9 @@ export async function symlinkAtomic(
  * @returns True when the contents are identical.
  */
 export async function sameContent(a: string, b: string): Promise<boolean> {
-  using fa = await Deno.open(a, { read: true });
-  using fb = await Deno.open(b, { read: true });
+  // Each was just seen to be a regular file, but a FIFO swapped in since would block the open.
+  using fa = await withOpenDeadline(Deno.open(a, { read: true }), undefined);
+  using fb = await withOpenDeadline(Deno.open(b, { read: true }), undefined, "the replica file");
   const bufA = new Uint8Array(256 * 1024);
   const bufB = new Uint8Array(256 * 1024);
   while (true) {

@@ -303,7 +303,7 @@ Deno.test("race: --checksum never hangs on a replica file swapped for a FIFO", a
     Deno.mkdirSync(fifos);
     await sh(["mkfifo", ...names.map((_, i) => `${fifos}/p${i}`)]);
     equal((await runCli(["--source_path", src, "--replica_path", rep, "--once"])).code, 0);
-    for (let round = 0; round < 8; round++) {
+    for (let round = 0; round < 4; round++) {
       const live = await spawnCli([
         "--source_path",
         src,
