@@ -21,7 +21,7 @@ import {
   refusedDir,
   skip,
 } from "./apply.ts";
-import { inDir, leaveReplica } from "./in_dir.ts";
+import { inDir, leaveReplica, onDir } from "./in_dir.ts";
 import { RootError } from "./errors.ts";
 import { noReplicaParent } from "./check_roots.ts";
 import { ownersKept, probeChown } from "./owner.ts";
@@ -322,13 +322,36 @@ const EMPTY: DirListing = { entries: [], problems: [] };
 
 /**
  * Lists a replica directory from inside it (see `inDir`), so a listing never
- * comes through a link swapped in for it.
+ * comes through a link swapped in for it. One the process may not enter or
+ * list (mode 000, say: a non-root user's own) is given owner permissions
+ * first, like a read-only one, and its mode is set back after its contents.
  */
 function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
   try {
     return inDir(dir, () => listDir("."));
   } catch (error) {
-    fail(ctx, dir.rel, "dir", "cannot read replica directory", error);
+    let cause = error;
+    if (
+      error instanceof Deno.errors.PermissionDenied && !ctx.dryRun && !dir.loosened &&
+      (dir.seen.mode & 0o700) !== 0o700
+    ) {
+      try {
+        onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode | 0o700));
+        dir.loosened = true;
+        return inDir(dir, () => listDir("."));
+      } catch (again) {
+        cause = again;
+        if (dir.loosened) {
+          try {
+            onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode)); // As it was.
+            dir.loosened = false;
+          } catch {
+            // Its next cycle sets its mode.
+          }
+        }
+      }
+    }
+    fail(ctx, dir.rel, "dir", "cannot read replica directory", cause);
     return undefined;
   }
 }
