@@ -3,8 +3,8 @@
  * on a copy whose owner differs from the source's.
  *
  * Deno tells a process its uid only with `--allow-sys`, so without it this
- * thread learns whether `chown` works from a probe at the start of the first
- * cycle ({@linkcode probeChown}) or from its first attempt.
+ * thread learns that it is root from a probe at the start of the first cycle
+ * ({@linkcode probeChown}), or whether `chown` works from its first attempt.
  *
  * @module
  */
@@ -73,13 +73,15 @@ export function chownLearned(): boolean | undefined {
 }
 
 /**
- * Learns whether this process may give files away, when it does not know yet,
- * so that the owners of entries already in the replica are mirrored from the
- * first directory on (a `--once` run may copy nothing): makes a private probe
- * directory (a temporary name) in `dir`, tries from inside it to give it to
- * another owner, and removes it. Creating it changes the directory's mtime:
- * look at `dir` again afterwards. When the probe cannot be made (a read-only
- * directory), the first `chown` of a copy decides, as before.
+ * Learns whether this process is root, when it does not know yet, so that
+ * the owners of entries already in the replica are mirrored from the first
+ * directory on (a `--once` run may copy nothing): makes a private probe
+ * directory (a temporary name) in `dir`, reads its owner and removes it. No
+ * `chown` is tried (it would follow a link swapped in). Owner 0 means root;
+ * any other leaves the answer to the first `chown` of a copy, as before (a
+ * process may be granted `CAP_CHOWN`), and so does a probe that cannot be
+ * made (a read-only directory). Creating it changes the directory's mtime:
+ * look at `dir` again afterwards.
  *
  * Needs `--allow-read` and `--allow-write` on `dir`.
  *
@@ -96,37 +98,16 @@ export function chownLearned(): boolean | undefined {
 export function probeChown(dir: DirHandle): void {
   if (chownWorks !== undefined) return;
   const name = makeTempName();
-  let made: Deno.FileInfo;
   try {
-    made = inDir(dir, () => {
+    inDir(dir, () => {
       Deno.mkdirSync(name, { mode: 0o700 });
-      return Deno.lstatSync(name);
+      const made = toEntry(name, Deno.lstatSync(name));
+      if (made.kind === "dir" && made.uid === 0) chownWorks = true;
+      recheck(name, made);
+      Deno.removeSync(name);
     });
   } catch {
-    return; // Not writable, or changed meanwhile: the first copy's chown decides.
-  }
-  const seen = toEntry(name, made);
-  try {
-    inDir({ abs: `${dir.abs}/${name}`, seen, parent: dir }, () => {
-      const other = made.uid === 0 ? 65534 : 0;
-      try {
-        Deno.chownSync(".", other, other);
-        chownWorks = true;
-      } catch (error) {
-        if (error instanceof Deno.errors.PermissionDenied) chownWorks = false;
-      }
-    });
-  } catch {
-    // Changed meanwhile: unknown still.
-  } finally {
-    try {
-      inDir(dir, () => {
-        recheck(name, seen);
-        Deno.removeSync(name);
-      });
-    } catch {
-      // Gone or swapped: a stale temporary name, removed by a later cycle if it is ours.
-    }
+    // Not writable, or changed meanwhile (a stale temporary name, removed by a later cycle).
   }
 }
 
