@@ -6,6 +6,7 @@
 import type { Entry } from "./types.ts";
 import { NotARegularFileError, SourceChangedError } from "./errors.ts";
 import { makeTempName } from "./temp_name.ts";
+import { inDir } from "./in_dir.ts";
 import { recheck, type Seen } from "./recheck.ts";
 import { keepOwner, targetMode } from "./owner.ts";
 import { settleDelay } from "./plan.ts";
@@ -67,15 +68,19 @@ export interface CopyJob {
  * @returns The file renamed into place (kind, dev, ino).
  */
 export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Promise<Made> {
-  const tmp = job.dir + "/" + makeTempName();
+  const name = makeTempName();
+  const tmp = job.dir + "/" + name;
   inflight?.add(tmp);
   try {
     const wait = settleDelay(job.entry.mtimeMs, Date.now());
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     checkSource(job.src, job.entry);
-    recheck(job.dir, job.dirSeen, job.dirIsRoot);
-    if (byHandle(job.entry)) await copyByHandle(job.src, tmp, job.entry.size);
-    else await withOpenDeadline(Deno.copyFile(job.src, tmp), tmp);
+    // Created from inside the re-checked folder: a link swapped in for it cannot redirect it.
+    const dir = { abs: job.dir, seen: job.dirSeen! };
+    if (byHandle(job.entry)) {
+      const output = inDir(dir, () => Deno.openSync(name, NEW_PRIVATE));
+      await copyByHandle(job.src, output, job.entry.size);
+    } else await withOpenDeadline(inDir(dir, () => Deno.copyFile(job.src, name)), tmp);
     return finishCopy(job, tmp);
   } catch (error) {
     removeTemp(tmp);
@@ -106,15 +111,25 @@ export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Prom
  * ```
  *
  * @param job What to copy.
+ * @param fromInside Create the temporary file from inside the re-checked
+ *   folder (see `inDir`); false on a worker thread, which must never change
+ *   the process's working directory.
  * @returns The file renamed into place (kind, dev, ino).
  */
-export function copyFileAtomicSync(job: CopyJob): Made {
-  const tmp = job.dir + "/" + makeTempName();
+export function copyFileAtomicSync(job: CopyJob, fromInside = true): Made {
+  const name = makeTempName();
+  const tmp = job.dir + "/" + name;
   try {
     checkSource(job.src, job.entry);
-    recheck(job.dir, job.dirSeen, job.dirIsRoot);
-    if (byHandle(job.entry)) copyByHandleSync(job.src, tmp, job.entry.size);
-    else Deno.copyFileSync(job.src, tmp);
+    const create = (path: string) => {
+      if (byHandle(job.entry)) copyByHandleSync(job.src, path, job.entry.size);
+      else Deno.copyFileSync(job.src, path);
+    };
+    if (fromInside) inDir({ abs: job.dir, seen: job.dirSeen! }, () => create(name));
+    else {
+      recheck(job.dir, job.dirSeen, job.dirIsRoot);
+      create(tmp);
+    }
     return finishCopy(job, tmp);
   } catch (error) {
     removeTemp(tmp);
@@ -232,6 +247,9 @@ function removeTemp(tmp: string): void {
 
 const CHUNK = 64 * 1024;
 
+/** A new file only we may read or write (O_EXCL: never through a link planted there). */
+const NEW_PRIVATE: Deno.OpenOptions = { write: true, createNew: true, mode: 0o600 };
+
 function allZero(bytes: Uint8Array): boolean {
   const words = bytes.length >> 2;
   const view = new Uint32Array(bytes.buffer, bytes.byteOffset, words);
@@ -243,7 +261,7 @@ function allZero(bytes: Uint8Array): boolean {
 /** Copies through handles into a new 0600 file; runs of zeros become holes. */
 function copyByHandleSync(src: string, tmp: string, size: number): void {
   using input = Deno.openSync(src, { read: true });
-  using output = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
+  using output = Deno.openSync(tmp, NEW_PRIVATE);
   const buffer = new Uint8Array(CHUNK);
   while (true) {
     const n = readFullSync(input, buffer);
@@ -256,9 +274,9 @@ function copyByHandleSync(src: string, tmp: string, size: number): void {
   output.truncateSync(size);
 }
 
-async function copyByHandle(src: string, tmp: string, size: number): Promise<void> {
+async function copyByHandle(src: string, file: Deno.FsFile, size: number): Promise<void> {
+  using output = file;
   using input = await withOpenDeadline(Deno.open(src, { read: true }), undefined);
-  using output = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
   const buffer = new Uint8Array(CHUNK);
   while (true) {
     const n = await readFull(input, buffer);
@@ -275,14 +293,18 @@ async function copyByHandle(src: string, tmp: string, size: number): Promise<voi
 export const OPEN_DEADLINE_MS = 10_000;
 
 /**
- * Gives up on `op` when the source has not been opened within
- * {@linkcode OPEN_DEADLINE_MS}: for `Deno.copyFile`, when the temporary file
+ * Gives up on `op` when its file (`what`, the source by default) has not been
+ * opened within {@linkcode OPEN_DEADLINE_MS}: for `Deno.copyFile`, when the temporary file
  * does not exist by then (it is created right after the source is opened);
  * for an open, when it has not returned. The op itself cannot be cancelled: it
  * is left to finish or block on its own (a stale temporary file it might
  * still write is removed by the next cycle).
  */
-async function withOpenDeadline<T>(op: Promise<T>, tmp: string | undefined): Promise<T> {
+async function withOpenDeadline<T>(
+  op: Promise<T>,
+  tmp: string | undefined,
+  what = "the source",
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     const check = () => {
@@ -294,7 +316,7 @@ async function withOpenDeadline<T>(op: Promise<T>, tmp: string | undefined): Pro
           // Not created yet.
         }
       }
-      reject(new Error(`the source did not open within ${OPEN_DEADLINE_MS / 1000} s (a FIFO?)`));
+      reject(new Error(`${what} did not open within ${OPEN_DEADLINE_MS / 1000} s (a FIFO?)`));
     };
     timer = setTimeout(check, OPEN_DEADLINE_MS);
   });
@@ -373,7 +395,9 @@ export async function symlinkAtomic(
 }
 
 /**
- * Compares two regular files byte by byte.
+ * Compares two regular files byte by byte. An open that does not return
+ * within {@linkcode OPEN_DEADLINE_MS} (a FIFO swapped in) is given up with
+ * an error.
  *
  * Needs `--allow-read` on both.
  *
@@ -388,8 +412,9 @@ export async function symlinkAtomic(
  * @returns True when the contents are identical.
  */
 export async function sameContent(a: string, b: string): Promise<boolean> {
-  using fa = await Deno.open(a, { read: true });
-  using fb = await Deno.open(b, { read: true });
+  // Each was just seen to be a regular file, but a FIFO swapped in since would block the open.
+  using fa = await withOpenDeadline(Deno.open(a, { read: true }), undefined);
+  using fb = await withOpenDeadline(Deno.open(b, { read: true }), undefined, "the replica file");
   const bufA = new Uint8Array(256 * 1024);
   const bufB = new Uint8Array(256 * 1024);
   while (true) {

@@ -16,7 +16,7 @@ self.onmessage = (event: MessageEvent<WorkerJob[]>) => {
   const replies: CopyReply[] = [];
   for (const { id, job } of event.data) {
     try {
-      copyFileAtomicSync(job);
+      copyFileAtomicSync(job, false); // A worker never changes the process's directory.
       replies.push({ id, chown: chownLearned() });
     } catch (error) {
       replies.push({ id, error: toErrorInfo(error) });

@@ -6,9 +6,10 @@
  * that check cannot redirect those calls: relative names resolve from the
  * directory itself, wherever it now is.
  *
- * The process's working directory is left there: every other path the
- * program uses is absolute (the command line's paths are made absolute at
- * start, since narrowed grants may not allow changing back).
+ * Every other path the program uses is absolute (the command line's paths
+ * are made absolute at start). At the end of a cycle the process leaves the
+ * replica ({@linkcode leaveReplica}), so that between cycles it holds no
+ * replica folder and the replica's volume can be unmounted.
  *
  * @module
  */
@@ -77,6 +78,42 @@ export function onDir<T>(dir: DirHandle, fn: (path: string) => T): T {
     recheck(name, dir.seen);
     return fn(name);
   });
+}
+
+/** Where the process started (read at load, before any `inDir`). */
+const START: string | undefined = (() => {
+  try {
+    return Deno.cwd();
+  } catch {
+    return undefined; // Removed already: the fallback will do.
+  }
+})();
+
+/**
+ * Changes back to the directory the process started in, or, when the grants
+ * do not cover it, to `fallback` (the source root), so that no replica
+ * folder stays the working directory between cycles (it would keep the
+ * replica's volume busy). Only granted paths are tried, so it never prompts.
+ *
+ * @example Usage
+ * ```ts
+ * import { leaveReplica } from "./in_dir.ts";
+ * leaveReplica("lib");
+ * ```
+ *
+ * @param fallback A directory that may be read (the source root).
+ */
+export function leaveReplica(fallback: string): void {
+  for (const dir of [START, fallback]) {
+    if (dir === undefined) continue;
+    if (Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted") continue;
+    try {
+      Deno.chdir(dir);
+      return;
+    } catch {
+      // Gone, or not a directory any more: try the next.
+    }
+  }
 }
 
 export { ChangedError };

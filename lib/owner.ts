@@ -3,10 +3,15 @@
  * on a copy whose owner differs from the source's.
  *
  * Deno tells a process its uid only with `--allow-sys`, so without it this
- * thread learns whether `chown` works from its first attempt.
+ * thread learns that it is root from a probe at the start of the first cycle
+ * ({@linkcode probeChown}), or whether `chown` works from its first attempt.
  *
  * @module
  */
+import { type DirHandle, inDir } from "./in_dir.ts";
+import { toEntry } from "./list_dir.ts";
+import { recheck } from "./recheck.ts";
+import { makeTempName } from "./temp_name.ts";
 
 let chownWorks: boolean | undefined = fromUid();
 
@@ -65,6 +70,45 @@ export function noteChown(works: boolean | undefined): void {
  */
 export function chownLearned(): boolean | undefined {
   return chownWorks;
+}
+
+/**
+ * Learns whether this process is root, when it does not know yet, so that
+ * the owners of entries already in the replica are mirrored from the first
+ * directory on (a `--once` run may copy nothing): makes a private probe
+ * directory (a temporary name) in `dir`, reads its owner and removes it. No
+ * `chown` is tried (it would follow a link swapped in). Owner 0 means root;
+ * any other leaves the answer to the first `chown` of a copy, as before (a
+ * process may be granted `CAP_CHOWN`), and so does a probe that cannot be
+ * made (a read-only directory). Creating it changes the directory's mtime:
+ * look at `dir` again afterwards.
+ *
+ * Needs `--allow-read` and `--allow-write` on `dir`.
+ *
+ * @example Usage
+ * ```ts
+ * import { probeChown } from "./owner.ts";
+ * import { toEntry } from "./list_dir.ts";
+ * const dir = Deno.makeTempDirSync();
+ * probeChown({ abs: dir, seen: toEntry("", Deno.statSync(dir)) });
+ * ```
+ *
+ * @param dir A replica directory the process may write.
+ */
+export function probeChown(dir: DirHandle): void {
+  if (chownWorks !== undefined) return;
+  const name = makeTempName();
+  try {
+    inDir(dir, () => {
+      Deno.mkdirSync(name, { mode: 0o700 });
+      const made = toEntry(name, Deno.lstatSync(name));
+      if (made.kind === "dir" && made.uid === 0) chownWorks = true;
+      recheck(name, made);
+      Deno.removeSync(name);
+    });
+  } catch {
+    // Not writable, or changed meanwhile (a stale temporary name, removed by a later cycle).
+  }
 }
 
 /**

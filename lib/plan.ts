@@ -255,8 +255,14 @@ function fileNeeds(
   options: PlanOptions,
 ): "copy" | "compare" | "compare+attrs" | "attrs" | undefined {
   const ownerDiffers = a.uid !== b.uid || a.gid !== b.gid;
-  const attrs = options.owners ? ownerDiffers || a.mode !== b.mode : targetMode(a, b) !== b.mode;
-  if (a.size !== b.size || a.mtimeMs !== b.mtimeMs || (attrs && b.nlink > a.nlink)) return "copy";
+  const owners = options.owners ?? false;
+  const mode = owners ? a.mode : targetMode(a, b);
+  const attrs = (owners && ownerDiffers) || mode !== b.mode;
+  const linkedElsewhere = b.nlink > (options.links ? a.nlink : 1);
+  if (
+    a.size !== b.size || a.mtimeMs !== b.mtimeMs || (attrs && linkedElsewhere) ||
+    grantsSetId(mode, b, owners && ownerDiffers)
+  ) return "copy";
   if (options.checksum) return attrs ? "compare+attrs" : "compare";
   return attrs ? "attrs" : undefined;
 }
@@ -289,6 +295,17 @@ function anchorsHere(
     if (!here.has(key) || found) here.set(key, { path: prefix + s.name, found });
   }
   return here;
+}
+
+/**
+ * Set-uid and set-gid are never granted to a file already in the replica, by
+ * a chmod adding them or a chown under them: whoever could write it may have
+ * given it other content with the same size and mtime, so it is copied
+ * afresh instead (a copy is written by us from the source).
+ */
+function grantsSetId(mode: number, dst: Entry, chown: boolean): boolean {
+  const setId = mode & 0o6000;
+  return setId !== 0 && (chown || (dst.mode & 0o6000) !== setId);
 }
 
 /**

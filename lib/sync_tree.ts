@@ -21,11 +21,11 @@ import {
   refusedDir,
   skip,
 } from "./apply.ts";
-import { inDir } from "./in_dir.ts";
+import { inDir, leaveReplica, onDir } from "./in_dir.ts";
 import { RootError } from "./errors.ts";
 import type { Backup } from "./backup.ts";
 import { noReplicaParent } from "./check_roots.ts";
-import { ownersKept } from "./owner.ts";
+import { ownersKept, probeChown } from "./owner.ts";
 import { Pool } from "./pool.ts";
 import { localLister, prefetchSource, type SourceLister } from "./prefetch.ts";
 import { HardLinks } from "./hard_links.ts";
@@ -208,6 +208,11 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     ctx.emit({ action: "create", path: ".", kind: "dir" });
     if (created) options.onRootCreated?.();
   }
+  if (!dryRun && dstRoot) {
+    // Owners of entries already there are mirrored only once chown is known to work.
+    probeChown({ abs: dstAbs, seen: dstRoot });
+    dstRoot = toEntry("", look(dstAbs)); // The probe changed its mtime: set back after its contents.
+  }
   const root: DirRef = {
     rel: start,
     abs: dstAbs,
@@ -216,16 +221,20 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   };
   if (options.prefetch) ctx.lister = prefetchSource(source, start, options.prefetch.exclude);
   try {
-    await walkDir(ctx, srcRoot, root, created ? undefined : dstRoot, created || !dstRoot);
+    try {
+      await walkDir(ctx, srcRoot, root, created ? undefined : dstRoot, created || !dstRoot);
+    } finally {
+      ctx.lister.close();
+      // Files written just before they were scanned are copied together, once the youngest has
+      // settled: one wait per cycle at most, while the walk went on.
+      const wait = ctx.settle.at - Date.now();
+      if (wait > 0 && !ctx.signal?.aborted) await sleep(wait, ctx.signal);
+      ctx.settle.gate.resolve();
+    }
+    await finish(ctx);
   } finally {
-    ctx.lister.close();
-    // Files written just before they were scanned are copied together, once the youngest has
-    // settled: one wait per cycle at most, while the walk went on.
-    const wait = ctx.settle.at - Date.now();
-    if (wait > 0 && !ctx.signal?.aborted) await sleep(wait, ctx.signal);
-    ctx.settle.gate.resolve();
+    leaveReplica(source); // The walk works from inside replica folders (see in_dir.ts).
   }
-  await finish(ctx);
   stats.aborted = ctx.signal?.aborted ?? false;
   return stats;
 }
@@ -347,13 +356,36 @@ const EMPTY: DirListing = { entries: [], problems: [] };
 
 /**
  * Lists a replica directory from inside it (see `inDir`), so a listing never
- * comes through a link swapped in for it.
+ * comes through a link swapped in for it. One the process may not enter or
+ * list (mode 000, say: a non-root user's own) is given owner permissions
+ * first, like a read-only one, and its mode is set back after its contents.
  */
 function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
   try {
     return inDir(dir, () => listDir("."));
   } catch (error) {
-    fail(ctx, dir.rel, "dir", "cannot read replica directory", error);
+    let cause = error;
+    if (
+      error instanceof Deno.errors.PermissionDenied && !ctx.dryRun && !dir.loosened &&
+      (dir.seen.mode & 0o700) !== 0o700
+    ) {
+      try {
+        onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode | 0o700));
+        dir.loosened = true;
+        return inDir(dir, () => listDir("."));
+      } catch (again) {
+        cause = again;
+        if (dir.loosened) {
+          try {
+            onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode)); // As it was.
+            dir.loosened = false;
+          } catch {
+            // Its next cycle sets its mode.
+          }
+        }
+      }
+    }
+    fail(ctx, dir.rel, "dir", "cannot read replica directory", cause);
     return undefined;
   }
 }

@@ -200,9 +200,30 @@ const rows: Row[] = [
     want: ["attrs x"],
   },
   {
-    name: "set-uid source, same owner: the bit is mirrored",
+    name: "set-uid source, same owner: the bit is never added in place, the file is copied afresh",
     src: e("file", { mode: 0o4755 }),
     dst: e("file", { mode: 0o755 }),
+    want: ["copy x (update)"],
+  },
+  {
+    name:
+      "set-uid source, owners kept (root), owner differs: copied afresh, never chowned under it",
+    src: e("file", { mode: 0o4755, uid: 0 }),
+    dst: e("file", { mode: 0o4755 }),
+    options: { owners: true },
+    want: ["copy x (update)"],
+  },
+  {
+    name: "set-gid source, --checksum: copied afresh, not compared then chmodded",
+    src: e("file", { mode: 0o2755 }),
+    dst: e("file", { mode: 0o755 }),
+    options: { checksum: true },
+    want: ["copy x (update)"],
+  },
+  {
+    name: "set-uid on both sides, same owner, other bits differ: attrs",
+    src: e("file", { mode: 0o4750 }),
+    dst: e("file", { mode: 0o4755 }),
     want: ["attrs x"],
   },
   // --checksum.

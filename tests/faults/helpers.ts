@@ -222,6 +222,8 @@ export interface CliOptions {
   asNobody?: boolean;
   /** Extra environment variables (e.g. DENO_V8_FLAGS). */
   env?: Record<string, string>;
+  /** The working directory (root runs only; uid 65534 runs from its copy of the CLI). */
+  cwd?: string;
 }
 
 /** What uid 65534 runs: a deno binary, a copy of the CLI and a DENO_DIR, all usable by it. */
@@ -304,6 +306,7 @@ async function command(args: string[], options: CliOptions): Promise<Deno.Comman
   if (!options.asNobody) {
     return new Deno.Command(DENO, {
       args: ["run", ...CLI_PERMISSIONS, MAIN, ...args],
+      cwd: options.cwd,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -316,3 +316,34 @@ Deno.test("a file swapped for a FIFO between scan and copy never hangs the run",
     await cleanup();
   }
 });
+
+Deno.test({
+  name: "non-root: a replica folder of ours that we may not enter or read (mode 000) is repaired",
+  ignore: !canDropPrivileges(),
+  async fn() {
+    const { dir, cleanup } = await tempRoot("nonroot-000");
+    try {
+      const src = `${dir}/source`;
+      const rep = `${dir}/replica`;
+      put(src, "d/a.txt", "a", T);
+      put(src, "d/e/b.txt", "b", T);
+      put(src, "w/c.txt", "c", T);
+      Deno.utimeSync(`${src}/d/e`, T, T);
+      Deno.utimeSync(`${src}/d`, T, T);
+      Deno.utimeSync(`${src}/w`, T, T);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, dir]);
+      equal((await once(src, rep)).code, 0);
+      put(src, "d/a.txt", "a, changed", T + 1);
+      Deno.utimeSync(`${src}/d`, T, T);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, src]);
+      Deno.chmodSync(`${rep}/d`, 0o000); // left so by someone, or by an earlier source
+      Deno.chmodSync(`${rep}/w`, 0o300); // may enter and write, not list
+      let result = await once(src, rep);
+      if (result.code !== 0) result = await once(src, rep);
+      equal(result.code, 0, result.text);
+      assertMirror(src, rep);
+    } finally {
+      await cleanup();
+    }
+  },
+});

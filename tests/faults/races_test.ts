@@ -10,6 +10,7 @@ import {
   assertSameSnapshot,
   put,
   runCli,
+  sh,
   snapshot,
   spawnCli,
   tempRoot,
@@ -158,6 +159,178 @@ Deno.test("race: --max-delete N never removes more than N, whatever the source d
       if (live.lines.some((l) => /--max-delete/.test(l))) equal(status.code, 1);
       Deno.renameSync(`${dir}/elsewhere`, `${src}/big`);
     }
+  } finally {
+    await cleanup();
+  }
+});
+
+/**
+ * Plants, for every temporary name it sees in `dir`, a symlink to `target`
+ * or a FIFO at each of the next names an observer could predict from it (the
+ * same first 8 hex digits, the last 8 counted on), until `running` is false.
+ */
+async function planter(
+  dir: string,
+  target: string,
+  running: () => boolean,
+): Promise<{ seen: number; planted: number }> {
+  const shape = /^\.foldersync-tmp-([0-9a-f]{8})([0-9a-f]{8})$/;
+  const planted = new Set<string>();
+  let seen = 0;
+  while (running()) {
+    let names: string[] = [];
+    try {
+      names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    } catch {
+      // Not created yet.
+    }
+    const fifos: string[] = [];
+    for (const name of names) {
+      const m = name.match(shape);
+      if (!m || planted.has(name)) continue;
+      seen++;
+      planted.add(name);
+      const next = parseInt(m[2], 16);
+      for (let k = 1; k <= 32; k++) {
+        const guess = `.foldersync-tmp-${m[1]}${((next + k) >>> 0).toString(16).padStart(8, "0")}`;
+        if (planted.has(guess)) continue;
+        planted.add(guess);
+        if (k % 8 === 0) fifos.push(`${dir}/${guess}`);
+        else {
+          try {
+            Deno.symlinkSync(target, `${dir}/${guess}`);
+          } catch {
+            // Taken meanwhile.
+          }
+        }
+      }
+    }
+    if (fifos.length > 0) await sh(["mkfifo", ...fifos], true);
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  return { seen, planted: planted.size };
+}
+
+Deno.test("race: links and FIFOs planted at the next temporary names are never written through", async () => {
+  const { dir, cleanup } = await tempRoot("race-tmpname");
+  try {
+    const canary = `${dir}/canary.txt`;
+    put(dir, "canary.txt", "canary: never written", T);
+    Deno.chmodSync(canary, 0o600);
+    const canaryBefore = snapshot(canary);
+    const src = `${dir}/source`;
+    for (let f = 0; f < 1000; f++) put(src, `f${f}.txt`, `source ${f}`, T);
+    let seen = 0;
+    for (let round = 0; round < 3; round++) {
+      const rep = `${dir}/replica${round}`;
+      const live = await spawnCli(["--source_path", src, "--replica_path", rep, "--once"]);
+      let running = true;
+      const racer = planter(rep, canary, () => running);
+      const hung = setTimeout(() => live.kill("SIGKILL"), 60_000);
+      const status = await live.status;
+      clearTimeout(hung);
+      running = false;
+      seen += (await racer).seen;
+      const text = live.lines.join("\n");
+      ok(
+        status.code === 0 || status.code === 1,
+        `round ${round}: killed after 60 s (hung?):\n${text}`,
+      );
+      ok(!/stopped by an unexpected error/.test(text), text);
+      assertSameSnapshot(canaryBefore, snapshot(canary), `canary (round ${round})`);
+      // Left alone, the next runs mirror exactly (the planted entries are extras).
+      for (let again = 0; again < 2; again++) {
+        const next = await runCli(["--source_path", src, "--replica_path", rep, "--once"]);
+        if (next.code === 0) break;
+      }
+      assertMirror(src, rep);
+    }
+    ok(seen > 0, "the racer saw temporary names");
+  } finally {
+    await cleanup();
+  }
+});
+
+/**
+ * Swaps all replica files in `names` for FIFOs (made beforehand in `fifos`,
+ * the same filesystem, where the files wait meanwhile), waits a moment, swaps
+ * them back, waits, and so on until `running` is false.
+ */
+async function fifoToggler(
+  rep: string,
+  names: string[],
+  fifos: string,
+  running: () => boolean,
+): Promise<number> {
+  let toggles = 0;
+  const swapped = new Set<number>();
+  while (running()) {
+    for (let i = 0; i < names.length; i++) {
+      const path = `${rep}/${names[i]}`;
+      try {
+        Deno.renameSync(path, `${fifos}/f${i}`);
+        Deno.renameSync(`${fifos}/p${i}`, path);
+        swapped.add(i);
+        toggles++;
+      } catch {
+        // Mid-copy, or renamed into place meanwhile: next one.
+      }
+    }
+    await new Promise((r) => setTimeout(r, Math.random() * 3));
+    for (const i of swapped) {
+      const path = `${rep}/${names[i]}`;
+      try {
+        Deno.renameSync(path, `${fifos}/p${i}`);
+        Deno.renameSync(`${fifos}/f${i}`, path);
+      } catch {
+        // Removed by the sync: its next cycle puts the file back.
+      }
+    }
+    swapped.clear();
+    await new Promise((r) => setTimeout(r, Math.random() * 3));
+  }
+  return toggles;
+}
+
+Deno.test("race: --checksum never hangs on a replica file swapped for a FIFO", async () => {
+  const { dir, cleanup } = await tempRoot("race-checksum-fifo");
+  try {
+    const src = `${dir}/source`;
+    const rep = `${dir}/replica`;
+    const fifos = `${dir}/fifos`;
+    const names = Array.from({ length: 800 }, (_, f) => `f${f}.txt`);
+    for (const name of names) put(src, name, `source ${name}`, T);
+    Deno.mkdirSync(fifos);
+    await sh(["mkfifo", ...names.map((_, i) => `${fifos}/p${i}`)]);
+    equal((await runCli(["--source_path", src, "--replica_path", rep, "--once"])).code, 0);
+    for (let round = 0; round < 4; round++) {
+      const live = await spawnCli([
+        "--source_path",
+        src,
+        "--replica_path",
+        rep,
+        "--once",
+        "--checksum",
+      ]);
+      let running = true;
+      const toggler = fifoToggler(rep, names, fifos, () => running);
+      const hung = setTimeout(() => live.kill("SIGKILL"), 40_000);
+      const status = await live.status;
+      clearTimeout(hung);
+      running = false;
+      await toggler;
+      const text = live.lines.join("\n");
+      ok(
+        status.code === 0 || status.code === 1,
+        `round ${round}: killed after 40 s (hung?), last lines:\n${
+          live.lines.slice(-6).join("\n")
+        }`,
+      );
+      ok(!/stopped by an unexpected error/.test(text), text);
+    }
+    const last = await runCli(["--source_path", src, "--replica_path", rep, "--once"]);
+    equal(last.code, 0, last.text);
+    assertMirror(src, rep);
   } finally {
     await cleanup();
   }
