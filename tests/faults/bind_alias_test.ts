@@ -11,7 +11,8 @@ import { assertSameSnapshot, canMount, put, runCli, sh, snapshot, tempRoot } fro
 const T = 1_600_000_000;
 
 Deno.test({
-  name: "known limit: a replica folder that is a source folder (bind mount) is refused, the source never changes",
+  name:
+    "known limit: a replica folder that is a source folder (bind mount) is refused, the source never changes",
   // A known limit (README, safety rules), kept out of the suite: FOLDERSYNC_KNOWN_LIMITS=1 runs it.
   ignore: !(await canMount()) || Deno.env.get("FOLDERSYNC_KNOWN_LIMITS") !== "1",
   async fn() {

@@ -23,7 +23,8 @@ const T = 1_600_000_000;
 const RACER = new URL("./swap_racer.ts", import.meta.url).pathname;
 
 Deno.test({
-  name: "known limit: a temporary file swapped for a link is never chowned, chmodded or utimed through",
+  name:
+    "known limit: a temporary file swapped for a link is never chowned, chmodded or utimed through",
   // A known limit (README, threat model), kept out of the suite: FOLDERSYNC_KNOWN_LIMITS=1 runs it.
   ignore: Deno.uid() !== 0 || Deno.env.get("FOLDERSYNC_KNOWN_LIMITS") !== "1",
   async fn() {
