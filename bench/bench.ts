@@ -45,11 +45,14 @@ const INCREMENTAL: Scenario[] = ["incremental", "incremental-future"];
 /**
  * Scenarios that give source files new mtimes before every run (untimed), in a copy of the
  * source: every regular file ("all") or the incremental mutation's modified and added files
- * ("changed"), dated `ahead` ms after the moment the tool is started ("startup": Deno's
- * start-up time, so the files were written just as foldersync begins its scan).
+ * ("changed"), dated `ahead` ms after the moment the tool is started. "scan": when foldersync
+ * begins its cycle, so every file it plans in its first 100 ms has not settled (the first
+ * line of the previous foldersync run's log, less its start; before that run, Deno's start-up
+ * time). Dating them "now" instead would leave them settled by the time the scan sees them:
+ * Deno's start-up alone is about the 100 ms settle time, and dating 20,000 files takes more.
  */
-const REDATE: Partial<Record<Scenario, { files: "all" | "changed"; ahead: number | "startup" }>> = {
-  fresh: { files: "all", ahead: "startup" },
+const REDATE: Partial<Record<Scenario, { files: "all" | "changed"; ahead: number | "scan" }>> = {
+  fresh: { files: "all", ahead: "scan" },
   future: { files: "all", ahead: 5000 },
   "incremental-future": { files: "changed", ahead: 5000 },
 };
@@ -64,8 +67,9 @@ const HELP = `deno task bench [options]
                     (default: all six for small; initial,nochange,incremental for large;
                     nochange,incremental for scale; initial,nochange for million)
                       fresh: initial, but right before every run (untimed) each source file's
-                        mtime is set to the moment the tool starts plus Deno's start-up time
-                        (deno eval 0), i.e. just written when foldersync begins its scan
+                        mtime is set to the moment foldersync begins its scan (learnt from the
+                        previous foldersync run's log; Deno's start-up time before that), so
+                        the files it plans in its first 100 ms have not settled
                       future: initial, with every file's mtime 5 s after the tool's start
                       incremental-future: incremental, with the modified and added files'
                         mtimes 5 s after the tool's start
@@ -477,6 +481,18 @@ function stamp(paths: string[], ahead: number, lastMs: number): { at: number; ms
   return { at, ms: Date.now() - t0 };
 }
 
+/** The time (ms since the epoch) of a foldersync text log's first line, if it has one. */
+function firstLogTime(path: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined; // not foldersync, or nothing logged at this level
+  }
+  const t = Date.parse(text.slice(0, text.indexOf(" ")));
+  return Number.isFinite(t) ? t : undefined;
+}
+
 /** Runs the tree's scenarios; returns the source tree's path and the scenarios run. */
 function benchTree(tree: TreeName, results: Results): { src: string; scenarios: Scenario[] } {
   const p = treeParams(tree);
@@ -551,7 +567,7 @@ function benchTree(tree: TreeName, results: Results): { src: string; scenarios: 
       from = copy;
       stampMs = stamp(dated, 0, 0).ms; // how long it takes, to date the next ones ahead of it
     }
-    const ahead = redate?.ahead === "startup" ? Math.round(startupS * 1000) : redate?.ahead ?? 0;
+    let ahead = redate?.ahead === "scan" ? Math.round(startupS * 1000) : redate?.ahead ?? 0;
     const acc = new Map<string, ToolResult>();
     for (const t of ts) {
       acc.set(t.name, {
@@ -585,14 +601,22 @@ function benchTree(tree: TreeName, results: Results): { src: string; scenarios: 
         syncDisks(); // no dirty pages from the reset or earlier runs left to write back
         // Re-dating comes last (untimed), dated from when the run is expected to start.
         let dating = "";
+        let mtime = 0;
         if (redate) {
           const s = stamp(dated, ahead, stampMs);
           stampMs = s.ms;
           const late = Date.now() - (s.at - ahead);
           dating = `, ${dated.length} mtimes set to start+${ahead} ms in ${s.ms} ms ` +
             `(started ${late} ms after the planned start)`;
+          mtime = s.at;
         }
+        const spawned = Date.now();
         const res = run(t.cmd(from, dst, logFile(t)), join(work, t.name, "stderr.txt"));
+        const logged = redate ? firstLogTime(logFile(t)) : undefined;
+        if (logged !== undefined) {
+          dating += `, its log began at mtime${logged >= mtime ? "+" : ""}${logged - mtime} ms`;
+          if (redate?.ahead === "scan") ahead = logged - spawned;
+        }
         const warm = i < opt.warmup;
         if (redate) fromSnap = snapshot(from); // the source's new mtimes, for verification
         if (res.code !== 0) {
