@@ -73,8 +73,9 @@ const HELP = `deno task bench [options]
                       future: initial, with every file's mtime 5 s after the tool's start
                       incremental-future: incremental, with the modified and added files'
                         mtimes 5 s after the tool's start
-                    These three work on a copy of the source; the report compares them with
-                    initial and incremental (settled mtimes).
+                    These three work on a copy of the source (so each takes as much room
+                    again). Scenarios compared with one another run interleaved, in the same
+                    rounds: initial, fresh and future; incremental and incremental-future.
   --tools LIST      foldersync,foldersync-warn,foldersync-allowall,deno-scan-floor,rsync,rclone,cp
                     (default: all installed; foldersync-warn is foldersync with --log_level warning,
                     foldersync-allowall runs it with --allow-all instead of --allow-read
@@ -531,7 +532,8 @@ function benchTree(tree: TreeName, results: Results): { src: string; scenarios: 
   }
 
   const work = join(opt.dir, "work", tree);
-  for (const scenario of scenarios) {
+  /** Sets a scenario up (untimed); returns its runs and its wrap-up. */
+  const setup = (scenario: Scenario) => {
     const ts = tools.filter((t) => !t.scenarios || t.scenarios.includes(scenario));
     const incremental = INCREMENTAL.includes(scenario);
     let from = incremental ? inc!.dir : src;
@@ -583,92 +585,110 @@ function benchTree(tree: TreeName, results: Results): { src: string; scenarios: 
         at: new Date().toISOString(),
       });
     }
-    const total = opt.warmup + opt.runs;
+    const runOne = (t: Tool, i: number) => {
+      const r = acc.get(t.name)!;
+      const dst = replica(t);
+      // Reset (untimed).
+      if (FIRST_COPY.includes(scenario)) {
+        rmSync(dst, { recursive: true, force: true });
+        mkdirSync(dst, { recursive: true });
+      } else if (incremental) {
+        sh(["rsync", "-a", "--delete", `${src}/`, `${dst}/`], "rsync (reset)");
+      }
+      rmSync(logFile(t), { force: true });
+      syncDisks(); // no dirty pages from the reset or earlier runs left to write back
+      // Re-dating comes last (untimed), dated from when the run is expected to start.
+      let dating = "";
+      let mtime = 0;
+      if (redate) {
+        const s = stamp(dated, ahead, stampMs);
+        stampMs = s.ms;
+        const late = Date.now() - (s.at - ahead);
+        dating = `, ${dated.length} mtimes set to start+${ahead} ms in ${s.ms} ms ` +
+          `(started ${late} ms after the planned start)`;
+        mtime = s.at;
+      }
+      const spawned = Date.now();
+      const res = run(t.cmd(from, dst, logFile(t)), join(work, t.name, "stderr.txt"));
+      const logged = redate ? firstLogTime(logFile(t)) : undefined;
+      if (logged !== undefined) {
+        dating += `, its log began at mtime${logged >= mtime ? "+" : ""}${logged - mtime} ms`;
+        if (redate?.ahead === "scan") ahead = logged - spawned;
+      }
+      const warm = i < opt.warmup;
+      if (redate) fromSnap = snapshot(from); // the source's new mtimes, for verification
+      if (res.code !== 0) {
+        const msg = `${warm ? "warm-up" : `run ${i - opt.warmup + 1}`}: exit ${res.code}: ` +
+          res.err;
+        r.errors.push(msg);
+        log(`${tree}/${scenario}/${t.name} ${msg}`);
+      }
+      let v: VerifyResult | undefined;
+      if (opt.verify !== "none") {
+        v = verify(from, fromSnap, dst, {
+          content: opt.verify,
+          mustCheck: must,
+          ignoreMode: t.ignoreMode,
+        });
+        if (!v.ok) {
+          r.verified = false;
+          if (r.verifyProblems.length === 0) r.verifyProblems = v.problems;
+        }
+        r.dirMtimeDiffs = Math.max(r.dirMtimeDiffs, v.dirMtimeDiffs);
+        if (shared && (!v.ok || v.dirMtimeDiffs)) nochangeSetup(t); // for the next tool
+      }
+      log(
+        `${tree}/${scenario}/${t.name} ${warm ? "warm-up" : `run ${i - opt.warmup + 1}`}: ` +
+          `${res.wall.toFixed(3)} s, ${(res.rssKiB / 1024).toFixed(0)} MiB, ` +
+          `cpu ${(res.user + res.sys).toFixed(2)} s` +
+          (v
+            ? `, verify ${v.ok ? "ok" : "FAILED"} (${v.entries} entries, ` +
+              `${v.contentChecked} contents, ${(v.ms / 1000).toFixed(2)} s)` +
+              (v.ok ? "" : `: ${v.problems.slice(0, 3).join("; ")}`)
+            : "") +
+          dating,
+      );
+      // Free the memory (tmpfs) of a full copy that the next reset would delete anyway.
+      if (FIRST_COPY.includes(scenario)) rmSync(dst, { recursive: true, force: true });
+      if (!warm) {
+        r.times.push(res.wall);
+        r.rssKiB.push(res.rssKiB);
+        r.cpu.push(res.user + res.sys);
+      }
+    };
+    const finish = () => {
+      const out: Record<string, ToolResult> = tr.scenarios[scenario] ?? {};
+      for (const [name, r] of acc) {
+        r.median = median(r.times);
+        r.peakRssMiB = Math.max(...r.rssKiB) / 1024;
+        out[name] = r;
+      }
+      tr.scenarios[scenario] = out;
+      for (const t of ts) rmSync(replica(t), { recursive: true, force: true }); // free tmpfs memory
+      if (redate) rmSync(from, { recursive: true, force: true });
+    };
+    return { ts, runOne, finish };
+  };
+  // Scenarios compared with one another (initial, fresh and future; incremental and
+  // incremental-future) run in the same rounds, interleaved like the tools, so that load
+  // drifting between them cannot pass for a difference.
+  const group = (s: Scenario) =>
+    FIRST_COPY.includes(s) ? "first" : INCREMENTAL.includes(s) ? "incremental" : s;
+  const groups = [...new Set(scenarios.map(group))].map((g) =>
+    scenarios.filter((s) => group(s) === g)
+  );
+  const total = opt.warmup + opt.runs;
+  for (const g of groups) {
+    const cases = g.map(setup);
     for (let i = 0; i < total; i++) {
-      // Interleave tools; rotate the order each round so no tool always runs first.
-      const order = ts.map((_, k) => ts[(k + i) % ts.length]);
-      for (const t of order) {
-        const r = acc.get(t.name)!;
-        const dst = replica(t);
-        // Reset (untimed).
-        if (FIRST_COPY.includes(scenario)) {
-          rmSync(dst, { recursive: true, force: true });
-          mkdirSync(dst, { recursive: true });
-        } else if (incremental) {
-          sh(["rsync", "-a", "--delete", `${src}/`, `${dst}/`], "rsync (reset)");
-        }
-        rmSync(logFile(t), { force: true });
-        syncDisks(); // no dirty pages from the reset or earlier runs left to write back
-        // Re-dating comes last (untimed), dated from when the run is expected to start.
-        let dating = "";
-        let mtime = 0;
-        if (redate) {
-          const s = stamp(dated, ahead, stampMs);
-          stampMs = s.ms;
-          const late = Date.now() - (s.at - ahead);
-          dating = `, ${dated.length} mtimes set to start+${ahead} ms in ${s.ms} ms ` +
-            `(started ${late} ms after the planned start)`;
-          mtime = s.at;
-        }
-        const spawned = Date.now();
-        const res = run(t.cmd(from, dst, logFile(t)), join(work, t.name, "stderr.txt"));
-        const logged = redate ? firstLogTime(logFile(t)) : undefined;
-        if (logged !== undefined) {
-          dating += `, its log began at mtime${logged >= mtime ? "+" : ""}${logged - mtime} ms`;
-          if (redate?.ahead === "scan") ahead = logged - spawned;
-        }
-        const warm = i < opt.warmup;
-        if (redate) fromSnap = snapshot(from); // the source's new mtimes, for verification
-        if (res.code !== 0) {
-          const msg = `${warm ? "warm-up" : `run ${i - opt.warmup + 1}`}: exit ${res.code}: ` +
-            res.err;
-          r.errors.push(msg);
-          log(`${tree}/${scenario}/${t.name} ${msg}`);
-        }
-        let v: VerifyResult | undefined;
-        if (opt.verify !== "none") {
-          v = verify(from, fromSnap, dst, {
-            content: opt.verify,
-            mustCheck: must,
-            ignoreMode: t.ignoreMode,
-          });
-          if (!v.ok) {
-            r.verified = false;
-            if (r.verifyProblems.length === 0) r.verifyProblems = v.problems;
-          }
-          r.dirMtimeDiffs = Math.max(r.dirMtimeDiffs, v.dirMtimeDiffs);
-          if (shared && (!v.ok || v.dirMtimeDiffs)) nochangeSetup(t); // for the next tool
-        }
-        log(
-          `${tree}/${scenario}/${t.name} ${warm ? "warm-up" : `run ${i - opt.warmup + 1}`}: ` +
-            `${res.wall.toFixed(3)} s, ${(res.rssKiB / 1024).toFixed(0)} MiB, ` +
-            `cpu ${(res.user + res.sys).toFixed(2)} s` +
-            (v
-              ? `, verify ${v.ok ? "ok" : "FAILED"} (${v.entries} entries, ` +
-                `${v.contentChecked} contents, ${(v.ms / 1000).toFixed(2)} s)` +
-                (v.ok ? "" : `: ${v.problems.slice(0, 3).join("; ")}`)
-              : "") +
-            dating,
-        );
-        // Free the memory (tmpfs) of a full copy that the next reset would delete anyway.
-        if (FIRST_COPY.includes(scenario)) rmSync(dst, { recursive: true, force: true });
-        if (!warm) {
-          r.times.push(res.wall);
-          r.rssKiB.push(res.rssKiB);
-          r.cpu.push(res.user + res.sys);
-        }
+      // Rotate the order each round so no scenario and no tool always runs first.
+      for (let k = 0; k < cases.length; k++) {
+        const c = cases[(k + i) % cases.length];
+        for (let j = 0; j < c.ts.length; j++) c.runOne(c.ts[(j + i) % c.ts.length], i);
       }
     }
-    const out: Record<string, ToolResult> = tr.scenarios[scenario] ?? {};
-    for (const [name, r] of acc) {
-      r.median = median(r.times);
-      r.peakRssMiB = Math.max(...r.rssKiB) / 1024;
-      out[name] = r;
-    }
-    tr.scenarios[scenario] = out;
-    for (const t of ts) rmSync(replica(t), { recursive: true, force: true }); // free tmpfs memory
-    if (redate) rmSync(from, { recursive: true, force: true });
-    // Save after each scenario so a long run can be interrupted without losing everything.
+    for (const c of cases) c.finish();
+    // Save after each group so a long run can be interrupted without losing everything.
     results.targets = evaluateTargets(results);
     saveResults(results);
   }
