@@ -14,30 +14,79 @@ import { type Snapshot, snapshot, verify, type VerifyResult } from "./verify.ts"
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH_DIR = join(REPO, ".bench");
 
-type TreeName = "small" | "large" | "scale";
-type Scenario = "initial" | "nochange" | "incremental";
-const TREES: TreeName[] = ["small", "large", "scale"];
-const SCENARIOS: Scenario[] = ["initial", "nochange", "incremental"];
+type TreeName = "small" | "large" | "scale" | "million";
+type Scenario =
+  | "initial"
+  | "fresh"
+  | "future"
+  | "nochange"
+  | "incremental"
+  | "incremental-future";
+const TREES: TreeName[] = ["small", "large", "scale", "million"];
+/** The million tree is opt-in: it takes minutes per run and ~10 GB of tmpfs. */
+const DEFAULT_TREES: TreeName[] = ["small", "large", "scale"];
+const SCENARIOS: Scenario[] = [
+  "initial",
+  "fresh",
+  "future",
+  "nochange",
+  "incremental",
+  "incremental-future",
+];
 const DEFAULT_SCENARIOS: Record<TreeName, Scenario[]> = {
-  small: ["initial", "nochange", "incremental"],
+  small: ["initial", "fresh", "future", "nochange", "incremental", "incremental-future"],
   large: ["initial", "nochange", "incremental"],
   scale: ["nochange", "incremental"],
+  million: ["initial", "nochange"],
+};
+/** Scenarios whose replica starts empty (the rest start from the source or the unmutated one). */
+const FIRST_COPY: Scenario[] = ["initial", "fresh", "future"];
+const INCREMENTAL: Scenario[] = ["incremental", "incremental-future"];
+/**
+ * Scenarios that give source files new mtimes before every run (untimed), in a copy of the
+ * source: every regular file ("all") or the incremental mutation's modified and added files
+ * ("changed"), dated `ahead` ms after the moment the tool is started. "scan": when foldersync
+ * begins its cycle, so every file it plans in its first 100 ms has not settled (the first
+ * line of the previous foldersync run's log, less its start; before that run, Deno's start-up
+ * time). Dating them "now" instead would leave them settled by the time the scan sees them:
+ * Deno's start-up alone is about the 100 ms settle time, and dating 20,000 files takes more.
+ */
+const REDATE: Partial<Record<Scenario, { files: "all" | "changed"; ahead: number | "scan" }>> = {
+  fresh: { files: "all", ahead: "scan" },
+  future: { files: "all", ahead: 5000 },
+  "incremental-future": { files: "changed", ahead: 5000 },
 };
 
 const HELP = `deno task bench [options]
 
-  --tree LIST       small,large,scale (default: all three)
-  --scenario LIST   initial,nochange,incremental (default: all for small and large;
-                    nochange,incremental for scale)
+  --tree LIST       small,large,scale,million (default: small,large,scale). million
+                    (opt-in, tmpfs only): --million-files files of 0-1 KiB, 100 per directory,
+                    in groups of 100 directories (1,000,000 files: ~10 GB of tmpfs for the
+                    source and one replica; tools share one replica in nochange)
+  --scenario LIST   initial,fresh,future,nochange,incremental,incremental-future
+                    (default: all six for small; initial,nochange,incremental for large;
+                    nochange,incremental for scale; initial,nochange for million)
+                      fresh: initial, but right before every run (untimed) each source file's
+                        mtime is set to the moment foldersync begins its scan (learnt from the
+                        previous foldersync run's log; Deno's start-up time before that), so
+                        the files it plans in its first 100 ms have not settled
+                      future: initial, with every file's mtime 5 s after the tool's start
+                      incremental-future: incremental, with the modified and added files'
+                        mtimes 5 s after the tool's start
+                    These three work on a copy of the source (so each takes as much room
+                    again). Scenarios compared with one another run interleaved, in the same
+                    rounds: initial, fresh and future; incremental and incremental-future.
   --tools LIST      foldersync,foldersync-warn,foldersync-allowall,deno-scan-floor,rsync,rclone,cp
                     (default: all installed; foldersync-warn is foldersync with --log_level warning,
                     foldersync-allowall runs it with --allow-all instead of --allow-read
                     --allow-write, to show what Deno's permission checks cost;
                     deno-scan-floor (nochange only) walks both trees with readDirSync and
-                    lstatSync on one thread and does nothing else; cp runs initial only)
+                    lstatSync on one thread and does nothing else; cp runs first copies
+                    only: initial, fresh, future)
   --runs N          timed runs per tool and scenario (default 5), after --warmup runs (default 1)
   --files N         files in the "small" tree (default 20000; ~N/10 directories)
   --scale-files N   files in the "scale" tree (default 100000)
+  --million-files N files in the "million" tree (default 1000000; N/100 directories)
   --large-mib N     size of each "large" file in MiB (default 256); --large-count N (default 4)
   --churn PCT       incremental: % of files modified, added and deleted each (default 1)
   --seed N          PRNG seed (default 42)
@@ -72,6 +121,7 @@ const args = parseArgs({
     warmup: { type: "string", default: "1" },
     files: { type: "string", default: "20000" },
     "scale-files": { type: "string", default: "100000" },
+    "million-files": { type: "string", default: "1000000" },
     "large-mib": { type: "string", default: "256" },
     "large-count": { type: "string", default: "4" },
     churn: { type: "string", default: "1" },
@@ -130,6 +180,7 @@ const opt = {
   warmup: int("warmup", args.values.warmup),
   files: int("files", args.values.files),
   scaleFiles: int("scale-files", args.values["scale-files"]),
+  millionFiles: int("million-files", args.values["million-files"]),
   largeMiB: int("large-mib", args.values["large-mib"]),
   largeCount: int("large-count", args.values["large-count"]),
   churn: Number(args.values.churn),
@@ -157,7 +208,14 @@ if (!["sample", "full", "meta", "none"].includes(opt.verify)) {
   console.error(`--verify wants sample, full, meta or none`);
   Deno.exit(2);
 }
-if (opt.trees.length === 0) opt.trees = [...TREES];
+if (opt.trees.length === 0) opt.trees = [...DEFAULT_TREES];
+if (opt.trees.includes("million") && !isTmpfs(opt.dir)) {
+  console.error(
+    `--tree million wants a tmpfs at ${opt.dir}: ` +
+      `mkdir -p .bench/tmpfs && mount -t tmpfs -o size=16g tmpfs .bench/tmpfs (or --dir)`,
+  );
+  Deno.exit(2);
+}
 if (opt.runs < 1) opt.runs = 1;
 
 function treeParams(t: TreeName): TreeParams {
@@ -169,6 +227,17 @@ function treeParams(t: TreeName): TreeParams {
       dirs: 0,
       maxSize: 0,
       largeSize: opt.largeMiB << 20,
+      symlinks: 0,
+    };
+  }
+  if (t === "million") {
+    return {
+      kind: "flat",
+      seed: opt.seed + 2,
+      files: opt.millionFiles,
+      dirs: Math.max(1, Math.round(opt.millionFiles / 100)),
+      maxSize: 1024,
+      largeSize: 0,
       symlinks: 0,
     };
   }
@@ -275,7 +344,7 @@ const ALL_TOOLS: Tool[] = [
     name: "cp",
     available: () => !!which("cp") || "cp not found",
     cmd: (src, dst) => ["cp", "-a", `${src}/.`, `${dst}/`],
-    scenarios: ["initial"],
+    scenarios: FIRST_COPY,
   },
 ];
 
@@ -387,6 +456,8 @@ function loadResults(): Results {
 // Benchmark driver
 
 const log = (s: string) => console.error(`[bench] ${s}`);
+/** Median start-up time of a bare Deno process (`deno eval 0`), measured in main(). */
+let startupS = 0;
 
 function versionOf(cmd: string[]): string {
   try {
@@ -396,6 +467,31 @@ function versionOf(cmd: string[]): string {
   } catch {
     return "not installed";
   }
+}
+
+/**
+ * Sets the mtime (and atime) of `paths` to `ahead` ms after the moment a run started now would
+ * begin once this is done (now + `lastMs`, how long the previous call took). Returns the mtime
+ * set (ms since the epoch) and how long this call took.
+ */
+function stamp(paths: string[], ahead: number, lastMs: number): { at: number; ms: number } {
+  const t0 = Date.now();
+  const at = t0 + lastMs + ahead;
+  const d = new Date(at);
+  for (const p of paths) Deno.utimeSync(p, d, d);
+  return { at, ms: Date.now() - t0 };
+}
+
+/** The time (ms since the epoch) of a foldersync text log's first line, if it has one. */
+function firstLogTime(path: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined; // not foldersync, or nothing logged at this level
+  }
+  const t = Date.parse(text.slice(0, text.indexOf(" ")));
+  return Number.isFinite(t) ? t : undefined;
 }
 
 /** Runs the tree's scenarios; returns the source tree's path and the scenarios run. */
@@ -421,7 +517,7 @@ function benchTree(tree: TreeName, results: Results): { src: string; scenarios: 
 
   const scenarios = opt.scenarios.length ? opt.scenarios : DEFAULT_SCENARIOS[tree];
   let inc: { dir: string; mutation: Mutation; snap: Snapshot } | undefined;
-  if (scenarios.includes("incremental")) {
+  if (scenarios.some((s) => INCREMENTAL.includes(s))) {
     const m = ensureMutated(root, p, opt.churn, log);
     inc = { ...m, snap: snapshot(m.dir) };
   }
@@ -436,23 +532,44 @@ function benchTree(tree: TreeName, results: Results): { src: string; scenarios: 
   }
 
   const work = join(opt.dir, "work", tree);
-  for (const scenario of scenarios) {
+  /** Sets a scenario up (untimed); returns its runs and its wrap-up. */
+  const setup = (scenario: Scenario) => {
     const ts = tools.filter((t) => !t.scenarios || t.scenarios.includes(scenario));
-    const from = scenario === "incremental" ? inc!.dir : src;
-    const fromSnap = scenario === "incremental" ? inc!.snap : srcSnap;
-    const must = scenario === "incremental"
-      ? [...inc!.mutation.modified, ...inc!.mutation.added]
-      : [];
-    const replica = (t: Tool) => join(work, t.name, "replica");
+    const incremental = INCREMENTAL.includes(scenario);
+    let from = incremental ? inc!.dir : src;
+    let fromSnap = incremental ? inc!.snap : srcSnap;
+    const must = incremental ? [...inc!.mutation.modified, ...inc!.mutation.added] : [];
+    // The million tree's nochange runs share one replica (memory: a replica is ~5 GB of tmpfs);
+    // nochange must leave it as it is, which verification checks after every run.
+    const shared = tree === "million" && scenario === "nochange";
+    const replica = (t: Tool) => join(work, shared ? "shared" : t.name, "replica");
     const logFile = (t: Tool) => join(work, t.name, "foldersync.log");
+    const nochangeSetup = (t: Tool) => {
+      rmSync(replica(t), { recursive: true, force: true });
+      mkdirSync(dirname(replica(t)), { recursive: true });
+      sh(["cp", "-a", src, replica(t)], "cp -a (setup)");
+    };
     // Setup (untimed): nochange starts from an exact copy (cp -a) of the source.
     for (const t of ts) {
       mkdirSync(join(work, t.name), { recursive: true });
-      if (scenario === "nochange") {
-        rmSync(replica(t), { recursive: true, force: true });
-        sh(["cp", "-a", src, replica(t)], "cp -a (setup)");
-      }
+      if (scenario === "nochange" && (!shared || t === ts[0])) nochangeSetup(t);
     }
+    // Re-dated scenarios work on a copy of their source, whose files get new mtimes before
+    // every run (the cached trees keep theirs).
+    const redate = REDATE[scenario];
+    let dated: string[] = [];
+    let stampMs = 0;
+    if (redate) {
+      const copy = join(work, `src-${scenario}`);
+      rmSync(copy, { recursive: true, force: true });
+      sh(["cp", "-a", from, copy], "cp -a (setup)");
+      dated = redate.files === "changed"
+        ? must.map((rel) => join(copy, rel))
+        : [...fromSnap].filter(([, e]) => e.t === "f").map(([rel]) => join(copy, rel));
+      from = copy;
+      stampMs = stamp(dated, 0, 0).ms; // how long it takes, to date the next ones ahead of it
+    }
+    let ahead = redate?.ahead === "scan" ? Math.round(startupS * 1000) : redate?.ahead ?? 0;
     const acc = new Map<string, ToolResult>();
     for (const t of ts) {
       acc.set(t.name, {
@@ -468,71 +585,110 @@ function benchTree(tree: TreeName, results: Results): { src: string; scenarios: 
         at: new Date().toISOString(),
       });
     }
-    const total = opt.warmup + opt.runs;
+    const runOne = (t: Tool, i: number) => {
+      const r = acc.get(t.name)!;
+      const dst = replica(t);
+      // Reset (untimed).
+      if (FIRST_COPY.includes(scenario)) {
+        rmSync(dst, { recursive: true, force: true });
+        mkdirSync(dst, { recursive: true });
+      } else if (incremental) {
+        sh(["rsync", "-a", "--delete", `${src}/`, `${dst}/`], "rsync (reset)");
+      }
+      rmSync(logFile(t), { force: true });
+      syncDisks(); // no dirty pages from the reset or earlier runs left to write back
+      // Re-dating comes last (untimed), dated from when the run is expected to start.
+      let dating = "";
+      let mtime = 0;
+      if (redate) {
+        const s = stamp(dated, ahead, stampMs);
+        stampMs = s.ms;
+        const late = Date.now() - (s.at - ahead);
+        dating = `, ${dated.length} mtimes set to start+${ahead} ms in ${s.ms} ms ` +
+          `(started ${late} ms after the planned start)`;
+        mtime = s.at;
+      }
+      const spawned = Date.now();
+      const res = run(t.cmd(from, dst, logFile(t)), join(work, t.name, "stderr.txt"));
+      const logged = redate ? firstLogTime(logFile(t)) : undefined;
+      if (logged !== undefined) {
+        dating += `, its log began at mtime${logged >= mtime ? "+" : ""}${logged - mtime} ms`;
+        if (redate?.ahead === "scan") ahead = logged - spawned;
+      }
+      const warm = i < opt.warmup;
+      if (redate) fromSnap = snapshot(from); // the source's new mtimes, for verification
+      if (res.code !== 0) {
+        const msg = `${warm ? "warm-up" : `run ${i - opt.warmup + 1}`}: exit ${res.code}: ` +
+          res.err;
+        r.errors.push(msg);
+        log(`${tree}/${scenario}/${t.name} ${msg}`);
+      }
+      let v: VerifyResult | undefined;
+      if (opt.verify !== "none") {
+        v = verify(from, fromSnap, dst, {
+          content: opt.verify,
+          mustCheck: must,
+          ignoreMode: t.ignoreMode,
+        });
+        if (!v.ok) {
+          r.verified = false;
+          if (r.verifyProblems.length === 0) r.verifyProblems = v.problems;
+        }
+        r.dirMtimeDiffs = Math.max(r.dirMtimeDiffs, v.dirMtimeDiffs);
+        if (shared && (!v.ok || v.dirMtimeDiffs)) nochangeSetup(t); // for the next tool
+      }
+      log(
+        `${tree}/${scenario}/${t.name} ${warm ? "warm-up" : `run ${i - opt.warmup + 1}`}: ` +
+          `${res.wall.toFixed(3)} s, ${(res.rssKiB / 1024).toFixed(0)} MiB, ` +
+          `cpu ${(res.user + res.sys).toFixed(2)} s` +
+          (v
+            ? `, verify ${v.ok ? "ok" : "FAILED"} (${v.entries} entries, ` +
+              `${v.contentChecked} contents, ${(v.ms / 1000).toFixed(2)} s)` +
+              (v.ok ? "" : `: ${v.problems.slice(0, 3).join("; ")}`)
+            : "") +
+          dating,
+      );
+      // Free the memory (tmpfs) of a full copy that the next reset would delete anyway.
+      if (FIRST_COPY.includes(scenario)) rmSync(dst, { recursive: true, force: true });
+      if (!warm) {
+        r.times.push(res.wall);
+        r.rssKiB.push(res.rssKiB);
+        r.cpu.push(res.user + res.sys);
+      }
+    };
+    const finish = () => {
+      const out: Record<string, ToolResult> = tr.scenarios[scenario] ?? {};
+      for (const [name, r] of acc) {
+        r.median = median(r.times);
+        r.peakRssMiB = Math.max(...r.rssKiB) / 1024;
+        out[name] = r;
+      }
+      tr.scenarios[scenario] = out;
+      for (const t of ts) rmSync(replica(t), { recursive: true, force: true }); // free tmpfs memory
+      if (redate) rmSync(from, { recursive: true, force: true });
+    };
+    return { ts, runOne, finish };
+  };
+  // Scenarios compared with one another (initial, fresh and future; incremental and
+  // incremental-future) run in the same rounds, interleaved like the tools, so that load
+  // drifting between them cannot pass for a difference.
+  const group = (s: Scenario) =>
+    FIRST_COPY.includes(s) ? "first" : INCREMENTAL.includes(s) ? "incremental" : s;
+  const groups = [...new Set(scenarios.map(group))].map((g) =>
+    scenarios.filter((s) => group(s) === g)
+  );
+  const total = opt.warmup + opt.runs;
+  for (const g of groups) {
+    const cases = g.map(setup);
     for (let i = 0; i < total; i++) {
-      // Interleave tools; rotate the order each round so no tool always runs first.
-      const order = ts.map((_, k) => ts[(k + i) % ts.length]);
-      for (const t of order) {
-        const r = acc.get(t.name)!;
-        const dst = replica(t);
-        // Reset (untimed).
-        if (scenario === "initial") {
-          rmSync(dst, { recursive: true, force: true });
-          mkdirSync(dst, { recursive: true });
-        } else if (scenario === "incremental") {
-          sh(["rsync", "-a", "--delete", `${src}/`, `${dst}/`], "rsync (reset)");
-        }
-        rmSync(logFile(t), { force: true });
-        syncDisks(); // no dirty pages from the reset or earlier runs left to write back
-        const res = run(t.cmd(from, dst, logFile(t)), join(work, t.name, "stderr.txt"));
-        const warm = i < opt.warmup;
-        if (res.code !== 0) {
-          const msg = `${warm ? "warm-up" : `run ${i - opt.warmup + 1}`}: exit ${res.code}: ` +
-            res.err;
-          r.errors.push(msg);
-          log(`${tree}/${scenario}/${t.name} ${msg}`);
-        }
-        let v: VerifyResult | undefined;
-        if (opt.verify !== "none") {
-          v = verify(from, fromSnap, dst, {
-            content: opt.verify,
-            mustCheck: must,
-            ignoreMode: t.ignoreMode,
-          });
-          if (!v.ok) {
-            r.verified = false;
-            if (r.verifyProblems.length === 0) r.verifyProblems = v.problems;
-          }
-          r.dirMtimeDiffs = Math.max(r.dirMtimeDiffs, v.dirMtimeDiffs);
-        }
-        log(
-          `${tree}/${scenario}/${t.name} ${warm ? "warm-up" : `run ${i - opt.warmup + 1}`}: ` +
-            `${res.wall.toFixed(3)} s, ${(res.rssKiB / 1024).toFixed(0)} MiB, ` +
-            `cpu ${(res.user + res.sys).toFixed(2)} s` +
-            (v
-              ? `, verify ${v.ok ? "ok" : "FAILED"} (${v.entries} entries, ` +
-                `${v.contentChecked} contents, ${(v.ms / 1000).toFixed(2)} s)` +
-                (v.ok ? "" : `: ${v.problems.slice(0, 3).join("; ")}`)
-              : ""),
-        );
-        // Free the memory (tmpfs) of a full copy that the next reset would delete anyway.
-        if (scenario === "initial") rmSync(dst, { recursive: true, force: true });
-        if (!warm) {
-          r.times.push(res.wall);
-          r.rssKiB.push(res.rssKiB);
-          r.cpu.push(res.user + res.sys);
-        }
+      // Rotate the order each round so no scenario and no tool always runs first.
+      for (let k = 0; k < cases.length; k++) {
+        const c = cases[(k + i) % cases.length];
+        for (let j = 0; j < c.ts.length; j++) c.runOne(c.ts[(j + i) % c.ts.length], i);
       }
     }
-    const out: Record<string, ToolResult> = tr.scenarios[scenario] ?? {};
-    for (const [name, r] of acc) {
-      r.median = median(r.times);
-      r.peakRssMiB = Math.max(...r.rssKiB) / 1024;
-      out[name] = r;
-    }
-    tr.scenarios[scenario] = out;
-    for (const t of ts) rmSync(replica(t), { recursive: true, force: true }); // free tmpfs memory
-    // Save after each scenario so a long run can be interrupted without losing everything.
+    for (const c of cases) c.finish();
+    // Save after each group so a long run can be interrupted without losing everything.
     results.targets = evaluateTargets(results);
     saveResults(results);
   }
@@ -640,6 +796,13 @@ function peakRss(r: Results, tree: TreeName, scs: Scenario[], tool = "foldersync
   return xs.length ? Math.max(...(xs as number[])) : null;
 }
 
+/** foldersync's median in scenario `a` over its median in `b`, on the same tree. */
+function relative(r: Results, tree: TreeName, a: Scenario, b: Scenario): number | null {
+  const x = get(r, tree, a, "foldersync");
+  const y = get(r, tree, b, "foldersync");
+  return x && y ? x.median / y.median : null;
+}
+
 function commonScenarios(r: Results): Scenario[] {
   return SCENARIOS.filter((s) =>
     get(r, "small", s, "foldersync") && get(r, "scale", s, "foldersync")
@@ -662,6 +825,8 @@ function scaling(r: Results) {
 
 function evaluateTargets(r: Results): TargetResult[] {
   const sc = scaling(r);
+  const mRss = get(r, "million", "nochange", "foldersync")?.peakRssMiB ?? null;
+  const sRss = get(r, "scale", "nochange", "foldersync")?.peakRssMiB ?? null;
   const t = (target: string, value: number | null, limit: number): TargetResult => ({
     target,
     value,
@@ -678,6 +843,27 @@ function evaluateTargets(r: Results): TargetResult[] {
     t("peak RSS scale (foldersync, MiB)", sc.rssScale, 150),
     t("peak RSS scale/small (foldersync)", sc.rssRatio, 1.3),
     t("SIGTERM mid-scan scale: worst exit latency, s", r.trees.scale?.signal?.worst ?? null, 1.0),
+    // Issue 14.
+    t("fresh small: foldersync fresh/initial", relative(r, "small", "fresh", "initial"), 1.2),
+    t("future small: foldersync future/initial", relative(r, "small", "future", "initial"), 1.2),
+    t(
+      "incremental-future small: foldersync incr.-future/incremental",
+      relative(r, "small", "incremental-future", "incremental"),
+      1.0,
+    ),
+    t("nochange million: foldersync/rsync", ratio(r, "million", "nochange"), 1.0),
+    t("initial million: foldersync/rsync", ratio(r, "million", "initial"), 1.4),
+    t("peak RSS nochange million (foldersync, MiB)", mRss, 150),
+    t(
+      "peak RSS nochange million/scale (foldersync)",
+      mRss && sRss ? mRss / sRss : null,
+      1.2,
+    ),
+    t(
+      "peak RSS initial million (foldersync, MiB)",
+      get(r, "million", "initial", "foldersync")?.peakRssMiB ?? null,
+      200,
+    ),
   ];
 }
 
@@ -692,6 +878,9 @@ function report(r: Results): string {
     const p = tr.params;
     const desc = p.kind === "large"
       ? `${p.files} x ${p.largeSize >> 20} MiB`
+      : p.kind === "flat"
+      ? `${p.files} files of 0-${p.maxSize} B, ${p.dirs} dirs of ${p.files / p.dirs}, ` +
+        `${(p.bytes / 1e6).toFixed(0)} MB`
       : `${p.files} files, ${p.dirs} dirs, ${p.symlinks + (p.symlinks ? 2 : 0)} symlinks, ` +
         `${(p.bytes / 1e6).toFixed(0)} MB`;
     out.push(`### ${tree} (${desc})`, "");
@@ -728,6 +917,31 @@ function report(r: Results): string {
       `over ${sc.rssScenarios.join("+") || "-"})`,
     "",
   );
+  // Re-dated mtimes against the same tree's settled ones.
+  const redated: string[] = [];
+  for (const tree of TREES) {
+    for (
+      const [a, b] of [["fresh", "initial"], ["future", "initial"], [
+        "incremental-future",
+        "incremental",
+      ]] as const
+    ) {
+      const x = relative(r, tree, a, b);
+      if (x !== null) redated.push(`${tree} ${a}/${b} ${f(x)}`);
+    }
+  }
+  if (redated.length) {
+    out.push(`Re-dated mtimes, foldersync time relative to settled: ${redated.join(", ")}`, "");
+  }
+  const mn = get(r, "million", "nochange", "foldersync");
+  const sn = get(r, "scale", "nochange", "foldersync");
+  if (mn && sn) {
+    out.push(
+      `Peak RSS nochange (foldersync): million ${f(mn.peakRssMiB, 0)} MiB, scale ` +
+        `${f(sn.peakRssMiB, 0)} MiB, ratio ${f(mn.peakRssMiB / sn.peakRssMiB)}`,
+      "",
+    );
+  }
   // What --log_level warning and --allow-all change, relative to the plain run.
   for (
     const [variant, what] of [
@@ -803,6 +1017,7 @@ async function main(): Promise<void> {
     cp: versionOf(["cp", "--version"]),
     ...(startup.length ? { denoEvalStartupS: median(startup) } : {}),
   };
+  if (startup.length) startupS = median(startup);
   for (const tree of opt.trees) {
     const ran = benchTree(tree, results);
     const fs = opt.tools.length === 0 || opt.tools.includes("foldersync");

@@ -1,5 +1,9 @@
 // Deterministic benchmark trees (seeded PRNG) and the incremental-scenario mutation.
 //
+// Three kinds: "small" (many small files in randomly nested directories), "large" (a few big
+// files) and "flat" (`dirs` leaf directories of files/dirs files each, in groups of 100 under the
+// root, sizes 0 to maxSize bytes; the million-file tree).
+//
 // A generated tree lives in .bench/trees/<key>/ with src/ (the source), and, when asked for,
 // src-inc/ (src with the incremental mutation applied). A `.complete-*` marker file holding the
 // parameters makes a later run reuse the tree instead of generating it again.
@@ -12,13 +16,13 @@ import { join } from "node:path";
 export const GENERATOR_VERSION = 3;
 
 export interface TreeParams {
-  kind: "small" | "large";
+  kind: "small" | "large" | "flat";
   seed: number;
   /** Regular files (symlinks come on top). */
   files: number;
-  /** Directories (besides the root), nested at random. */
+  /** Directories (besides the root), nested at random; for kind "flat", the leaf directories. */
   dirs: number;
-  /** For kind "small": the largest file size in bytes. */
+  /** For kinds "small" and "flat": the largest file size in bytes. */
   maxSize: number;
   /** For kind "large": the size of each file in bytes. */
   largeSize: number;
@@ -77,6 +81,18 @@ interface Layout {
 
 function makeLayout(p: TreeParams, rand: () => number): Layout {
   const dirs = [""];
+  if (p.kind === "flat") {
+    // gNNN/dNN: groups of 100 leaf directories, so no directory holds more than 100 entries
+    // (given files/dirs <= 100).
+    for (let g = 0; g * 100 < p.dirs; g++) {
+      const group = `g${String(g).padStart(3, "0")}`;
+      dirs.push(group);
+      for (let i = g * 100; i < Math.min(p.dirs, (g + 1) * 100); i++) {
+        dirs.push(`${group}/d${String(i % 100).padStart(2, "0")}`);
+      }
+    }
+    return { dirs };
+  }
   for (let i = 1; i <= p.dirs; i++) {
     // Parent chosen among earlier directories: a random recursive tree (depth ~ ln n), with a
     // bias to recent directories so some chains nest deeper.
@@ -159,6 +175,19 @@ export function ensureSource(root: string, p: TreeParams, log: (s: string) => vo
       f.close();
       setMtime(path, BASE_MTIME_MS + Math.floor(rand() * 300 * DAY_MS));
       bytes += p.largeSize;
+    }
+  } else if (p.kind === "flat") {
+    const leaves = dirs.filter((d) => d.includes("/"));
+    const perDir = Math.ceil(p.files / leaves.length);
+    for (let i = 0; i < p.files; i++) {
+      const path = join(src, leaves[Math.floor(i / perDir)], `f${String(i).padStart(7, "0")}.dat`);
+      const size = Math.floor(rand() * (p.maxSize + 1));
+      const mode = fileMode(rand);
+      Deno.writeFileSync(path, slice(rand, size, p.seed), { mode });
+      if (mode !== 0o644) Deno.chmodSync(path, mode);
+      setMtime(path, BASE_MTIME_MS + Math.floor(rand() * 300 * DAY_MS));
+      bytes += size;
+      if ((i + 1) % 100_000 === 0) log(`generating ${src}: ${i + 1} of ${p.files} files`);
     }
   } else {
     const siblings: { dir: string; name: string }[] = [];
