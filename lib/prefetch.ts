@@ -4,7 +4,7 @@
  * the replica and applies the plan. A no-change cycle is nearly all `lstat`
  * and `readdir` calls, so splitting the two sides over two threads is what
  * brings it under rsync's time (rsync also runs its sender and receiver as two
- * processes). Flow control keeps the worker at most a window of directories
+ * processes). Flow control keeps the worker at most a window of entries
  * ahead, so memory still grows with directory width, not tree size.
  *
  * @module
@@ -200,14 +200,16 @@ export function stopPrefetchWorker(): void {
  * @param root The source root.
  * @param start The directory to start from, relative ("" for the root).
  * @param exclude The `--exclude` patterns (excluded directories are not walked).
- * @param window How many listings the worker may run ahead.
+ * @param window How far the worker may run ahead, in entries (each listing
+ *   counts its entries plus one), so memory stays bounded whatever the
+ *   directories' width.
  * @returns The lister.
  */
 export function prefetchSource(
   root: string,
   start: string,
   exclude: string[],
-  window = 256,
+  window = 4096,
 ): SourceLister {
   let w: Worker | undefined;
   try {
@@ -221,7 +223,7 @@ export function prefetchSource(
   let waiting: (() => void) | undefined;
   let done = false;
   let consumed = 0;
-  const batch = Math.max(1, Math.min(32, window >> 1)); // Credit back in batches, within the window.
+  const batch = Math.max(1, window >> 3); // Credit back in batches, within the window.
   inbox = (replies) => {
     if (replies === undefined) done = true; // The worker failed: read here from now on.
     else if (replies[0]?.id === id) queue.push(...replies);
@@ -237,7 +239,8 @@ export function prefetchSource(
         waiting = undefined;
         if (queue.length === 0) break;
         const reply = queue.shift()!;
-        if (++consumed >= batch) {
+        consumed += 1 + (reply.entries ? reply.entries.numbers.length / FIELDS : 0);
+        if (consumed >= batch) {
           w!.postMessage({ type: "credit", id, count: consumed } satisfies ScanRequest);
           consumed = 0;
         }

@@ -1,7 +1,7 @@
 /**
  * Worker side of the source prefetch: walks the source tree depth first, in
  * the same order as the sync's march, and posts each directory's listing,
- * never running more than a window of listings ahead of the consumer.
+ * never running more than a window of entries ahead of the consumer.
  *
  * Started by `prefetch.ts`; not meant to be imported elsewhere.
  *
@@ -57,6 +57,7 @@ async function walk(request: Extract<ScanRequest, { type: "start" }>): Promise<v
         const entry = listing.entries[i];
         if (entry.kind === "dir" && !excluded(prefix + entry.name)) stack.push(prefix + entry.name);
       }
+      credit -= listing.entries.length;
     } catch (error) {
       batch.push({ id, rel, error: toErrorInfo(error) });
     }
