@@ -355,14 +355,17 @@ async function yieldNow(ctx: Ctx): Promise<void> {
 const EMPTY: DirListing = { entries: [], problems: [] };
 
 /**
- * Lists a replica directory from inside it (see `inDir`), so a listing never
- * comes through a link swapped in for it. One the process may not enter or
+ * Lists a replica directory once the process is inside it and has checked it
+ * by inode (see `inDir`), by the real path `getcwd` gives: relative names
+ * would cost a `getcwd` per entry. A listing redirected by a swap in between
+ * leads to nothing, since every change re-checks its target by inode in the
+ * real folder first. One the process may not enter or
  * list (mode 000, say: a non-root user's own) is given owner permissions
  * first, like a read-only one, and its mode is set back after its contents.
  */
 function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
   try {
-    return inDir(dir, () => listDir("."));
+    return inDir(dir, () => listDir(Deno.cwd()));
   } catch (error) {
     let cause = error;
     if (
@@ -372,7 +375,7 @@ function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
       try {
         onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode | 0o700));
         dir.loosened = true;
-        return inDir(dir, () => listDir("."));
+        return inDir(dir, () => listDir(Deno.cwd()));
       } catch (again) {
         cause = again;
         if (dir.loosened) {
