@@ -13,8 +13,7 @@
  *
  * @module
  */
-import type { Seen } from "./recheck.ts";
-import { ChangedError, recheck } from "./recheck.ts";
+import { recheck, type Seen } from "./recheck.ts";
 
 /** A directory known by its path and by what the scan saw of it, and, below the root, its parent. */
 export interface DirHandle {
@@ -115,5 +114,3 @@ export function leaveReplica(fallback: string): void {
     }
   }
 }
-
-export { ChangedError };

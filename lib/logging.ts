@@ -6,7 +6,7 @@
  */
 import { configure, dispose, getLogger, type LogRecord, type Sink } from "@logtape/logtape";
 import { getRotatingFileSink } from "@logtape/file";
-import type { SyncEvent, SyncStats } from "./sync_tree.ts";
+import type { SyncEvent, SyncStats } from "./types.ts";
 import { formatBytes } from "./format_bytes.ts";
 
 /** The levels `--log_level` accepts. */

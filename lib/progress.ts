@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { SyncEvent } from "./sync_tree.ts";
+import type { SyncEvent } from "./types.ts";
 import { formatBytes } from "./format_bytes.ts";
 
 /** Options of {@linkcode createProgressLine}; the defaults draw on stderr. */

@@ -15,7 +15,8 @@ import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
 import { setLongTimeout } from "./long_timeout.ts";
 import type { ProgressLine } from "./progress.ts";
-import { emptyStats, type SyncOptions, type SyncStats, syncTree } from "./sync_tree.ts";
+import { type SyncOptions, syncTree } from "./sync_tree.ts";
+import { emptyStats, type SyncStats } from "./types.ts";
 import { type SourceWatch, WatchError, watchSource } from "./watch.ts";
 
 /** State kept across the cycles of one process. */

@@ -31,9 +31,6 @@ import { localLister, prefetchSource, type SourceLister } from "./prefetch.ts";
 import { HardLinks } from "./hard_links.ts";
 import { dirname, resolve } from "node:path";
 
-export type { SyncAction, SyncEvent, SyncStats } from "./types.ts";
-export { emptyStats } from "./types.ts";
-
 /** Options of {@linkcode syncTree}. */
 export interface SyncOptions {
   /** The source directory. */
