@@ -9,7 +9,6 @@ import { makeTempName } from "./temp_name.ts";
 import { inDir } from "./in_dir.ts";
 import { recheck, type Seen } from "./recheck.ts";
 import { keepOwner, targetMode } from "./owner.ts";
-import { settleDelay } from "./plan.ts";
 import { keepOld } from "./backup.ts";
 
 /** One file copy: where from, where to, and what the scan saw on both sides. */
@@ -42,11 +41,9 @@ export interface CopyJob {
  * whose source changed is discarded with a {@linkcode SourceChangedError}),
  * owner, mode and mtime are set on the temporary file (each call right after
  * an `lstat` saw a regular file there), and the target and its directory are
- * re-checked before the rename. A file that has not settled (see
- * `settleDelay`) is copied only once it has, so that a write in the same
- * clock tick as its mtime cannot hide; the walk sets such files aside so
- * that this wait is short or none. On any error the temporary file is
- * removed.
+ * re-checked before the rename. The caller copies a file only once it has
+ * settled (see `settleDelay`; the walk sets unsettled files aside). On any
+ * error the temporary file is removed.
  *
  * Needs `--allow-read` on the source and replica, `--allow-write` on the replica.
  *
@@ -72,8 +69,6 @@ export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Prom
   const tmp = job.dir + "/" + name;
   inflight?.add(tmp);
   try {
-    const wait = settleDelay(job.entry.mtimeMs, Date.now());
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     checkSource(job.src, job.entry);
     // Created from inside the re-checked folder: a link swapped in for it cannot redirect it.
     const dir = { abs: job.dir, seen: job.dirSeen! };
@@ -142,21 +137,21 @@ const INLINE_MAX = 256 * 1024;
 
 /**
  * Tells whether a file should be copied with {@linkcode copyFileAtomicSync}:
- * small, and last written long enough ago that no wait is needed.
+ * small enough that the thread's wait for it is shorter than an async call's
+ * overhead.
  *
  * @example Usage
  * ```ts
  * import { copiesInline } from "./copy_file_atomic.ts";
  * import { toEntry } from "./list_dir.ts";
- * copiesInline(toEntry("deno.json", Deno.lstatSync("deno.json"))); // true for an old small file
+ * copiesInline(toEntry("deno.json", Deno.lstatSync("deno.json"))); // true
  * ```
  *
  * @param src The source file's entry.
- * @param now The current time, ms since the epoch.
  * @returns True to copy it synchronously.
  */
-export function copiesInline(src: Entry, now = Date.now()): boolean {
-  return src.size <= INLINE_MAX && settleDelay(src.mtimeMs, now) === 0;
+export function copiesInline(src: Entry): boolean {
+  return src.size <= INLINE_MAX;
 }
 
 /**
