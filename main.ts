@@ -29,7 +29,21 @@ import { stopPrefetchWorker } from "./lib/prefetch.ts";
 import { stopSharedCopier } from "./lib/copier.ts";
 import { resolve } from "node:path";
 
-async function main(args: string[]): Promise<number> {
+/**
+ * Runs foldersync with these command-line arguments (without the program
+ * name) and returns the exit code; `deno run main.ts` calls it with
+ * `Deno.args`.
+ *
+ * @example Usage
+ * ```ts
+ * import { main } from "./main.ts";
+ * await main(["--help"]); // 0
+ * ```
+ *
+ * @param args The arguments.
+ * @returns The exit code.
+ */
+export async function main(args: string[]): Promise<number> {
   let command;
   try {
     command = parseCommandLine(args);

@@ -76,8 +76,12 @@ const HELP = `deno task bench [options]
                     These three work on a copy of the source (so each takes as much room
                     again). Scenarios compared with one another run interleaved, in the same
                     rounds: initial, fresh and future; incremental and incremental-future.
-  --tools LIST      foldersync,foldersync-warn,foldersync-allowall,deno-scan-floor,rsync,rclone,cp
-                    (default: all installed; foldersync-warn is foldersync with --log_level warning,
+  --tools LIST      foldersync,foldersync-warn,foldersync-allowall,deno-scan-floor,rsync,rclone,cp,
+                    foldersync-noprefetch,foldersync-nocopiers,foldersync-smallheap
+                    (default: all installed but the last three, which are opt-in: foldersync
+                    without its prefetch worker, without its copy workers (initial and
+                    incremental only), and with --v8-flags=--max-semi-space-size=2;
+                    foldersync-warn is foldersync with --log_level warning,
                     foldersync-allowall runs it with --allow-all instead of --allow-read
                     --allow-write, to show what Deno's permission checks cost;
                     deno-scan-floor (nochange only) walks both trees with readDirSync and
@@ -169,6 +173,9 @@ const opt = {
       "foldersync",
       "foldersync-warn",
       "foldersync-allowall",
+      "foldersync-noprefetch",
+      "foldersync-nocopiers",
+      "foldersync-smallheap",
       "deno-scan-floor",
       "rsync",
       "rclone",
@@ -260,6 +267,7 @@ const DENO = existsSync(join(REPO, "node_modules/.bin/deno"))
   ? join(REPO, "node_modules/.bin/deno")
   : Deno.execPath();
 const MAIN_TS = join(REPO, "main.ts");
+const VARIANT_TS = join(REPO, "bench", "variant.ts");
 const FLOOR_TS = join(REPO, "bench", "scan_floor.ts");
 
 function which(cmd: string): string | undefined {
@@ -277,16 +285,25 @@ interface Tool {
   available: () => string | true; // true or why not
   cmd: (src: string, dst: string, log: string) => string[];
   scenarios?: Scenario[];
+  /** Left out unless named in --tools. */
+  optIn?: boolean;
   /** rclone (local -> local, without --metadata) does not keep permission bits. */
   ignoreMode?: boolean;
 }
 
 /** `deno run <perms> main.ts` with the three path flags, then `extra`. */
-const fsArgv = (src: string, dst: string, log: string, extra: string[], perms: string[]) => [
+const fsArgv = (
+  src: string,
+  dst: string,
+  log: string,
+  extra: string[],
+  perms: string[],
+  script = [MAIN_TS],
+) => [
   DENO,
   "run",
   ...perms,
-  MAIN_TS,
+  ...script,
   "--source_path",
   src,
   "--replica_path",
@@ -296,8 +313,10 @@ const fsArgv = (src: string, dst: string, log: string, extra: string[], perms: s
   ...extra,
 ];
 const USER_PERMS = ["--allow-read", "--allow-write"];
-const fsCmd = (extra: string[], perms = USER_PERMS) => (src: string, dst: string, log: string) =>
-  fsArgv(src, dst, log, ["--once", ...extra], perms);
+const fsCmd =
+  (extra: string[], perms = USER_PERMS, script?: string[]) =>
+  (src: string, dst: string, log: string) =>
+    fsArgv(src, dst, log, ["--once", ...extra], perms, script);
 
 const ALL_TOOLS: Tool[] = [
   {
@@ -317,6 +336,30 @@ const ALL_TOOLS: Tool[] = [
     name: "foldersync-allowall",
     available: () => existsSync(MAIN_TS) || "main.ts not found",
     cmd: fsCmd([], ["--allow-all"]),
+  },
+  {
+    // Not how users run it: bench/variant.ts with the source listed on the main thread (no
+    // prefetch worker), to show what the worker earns.
+    name: "foldersync-noprefetch",
+    optIn: true,
+    available: () => existsSync(VARIANT_TS) || "bench/variant.ts not found",
+    cmd: fsCmd([], USER_PERMS, [VARIANT_TS, "no-prefetch"]),
+  },
+  {
+    // Likewise, with every copy made on the main thread (no copy workers).
+    name: "foldersync-nocopiers",
+    optIn: true,
+    available: () => existsSync(VARIANT_TS) || "bench/variant.ts not found",
+    cmd: fsCmd([], USER_PERMS, [VARIANT_TS, "no-copiers"]),
+    scenarios: ["initial", "incremental"],
+  },
+  {
+    // V8's young generation capped at 2 MiB per semi-space: what the peak RSS owes to V8's
+    // sizing of its heap rather than to what the program holds.
+    name: "foldersync-smallheap",
+    optIn: true,
+    available: () => existsSync(MAIN_TS) || "main.ts not found",
+    cmd: fsCmd([], ["--v8-flags=--max-semi-space-size=2", ...USER_PERMS]),
   },
   {
     // Not a mirror: bench/scan_floor.ts only walks both trees (readDirSync + lstatSync, one
@@ -522,7 +565,9 @@ function benchTree(tree: TreeName, results: Results): { src: string; scenarios: 
     inc = { ...m, snap: snapshot(m.dir) };
   }
 
-  const wanted = opt.tools.length ? opt.tools : ALL_TOOLS.map((t) => t.name);
+  const wanted = opt.tools.length
+    ? opt.tools
+    : ALL_TOOLS.filter((t) => !t.optIn).map((t) => t.name);
   const tools: Tool[] = [];
   for (const t of ALL_TOOLS) {
     if (!wanted.includes(t.name as never)) continue;
@@ -947,6 +992,9 @@ function report(r: Results): string {
     const [variant, what] of [
       ["foldersync-warn", "--log_level warning, time relative to the default level"],
       ["foldersync-allowall", "--allow-all instead of --allow-read --allow-write, time relative"],
+      ["foldersync-noprefetch", "no prefetch worker, time relative"],
+      ["foldersync-nocopiers", "no copy workers, time relative"],
+      ["foldersync-smallheap", "--v8-flags=--max-semi-space-size=2, time relative"],
     ] as const
   ) {
     const rel: string[] = [];

@@ -214,6 +214,14 @@ function pruneOld(dir: string, keepSeconds: number, dryRun: boolean): void {
   }
 }
 
+/**
+ * The two speed mechanisms of a whole-tree cycle, both on: the source is
+ * listed ahead on a worker (prefetch.ts), and small files are copied on two
+ * workers (copier.ts). `bench/variant.ts` switches one off to measure what it
+ * earns (bench/README.md).
+ */
+export const speedMechanisms = { prefetch: true, copyWorkers: true };
+
 /** The whole tree, or each of `dirs` shallow, one after the other. */
 async function syncScope(
   config: Config,
@@ -221,7 +229,11 @@ async function syncScope(
   options: SyncOptions,
 ): Promise<SyncStats> {
   if (dirs === undefined) {
-    return await syncTree({ ...options, prefetch: { exclude: config.exclude }, copyWorkers: true });
+    return await syncTree({
+      ...options,
+      prefetch: speedMechanisms.prefetch ? { exclude: config.exclude } : undefined,
+      copyWorkers: speedMechanisms.copyWorkers,
+    });
   }
   const total = emptyStats();
   for (let dir of dirs) {
