@@ -79,8 +79,9 @@ const HELP = `deno task bench [options]
   --tools LIST      foldersync,foldersync-warn,foldersync-allowall,deno-scan-floor,rsync,rclone,cp,
                     foldersync-noprefetch,foldersync-nocopiers,foldersync-smallheap
                     (default: all installed but the last three, which are opt-in: foldersync
-                    without its prefetch worker, without its copy workers (initial and
-                    incremental only), and with --v8-flags=--max-semi-space-size=2;
+                    without its prefetch worker (initial, nochange, incremental), without its
+                    copy workers (initial, incremental), and with
+                    --v8-flags=--max-semi-space-size=2 (initial, nochange);
                     foldersync-warn is foldersync with --log_level warning,
                     foldersync-allowall runs it with --allow-all instead of --allow-read
                     --allow-write, to show what Deno's permission checks cost;
@@ -344,6 +345,7 @@ const ALL_TOOLS: Tool[] = [
     optIn: true,
     available: () => existsSync(VARIANT_TS) || "bench/variant.ts not found",
     cmd: fsCmd([], USER_PERMS, [VARIANT_TS, "no-prefetch"]),
+    scenarios: ["initial", "nochange", "incremental"],
   },
   {
     // Likewise, with every copy made on the main thread (no copy workers).
@@ -360,6 +362,7 @@ const ALL_TOOLS: Tool[] = [
     optIn: true,
     available: () => existsSync(MAIN_TS) || "main.ts not found",
     cmd: fsCmd([], ["--v8-flags=--max-semi-space-size=2", ...USER_PERMS]),
+    scenarios: ["initial", "nochange"],
   },
   {
     // Not a mirror: bench/scan_floor.ts only walks both trees (readDirSync + lstatSync, one
