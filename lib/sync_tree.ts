@@ -29,6 +29,7 @@ import { ownersKept, probeChown } from "./owner.ts";
 import { Pool } from "./pool.ts";
 import { localLister, prefetchSource, type SourceLister } from "./prefetch.ts";
 import { HardLinks } from "./hard_links.ts";
+import { SetAside } from "./set_aside.ts";
 import { dirname, resolve } from "node:path";
 
 /** Options of {@linkcode syncTree}. */
@@ -100,8 +101,8 @@ interface Ctx extends ApplyContext {
   pending: Set<Promise<void>>;
   /** Relative paths of the pool copies under way (reported if abandoned). */
   copying: Set<string>;
-  /** Copies set aside until their files have settled: they run once the walk is done. */
-  settle: { at: number; gate: PromiseWithResolvers<void> };
+  /** Copies set aside until their files have settled: each runs once due, while the walk goes on. */
+  settle: SetAside;
   stats: SyncStats;
   lastYield: number;
 }
@@ -161,7 +162,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     pending: new Set(),
     inflight: new Set(),
     copying: new Set(),
-    settle: { at: 0, gate: Promise.withResolvers<void>() },
+    settle: new SetAside(),
     stats,
     lastYield: performance.now(),
     emit: (event) => {
@@ -222,11 +223,9 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
       await walkDir(ctx, srcRoot, root, created ? undefined : dstRoot, created || !dstRoot);
     } finally {
       ctx.lister.close();
-      // Files written just before they were scanned are copied together, once the youngest has
-      // settled: one wait per cycle at most, while the walk went on.
-      const wait = ctx.settle.at - Date.now();
-      if (wait > 0 && !ctx.signal?.aborted) await sleep(wait, ctx.signal);
-      ctx.settle.gate.resolve();
+      // Copies still set aside are released (and give up) at once when the cycle stopped;
+      // otherwise each runs once due, and `finish` waits for them.
+      if (ctx.signal?.aborted) ctx.settle.flush();
     }
     await finish(ctx);
   } finally {
@@ -234,19 +233,6 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   }
   stats.aborted = ctx.signal?.aborted ?? false;
   return stats;
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done);
-  });
 }
 
 /** `dev:ino` of each path and of its ancestors (those that can be looked at). */
@@ -495,8 +481,7 @@ async function walkDir(
     }
     if (action.op === "copy" && action.future) ctx.stats.future++;
     if (action.op === "copy" && action.settleAt !== undefined && !ctx.dryRun) {
-      ctx.settle.at = Math.max(ctx.settle.at, action.settleAt);
-      const task = ctx.settle.gate.promise.then(async () => {
+      const task = ctx.settle.until(action.settleAt).then(async () => {
         if (ctx.signal?.aborted) return;
         ctx.copying.add(action.path);
         try {

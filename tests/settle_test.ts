@@ -1,6 +1,6 @@
 /**
- * The settle rule: files written just before the scan are set aside and
- * copied together once the youngest has settled; files dated in the future
+ * The settle rule: files written just before the scan are set aside while
+ * the walk goes on and copied once they have settled; files dated in the future
  * (clock skew) are copied at once, with one warning per cycle.
  */
 import assert from "node:assert/strict";

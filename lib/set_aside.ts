@@ -1,0 +1,63 @@
+/**
+ * Copies of files that have not settled yet (see `settleDelay` in plan.ts),
+ * held back while the walk goes on and released as each becomes due.
+ *
+ * @module
+ */
+
+/**
+ * Holds back work until a given time without holding up the caller: each
+ * `until(at)` resolves once `at` has passed, on one timer for all that are
+ * waiting, or at once after {@linkcode SetAside.flush}.
+ *
+ * @example Usage
+ * ```ts
+ * import { SetAside } from "./set_aside.ts";
+ * const aside = new SetAside();
+ * await aside.until(Date.now() + 100); // about 100 ms later
+ * ```
+ */
+export class SetAside {
+  #waiting: { at: number; go: () => void }[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #flushed = false;
+
+  /**
+   * @param at When to go, ms since the epoch.
+   * @returns A promise that resolves once `at` has passed (or on flush).
+   */
+  until(at: number): Promise<void> {
+    if (this.#flushed) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiting.push({ at, go: resolve });
+    if (at < this.#timerAt) this.#arm(at);
+    return promise;
+  }
+
+  /** Releases everything waiting, and whatever comes later, at once (the cycle stopped). */
+  flush(): void {
+    this.#flushed = true;
+    clearTimeout(this.#timer);
+    this.#timerAt = Infinity;
+    for (const { go } of this.#waiting.splice(0)) go();
+  }
+
+  /** (Re)sets the one timer for `next`, the earliest time waited for. */
+  #arm(next: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = next;
+    if (next === Infinity) return;
+    this.#timer = setTimeout(() => this.#release(), Math.max(0, next - Date.now()));
+  }
+
+  #release(): void {
+    const now = Date.now();
+    const due = this.#waiting.filter((w) => w.at <= now);
+    this.#waiting = this.#waiting.filter((w) => w.at > now);
+    let next = Infinity;
+    for (const { at } of this.#waiting) next = Math.min(next, at);
+    this.#arm(next);
+    for (const { go } of due) go();
+  }
+}
