@@ -22,7 +22,7 @@ import { isTempName } from "./temp_name.ts";
 import { ChangedError, recheck } from "./recheck.ts";
 import { type DirHandle, inDir, onDir } from "./in_dir.ts";
 import { keepOwner, noteChown, ownersKept, targetMode } from "./owner.ts";
-import { octal } from "./plan.ts";
+import { octal, settleDelay } from "./plan.ts";
 import type { Pool } from "./pool.ts";
 import { sharedCopier } from "./copier.ts";
 import { type Backup, backupPath, copyForBackup, crossDevice, shownBackup } from "./backup.ts";
@@ -715,6 +715,10 @@ export async function applyCopy(
     ctx.emit({ action, path: rel, kind: "file", bytes: src.size, detail });
     return undefined;
   }
+  // The walk sets unsettled files aside; one reached another way (a hard-link member copied
+  // apart, a --checksum compare that differs) waits here (see settleDelay).
+  const wait = settleDelay(src.mtimeMs, Date.now());
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   if (!loosenDir(ctx, dir)) return undefined;
   const job: CopyJob = {
     backup: backup?.path,

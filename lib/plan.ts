@@ -387,12 +387,11 @@ export const FUTURE_MARGIN_MS = 1000;
 /**
  * The settle rule: how many ms to wait before a file with this mtime may be
  * copied, so that a write in the same clock tick as the copy cannot hide
- * behind an unchanged mtime. A file dated in the past waits until it is
- * {@linkcode SETTLE_MS} old. A file dated ahead of the clock was stamped by a
- * clock ahead of ours (another host's) or set by hand: that clock moves on at
- * our pace, so once {@linkcode SETTLE_MS} have passed since we saw the file,
- * any write stamps a later time; it waits that long, never until its mtime
- * has passed. Beyond {@linkcode FUTURE_MARGIN_MS} it is clock skew and is
+ * behind an unchanged size and mtime: until the mtime is
+ * {@linkcode SETTLE_MS} old. That holds for a file dated a little ahead of
+ * the clock too (set by hand, unpacked, or stamped by a host whose clock is
+ * ahead): a later write by a clock that reaches that mtime could stamp the
+ * very same one. Beyond {@linkcode FUTURE_MARGIN_MS} it is clock skew and is
  * copied at once.
  *
  * @example Usage
@@ -400,17 +399,17 @@ export const FUTURE_MARGIN_MS = 1000;
  * import { settleDelay } from "./plan.ts";
  * settleDelay(1000, 1050); // 50
  * settleDelay(1000, 5000); // 0
- * settleDelay(5500, 5000); // 100: half a second ahead, one settle period
+ * settleDelay(5500, 5000); // 600: half a second ahead, until it is 100 ms old
  * settleDelay(9000, 5000); // 0: four seconds ahead, clock skew
  * ```
  *
  * @param mtimeMs The file's mtime.
- * @param now The current time, ms since the epoch (when the file was seen or later).
+ * @param now The current time, ms since the epoch.
  * @returns The wait in ms.
  */
 export function settleDelay(mtimeMs: number, now: number): number {
   if (mtimeMs > now + FUTURE_MARGIN_MS) return 0;
-  return Math.max(0, Math.min(mtimeMs, now) + SETTLE_MS - now);
+  return Math.max(0, mtimeMs + SETTLE_MS - now);
 }
 
 /**
