@@ -378,6 +378,14 @@ export function octal(mode: number): string {
 export const SETTLE_MS = 100;
 
 /**
+ * Some filesystems keep mtimes in whole seconds (ext4 with small inodes, HFS+)
+ * or even seconds (FAT), so a write up to two seconds later can stamp the
+ * same one. An mtime in whole seconds may come from one of those: it settles
+ * this much later.
+ */
+export const WHOLE_SECOND_TICK_MS = 2000;
+
+/**
  * An mtime further than this ahead of the clock is taken for clock skew (or
  * an archive, a camera), not a write in progress: a writer working now would
  * stamp the present time, which the check after the copy sees.
@@ -388,7 +396,8 @@ export const FUTURE_MARGIN_MS = 1000;
  * The settle rule: how many ms to wait before a file with this mtime may be
  * copied, so that a write in the same clock tick as the copy cannot hide
  * behind an unchanged size and mtime: until the mtime is
- * {@linkcode SETTLE_MS} old. That holds for a file dated a little ahead of
+ * {@linkcode SETTLE_MS} old ({@linkcode WHOLE_SECOND_TICK_MS} more when it
+ * is in whole seconds). That holds for a file dated a little ahead of
  * the clock too (set by hand, unpacked, or stamped by a host whose clock is
  * ahead): a later write by a clock that reaches that mtime could stamp the
  * very same one. Beyond {@linkcode FUTURE_MARGIN_MS} it is clock skew and is
@@ -401,6 +410,7 @@ export const FUTURE_MARGIN_MS = 1000;
  * settleDelay(1000, 5000); // 0
  * settleDelay(5500, 5000); // 600: half a second ahead, until it is 100 ms old
  * settleDelay(9000, 5000); // 0: four seconds ahead, clock skew
+ * settleDelay(4000, 5000); // 1100: whole seconds, perhaps a filesystem that keeps no more
  * ```
  *
  * @param mtimeMs The file's mtime.
@@ -409,7 +419,8 @@ export const FUTURE_MARGIN_MS = 1000;
  */
 export function settleDelay(mtimeMs: number, now: number): number {
   if (mtimeMs > now + FUTURE_MARGIN_MS) return 0;
-  return Math.max(0, mtimeMs + SETTLE_MS - now);
+  const tick = mtimeMs % 1000 === 0 ? WHOLE_SECOND_TICK_MS : 0;
+  return Math.max(0, mtimeMs + tick + SETTLE_MS - now);
 }
 
 /**

@@ -19,6 +19,12 @@ Deno.test("settle rule: settled, fresh, slightly ahead, and far in the future", 
     "within the margin: until it is 100 ms old (a rewrite could land in its millisecond)",
   );
   assert.equal(settleDelay(now + 5000, now), 0, "beyond the margin: clock skew, copied at once");
+  assert.equal(
+    settleDelay(now - 1000, now),
+    1100,
+    "whole seconds: perhaps a filesystem that keeps no more, so two seconds more",
+  );
+  assert.equal(settleDelay(now - 3000, now), 0, "whole seconds, long settled");
 });
 
 Deno.test("plan: a fresh file's copy carries when it may be made; a future one is flagged", () => {
