@@ -1,6 +1,8 @@
 /**
  * Copies of files that have not settled yet (see `settleDelay` in plan.ts),
- * held back while the walk goes on and released as each becomes due.
+ * held back while the walk goes on and released as each becomes due: what
+ * waits is what was written in the last moments, not every fresh file met in
+ * a long walk of a tree being written to.
  *
  * @module
  */
