@@ -43,7 +43,8 @@ Deno.test("plan: a fresh file's copy carries when it may be made; a future one i
     blocks: 8,
     nlink: 1,
   });
-  const actions = planDir("", [file("a", now - 10), file("b", now + 9000), file("c", 5)], [], {
+  const entries = [file("a", now - 10), file("b", now + 9000), file("c", 5), file("d", now + 500)];
+  const actions = planDir("", entries, [], {
     checksum: false,
     excluded: () => false,
     deletes: true,
@@ -51,7 +52,12 @@ Deno.test("plan: a fresh file's copy carries when it may be made; a future one i
   });
   assert.deepEqual(
     actions.map((a) => a.op === "copy" && [a.path, a.settleAt, a.future]),
-    [["a", now + 90, undefined], ["b", undefined, true], ["c", undefined, undefined]],
+    [
+      ["a", now + 90, undefined],
+      ["b", undefined, true],
+      ["c", undefined, undefined],
+      ["d", now + 600, undefined], // Half a second ahead: until it is 100 ms old.
+    ],
   );
 });
 
