@@ -70,12 +70,14 @@ export async function runCycle(
   const cycle = ++state.cycle;
   const started = performance.now();
   const excluded = makeExcludeMatcher(config.exclude);
+  // Only full cycles that could change the replica are recorded: a dry run proves nothing.
+  const healthFile = dirs === undefined && !config.dryRun ? config.healthFile : undefined;
   /** A root cannot be used: one line, the health record, and the loop tries again next interval. */
   const refuse = (error: unknown): CycleResult => {
     if (!(error instanceof SafetyError || error instanceof RootError)) throw error;
     logMessage("error", `cycle ${cycle} refused: ${error.message}`);
     const refused = { cycle, status: "refused", errors: 0, detail: error.message } as const;
-    if (config.healthFile && !dirs) recordCycle(config.healthFile, refused, config.intervalSeconds);
+    if (healthFile) recordCycle(healthFile, refused, config.intervalSeconds);
     return { ok: false };
   };
   try {
@@ -191,9 +193,9 @@ export async function runCycle(
   }
   logSummary(cycle, seconds, stats, config.dryRun, dirs?.length, config.backupDir !== undefined);
   ok = ok && stats.error === 0 && !stats.aborted;
-  if (config.healthFile && dirs === undefined) {
+  if (healthFile) {
     const status = stats.aborted ? "stopped" : ok ? "ok" : "failed";
-    recordCycle(config.healthFile, { cycle, status, errors: stats.error }, config.intervalSeconds);
+    recordCycle(healthFile, { cycle, status, errors: stats.error }, config.intervalSeconds);
   }
   return { ok, stats };
 }

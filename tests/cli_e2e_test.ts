@@ -187,15 +187,28 @@ Deno.test("cli e2e: --health_file in a folder that does not exist yet: the folde
   assert.match(check.stdout, /^healthy: last successful cycle \d+ s ago\n$/);
 });
 
-Deno.test("cli e2e: --dry-run without --once previews one cycle and exits", async () => {
+Deno.test("cli e2e: --dry-run without --once previews one cycle and exits, recording no health", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
-  const result = await runCliFor(["--source_path", t.src, "--replica_path", t.dst, "--dry-run"]);
+  const health = `${t.dir}/h.json`;
+  const result = await runCliFor([
+    "--source_path",
+    t.src,
+    "--replica_path",
+    t.dst,
+    "--dry-run",
+    "--health_file",
+    health,
+  ]);
   assert.equal(result.killed, false, "it exited by itself");
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /copy {3}file {4}a\.txt \(1 B\) \(dry run\)/);
   assert.equal([...result.stdout.matchAll(/cycle \d+ done/g)].length, 1);
   assert.throws(() => Deno.lstatSync(t.dst), Deno.errors.NotFound);
+  // The replica is still empty: a dry run must not count as a success for the health check.
+  const check = await runCli(["--health", "--health_file", health]);
+  assert.equal(check.code, 1, check.stdout);
+  assert.match(check.stderr, /^unhealthy: no cycle recorded yet/);
 });
 
 Deno.test("cli e2e: --sync_interval 30d runs a cycle, then waits quietly (no timer overflow)", async () => {
