@@ -44,6 +44,35 @@ import { resolve } from "node:path";
  * @returns The exit code.
  */
 export async function main(args: string[]): Promise<number> {
+  // Signal handling comes first: without a listener, a SIGHUP (logrotate's reload) ends the
+  // process, and SIGINT or SIGTERM would skip the clean stop.
+  const stop = new AbortController();
+  let stops = 0;
+  const onSignal = (name: string) => () => {
+    stops++;
+    if (stops === 1) {
+      logMessage("info", `${name} received: finishing the copies under way, then stopping`);
+      stop.abort(name); // The reason names the signal in the "interrupted" line.
+    } else {
+      flushConsole();
+      Deno.exit(130); // A second signal: the user insists.
+    }
+  };
+  const signals: [Deno.Signal, () => void][] = [
+    ["SIGINT", onSignal("SIGINT")],
+    ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGHUP", () => void reopenLogFile("SIGHUP")], // logrotate: new lines go to a new file
+  ];
+  for (const [sig, handler] of signals) Deno.addSignalListener(sig, handler);
+  try {
+    return await run(args, stop.signal);
+  } finally {
+    for (const [sig, handler] of signals) Deno.removeSignalListener(sig, handler);
+  }
+}
+
+/** Everything {@linkcode main} does once signals are handled; `stop` aborts on SIGINT or SIGTERM. */
+async function run(args: string[], stop: AbortSignal): Promise<number> {
   let command;
   try {
     command = parseCommandLine(args);
@@ -103,25 +132,6 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
 
-  const stop = new AbortController();
-  let stops = 0;
-  const onSignal = (name: string) => () => {
-    stops++;
-    if (stops === 1) {
-      logMessage("info", `${name} received: finishing the copies under way, then stopping`);
-      stop.abort(name); // The reason names the signal in the "interrupted" line.
-    } else {
-      flushConsole();
-      Deno.exit(130); // A second signal: the user insists.
-    }
-  };
-  const signals: [Deno.Signal, () => void][] = [
-    ["SIGINT", onSignal("SIGINT")],
-    ["SIGTERM", onSignal("SIGTERM")],
-    ["SIGHUP", () => void reopenLogFile("SIGHUP")], // logrotate: new lines go to a new file
-  ];
-  for (const [sig, handler] of signals) Deno.addSignalListener(sig, handler);
-
   if (!canCreateSymlinks()) {
     logMessage(
       "warning",
@@ -141,8 +151,8 @@ export async function main(args: string[]): Promise<number> {
   setConsoleGuard(progress?.around);
   let code: number;
   try {
-    code = await runLoop(config, stop.signal, { progress });
-    if (stop.signal.aborted) logMessage("info", "stopped");
+    code = await runLoop(config, stop, { progress });
+    if (stop.aborted) logMessage("info", "stopped");
   } catch (error) {
     logMessage(
       "error",
@@ -152,7 +162,6 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     progress?.stop();
     setConsoleGuard(undefined);
-    for (const [sig, handler] of signals) Deno.removeSignalListener(sig, handler);
     stopPrefetchWorker();
     stopSharedCopier();
     await closeLogging();

@@ -281,6 +281,42 @@ Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it
   assert.deepEqual(cycles, cycles.map((_, i) => i + 1), "cycles numbered in order, one at a time");
 });
 
+const hasStrace = (() => {
+  try {
+    return new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "cli e2e: a SIGHUP before logging is set up (logrotate's reload at start) is handled, exit 0",
+  ignore: !hasStrace,
+  fn: async () => {
+    using t = tempDirs();
+    writeTree(t.src, { "a.txt": "a" });
+    // strace delivers SIGHUP at the first open of the log file: before logging is set up, and so
+    // at the same moment on a busy machine as on an idle one.
+    const out = await new Deno.Command("strace", {
+      args: [
+        ...["-f", "-qq", "-o", "/dev/null", "-e", "trace=openat"],
+        ...["-e", "inject=openat:signal=SIGHUP:when=1", "-P", t.log],
+        Deno.execPath(),
+        ...denoArgs(treeArgs(t, "--once")),
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `exit ${out.code} (129: killed by the SIGHUP) ${stderr}`);
+    assert.equal(readOr(`${t.dst}/a.txt`), "a");
+  },
+});
+
 Deno.test("cli e2e: console lines come out while the loop runs, not only at exit", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
