@@ -58,10 +58,14 @@ export async function main(args: string[]): Promise<number> {
       Deno.exit(130); // A second signal: the user insists.
     }
   };
+  // SIGHUP on a terminal is the terminal going away: stop. Without one (a service, a container,
+  // nohup) it is logrotate's reload: new lines go to a new file.
+  const terminal = Deno.stdin.isTerminal() || Deno.stdout.isTerminal() ||
+    Deno.stderr.isTerminal();
   const signals: [Deno.Signal, () => void][] = [
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
-    ["SIGHUP", () => void reopenLogFile("SIGHUP")], // logrotate: new lines go to a new file
+    ["SIGHUP", terminal ? onSignal("SIGHUP") : () => void reopenLogFile("SIGHUP")],
   ];
   for (const [sig, handler] of signals) Deno.addSignalListener(sig, handler);
   try {

@@ -205,6 +205,41 @@ Deno.test("SIGHUP reopens the log file: the renamed file keeps the earlier lines
   assert.deepEqual(cycles, cycles.map((_, i) => i + 1));
 });
 
+/** The pids of processes whose command line contains `text` (pgrep -f). */
+function pids(text: string): number[] {
+  const out = new Deno.Command("pgrep", { args: ["-f", text], stdout: "piped" }).outputSync();
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map(Number);
+}
+
+Deno.test("SIGHUP on a terminal: closing the terminal stops the run (no orphan keeps syncing)", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  // script(1) gives the run a terminal; killing script closes it, and the kernel sends SIGHUP.
+  const command = ["exec", Deno.execPath(), ...denoArgs(treeArgs(t, "--sync_interval", "1h"))]
+    .map((arg) => `'${arg}'`).join(" ");
+  const terminal = new Deno.Command("script", {
+    args: ["-qfec", command, `${t.dir}/typescript`],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await waitFor(() => readOr(t.log).includes("cycle 1 done"), 20_000, "the first cycle");
+    assert.equal(pids(t.dst).length > 0, true, "the run is there");
+    terminal.kill("SIGKILL");
+    await terminal.status;
+    await waitFor(() => pids(t.dst).length === 0, 10_000, "the run to stop on the hangup");
+  } finally {
+    for (const pid of pids(t.dst)) Deno.kill(pid, "SIGKILL");
+    await reap(terminal);
+  }
+  assert.match(
+    readOr(t.log),
+    /SIGHUP received: finishing the copies under way, then stopping\n.*INFO {2}stopped\n$/,
+  );
+});
+
 Deno.test("SIGHUP when the log file cannot be reopened: one warning, logging goes on in the old file", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
