@@ -8,8 +8,8 @@
  *
  * Every other path the program uses is absolute (the command line's paths
  * are made absolute at start). At the end of a cycle the process leaves the
- * replica ({@linkcode leaveReplica}), so that between cycles it holds no
- * replica folder and the replica's volume can be unmounted.
+ * replica ({@linkcode leaveReplica}), so that between cycles its working
+ * directory is no replica folder (which might since have been replaced).
  *
  * @module
  */

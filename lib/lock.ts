@@ -1,5 +1,6 @@
 /**
- * One process per replica: an exclusive lock held while a cycle runs.
+ * One process per replica: an exclusive lock on the replica directory, held for the life of the
+ * process. Needs `--allow-read` on the replica.
  *
  * @module
  */
@@ -18,6 +19,8 @@ export class ReplicaBusyError extends Error {
 export interface ReplicaLock extends Disposable {
   /** Whether a lock is held: false when the replica did not exist yet or could not be opened. */
   readonly locked: boolean;
+  /** Whether the locked directory is still the one at the replica path (not replaced since). */
+  current(): boolean;
 }
 
 /** What the holder records beside its log file, so a second process can name it. */
@@ -25,9 +28,10 @@ interface HolderRecord {
   pid: number;
   replica: string;
   since: string;
+  source?: string;
 }
 
-const NO_LOCK: ReplicaLock = { locked: false, [Symbol.dispose]() {} };
+const NO_LOCK: ReplicaLock = { locked: false, current: () => false, [Symbol.dispose]() {} };
 
 /** The holder record's path for a log file. */
 export function holderRecordPath(logFile: string): string {
@@ -40,11 +44,11 @@ export function holderRecordPath(logFile: string): string {
  * written into the mirror), without waiting. A second process, or a second
  * lock in this one, gets a {@linkcode ReplicaBusyError} until it is released.
  *
- * Who holds it: `flock` cannot say. When `logFile` is given and its folder
- * may be written, the holder writes `<logFile>.pid` (its pid, the replica,
- * since when) and removes it on release; a process locked out reads the
- * record beside its own log file and names the pid when the record is about
- * the same replica. Otherwise the message says "another foldersync process".
+ * Who holds it: when `logFile` is given and its folder may be written, the
+ * holder writes `<logFile>.pid` (its pid, the replica, its source, since
+ * when) and removes it on release; a process locked out reads the record
+ * beside its own log file when it is about the same replica. Otherwise the
+ * message names `fuser -v`.
  *
  * A replica that does not exist yet is not locked here (the cycle locks it
  * once it has created it); nor is one that cannot be opened (the cycle
@@ -65,10 +69,11 @@ export function holderRecordPath(logFile: string): string {
  *
  * @param replica The replica directory.
  * @param logFile The run's log file, beside which the holder record goes.
+ * @param source The run's source, named to a process locked out.
  * @returns The lock, released on dispose.
  * @throws {ReplicaBusyError} When another process (or lock) holds it.
  */
-export function lockReplica(replica: string, logFile?: string): ReplicaLock {
+export function lockReplica(replica: string, logFile?: string, source?: string): ReplicaLock {
   let dir: Deno.FsFile;
   try {
     dir = Deno.openSync(replica, { read: true });
@@ -81,24 +86,39 @@ export function lockReplica(replica: string, logFile?: string): ReplicaLock {
   const where = realPath(replica);
   const record = logFile === undefined ? undefined : holderRecordPath(logFile);
   if (!dir.tryLockSync(true)) {
+    const holder = describeHolder(record, where);
     dir.close();
     throw new ReplicaBusyError(
-      `replica '${replica}' is in use by another foldersync process` +
-        `${describeHolder(record, where)}; only one may sync it at a time`,
+      `replica '${replica}' is in use by another foldersync process${holder}; ` +
+        "only one may sync it at a time: stop that one first",
     );
   }
   const writable = record !== undefined &&
     Deno.permissions.querySync({ name: "write", path: record }).state === "granted";
   if (writable) {
-    const holder: HolderRecord = { pid: Deno.pid, replica: where, since: new Date().toISOString() };
+    const holder: HolderRecord = {
+      pid: Deno.pid,
+      replica: where,
+      since: new Date().toISOString(),
+      source,
+    };
     try {
       Deno.writeTextFileSync(record, JSON.stringify(holder) + "\n");
     } catch {
       // Best effort: the record only names the holder in a second process's message.
     }
   }
+  const locked = dir.statSync();
   return {
     locked: true,
+    current() {
+      try {
+        const now = Deno.statSync(replica);
+        return now.dev === locked.dev && now.ino === locked.ino;
+      } catch {
+        return false;
+      }
+    },
     [Symbol.dispose]() {
       if (writable) {
         try {
@@ -120,8 +140,9 @@ function realPath(path: string): string {
   }
 }
 
-/** " (pid N, since T, per 'record')" when the record names this replica's holder, else a hint. */
+/** " (pid N, since T, mirroring 'S')" as far as it can be known, else a hint. */
 function describeHolder(record: string | undefined, replica: string): string {
+  // Deno grants /proc (where /proc/locks names every flock holder) only with --allow-all.
   const hint = ` (\`fuser -v ${replica}\` shows which)`;
   if (record === undefined) return hint;
   let holder: Partial<HolderRecord>;
@@ -133,5 +154,6 @@ function describeHolder(record: string | undefined, replica: string): string {
   if (holder.replica !== replica || typeof holder.pid !== "number" || holder.pid === Deno.pid) {
     return hint;
   }
-  return ` (pid ${holder.pid}, since ${holder.since}, per '${record}')`;
+  const source = holder.source ? `, mirroring '${holder.source}'` : "";
+  return ` (pid ${holder.pid}, since ${holder.since}${source}, per '${record}')`;
 }

@@ -29,6 +29,8 @@ export interface LoopState {
   cycle: number;
   /** The live progress line, on a terminal. */
   progress?: ProgressLine;
+  /** The replica's lock, held from the first cycle that finds the replica until the process ends. */
+  lock?: ReplicaLock;
 }
 
 /** How a cycle ended. */
@@ -37,6 +39,8 @@ export interface CycleResult {
   ok: boolean;
   /** The counts, when the sync ran. */
   stats?: SyncStats;
+  /** Another process holds the replica: the run must end. */
+  busy?: boolean;
 }
 
 /**
@@ -93,25 +97,22 @@ export async function runCycle(
   }
   const busy = (error: unknown): CycleResult => {
     if (!(error instanceof ReplicaBusyError)) throw error;
-    const next = config.once ? "" : " (trying again next interval)";
-    logMessage(
-      config.once ? "error" : "warning",
-      `cycle ${cycle} skipped: ${error.message}${next}`,
-    );
-    return { ok: false };
+    logMessage("error", `cycle ${cycle} not run: ${error.message}`);
+    return { ok: false, busy: true };
   };
-  let lock: ReplicaLock; // One process per replica (lib/lock.ts): held until this cycle returns.
-  try {
-    lock = lockReplica(config.replica, config.logFile);
-  } catch (error) {
-    return busy(error);
+  // One process per replica (lib/lock.ts), for the life of the process: a replica made or
+  // replaced since the last cycle is locked afresh, a new one as soon as this cycle has made it.
+  const lock = () => (state.lock = lockReplica(config.replica, config.logFile, config.source));
+  if (!state.lock?.current()) {
+    state.lock?.[Symbol.dispose]();
+    state.lock = undefined;
+    try {
+      lock();
+    } catch (error) {
+      return busy(error);
+    }
   }
-  using _lock = lock;
-  // A replica that does not exist yet is locked as soon as this cycle has made it.
-  let lateLock: ReplicaLock | undefined;
-  const onRootCreated = lock.locked
-    ? undefined
-    : () => (lateLock = lockReplica(config.replica, config.logFile));
+  const onRootCreated = state.lock?.locked ? undefined : lock;
 
   const base: SyncOptions = {
     source: config.source,
@@ -177,7 +178,6 @@ export async function runCycle(
     return error instanceof ReplicaBusyError ? busy(error) : refuse(error);
   } finally {
     progress?.stop();
-    lateLock?.[Symbol.dispose]();
   }
   const seconds = (performance.now() - started) / 1000;
   if (!deletes) stats.error++; // The refused removals fail the cycle: its summary says so.
@@ -314,7 +314,8 @@ export interface LoopOptions {
  * @param signal Stops the loop.
  * @param options The progress line.
  * @returns The exit code: with `--once`, 0 when the cycle succeeded and 1
- *   otherwise (an interrupted cycle included); in the loop, 0 once stopped.
+ *   otherwise (an interrupted cycle included); in the loop, 0 once stopped;
+ *   1 at once when another process holds the replica's lock.
  */
 export async function runLoop(
   config: Config,
@@ -322,6 +323,23 @@ export async function runLoop(
   options: LoopOptions = {},
 ): Promise<number> {
   const state: LoopState = { signal, warned: new Set(), cycle: 0, progress: options.progress };
+  // One process per replica: locked before anything else (when the replica is there already).
+  try {
+    state.lock = lockReplica(config.replica, config.logFile, config.source);
+  } catch (error) {
+    if (!(error instanceof ReplicaBusyError)) throw error;
+    logMessage("error", error.message);
+    return 1;
+  }
+  try {
+    return await loop(config, state, signal);
+  } finally {
+    state.lock?.[Symbol.dispose]();
+  }
+}
+
+/** The cycles of {@linkcode runLoop}; 1 when another process took the replica meanwhile. */
+async function loop(config: Config, state: LoopState, signal: AbortSignal): Promise<number> {
   // An interrupted cycle is always reported: with --once it fails the run (exit 1), so it is an
   // error, shown at every --log_level; a stopped loop exits 0, so there it is a warning.
   const cycle = async (dirs?: readonly string[]): Promise<CycleResult> => {
@@ -336,6 +354,7 @@ export async function runLoop(
     return result;
   };
   if (config.once) return (await cycle()).ok ? 0 : 1;
+  let busy = false;
 
   let wake: (() => void) | undefined;
   let watch: SourceWatch | undefined;
@@ -359,15 +378,16 @@ export async function runLoop(
       const now = performance.now();
       if (now >= nextFull) {
         watch?.clear(); // This cycle covers every change made before it starts.
-        await cycle();
+        busy = (await cycle()).busy === true;
         nextFull = now + config.intervalSeconds * 1000;
       } else if (watch?.ready) {
         const batch = watch.take();
         if (batch.full !== undefined) {
           logMessage("warning", `watch: ${batch.full}: syncing the whole tree`);
-          await cycle();
-        } else if (batch.dirs.length > 0) await cycle(batch.dirs);
+          busy = (await cycle()).busy === true;
+        } else if (batch.dirs.length > 0) busy = (await cycle(batch.dirs)).busy === true;
       }
+      if (busy) return 1;
       if (signal.aborted || watch?.ready) continue;
       await new Promise<void>((resolve) => {
         const done = () => {

