@@ -810,7 +810,9 @@ export async function applyCompare(
  * after its contents, each call right after an `lstat` saw that same
  * directory; reports mode and owner changes as an update. Runs for a
  * directory whose mode was widened even when the cycle was stopped, to set
- * it back.
+ * it back. The replica root may belong to another user (a shared 0777
+ * folder): its mode and mtime are then not ours to set, which is said once
+ * per process, as a warning; any other directory that cannot be set fails.
  *
  * @example Usage
  * ```ts
@@ -828,10 +830,11 @@ export function applyDirMeta(
   dir: DirRef,
 ): void {
   const { src } = action;
-  if (action.report !== "") {
+  const report = () => {
+    if (action.report === "") return;
     ctx.emit({ action: "update", path: shown(action.path), kind: "dir", detail: action.report });
-  }
-  if (ctx.dryRun) return;
+  };
+  if (ctx.dryRun) return report();
   try {
     let owner = { uid: dir.seen.uid, gid: dir.seen.gid };
     if (ownersKept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
@@ -841,9 +844,26 @@ export function applyDirMeta(
       onDir(dir, (path) => Deno.chmodSync(path, src.mode));
       dir.loosened = false;
     }
+    report();
     if (ctx.signal?.aborted) return;
     onDir(dir, (path) => Deno.utimeSync(path, src.atimeMs / 1000, src.mtimeMs / 1000));
   } catch (error) {
+    if (dir.root && (error as { code?: string }).code === "EPERM") return rootNotOurs(ctx);
     fail(ctx, action.path, "dir", "cannot set the directory's mode and mtime", error);
   }
+}
+
+const ROOT_NOT_OURS = "mode and mtime left as they are: the replica folder belongs to another user";
+
+/** Says once per process that the replica root's mode and mtime are not ours to set. */
+function rootNotOurs(ctx: ApplyContext): void {
+  if (ctx.warned.has(ROOT_NOT_OURS)) return;
+  ctx.warned.add(ROOT_NOT_OURS);
+  ctx.emit({
+    action: "skip",
+    path: ".",
+    kind: "dir",
+    detail: ROOT_NOT_OURS,
+    hint: "chown it to the user running foldersync to mirror them",
+  });
 }
