@@ -16,6 +16,7 @@ import {
   type Made,
   sameContent,
   symlinkAtomic,
+  UnreadableError,
 } from "./copy_file_atomic.ts";
 import { explain } from "./errors.ts";
 import { isTempName } from "./temp_name.ts";
@@ -764,7 +765,9 @@ export async function applyCopy(
  * `--checksum`: compares a file's content with its replica copy (both
  * re-checked first, so neither side is opened if a FIFO or link was swapped
  * in); copies when it differs, else sets mode and owner when the planner saw
- * them differ.
+ * them differ. A replica file that may not be read (mode 000, as a non-root
+ * user) is copied afresh: the chmod that would let it be read comes after the
+ * compare, so the compare would fail every cycle.
  *
  * @example Usage
  * ```ts
@@ -787,17 +790,23 @@ export async function applyCompare(
   const srcPath = ctx.source + "/" + path;
   const dstPath = ctx.replica + "/" + path;
   let same: boolean;
+  let detail: string | undefined;
   try {
     const info = Deno.lstatSync(srcPath);
     if (!info.isFile || info.ino !== src.ino) throw new ChangedError(srcPath, "source replaced");
     recheck(dstPath, dst);
     same = await sameContent(srcPath, dstPath);
   } catch (error) {
-    fail(ctx, path, "file", "cannot compare content", error);
-    return;
+    if (!(error instanceof UnreadableError)) {
+      fail(ctx, path, "file", "cannot compare content", error);
+      return;
+    }
+    same = false;
+    detail = "the replica file could not be read to compare it";
   }
   if (!same) {
-    const task = await applyCopy(ctx, path, src, dst, "update", dir, extra);
+    const why = detail ? { ...extra, detail } : extra;
+    const task = await applyCopy(ctx, path, src, dst, "update", dir, why);
     await task?.done;
     return;
   }

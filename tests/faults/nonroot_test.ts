@@ -349,6 +349,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "non-root: --checksum repairs a replica file of ours that it may not read (mode 000)",
+  ignore: !canDropPrivileges(),
+  async fn() {
+    const { dir, cleanup } = await tempRoot("nonroot-checksum-000");
+    try {
+      const src = `${dir}/source`;
+      const rep = `${dir}/replica`;
+      put(src, "a.txt", "a", T);
+      put(src, "d/b.txt", "b", T);
+      Deno.utimeSync(`${src}/d`, T, T);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, dir]);
+      equal((await once(src, rep, "--checksum")).code, 0);
+      Deno.chmodSync(`${rep}/a.txt`, 0o000);
+      Deno.chmodSync(`${rep}/d/b.txt`, 0o000);
+      const repair = await once(src, rep, "--checksum");
+      equal(repair.code, 0, repair.text);
+      for (const name of ["a.txt", "d/b.txt"]) {
+        const lines = repair.lines.filter((l) => l.includes(` ${name}`));
+        equal(lines.length, 1, repair.text);
+        match(lines[0], /INFO +update +file .*: the replica file could not be read to compare it/);
+      }
+      assertMirror(src, rep);
+      const again = await once(src, rep, "--checksum");
+      equal(again.code, 0, again.text);
+      match(again.text, /0 copied, 0 updated, 0 removed, 0 skipped, 0 errors/);
+    } finally {
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
   name:
     "non-root: a replica folder owned by root (0777): its own mode and mtime are left, said once; the loop's cycles succeed",
   ignore: !canDropPrivileges(),
