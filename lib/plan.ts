@@ -78,9 +78,9 @@ const NO_DELETES = "its replacement needs a delete, and deletes are off for this
  * preferred): it is planned as any file, and its copy carries the group (or,
  * current, an `anchor` action follows). The other members become `link`
  * actions, after this directory's copies, unless their replica file already
- * is the group's. A replica file with more links than its source file is
- * copied afresh rather than given a new mode or owner, which would reach the
- * other names of its inode too (with or without `links`).
+ * is the group's. A replica file with links other than its name (with
+ * `links`, other than its group's names in this directory) is copied afresh
+ * rather than given a new mode or owner, which would reach those too.
  *
  * @example Usage
  * ```ts
@@ -110,7 +110,8 @@ export function planDir(
   const prefix = dirRel === "" ? "" : dirRel + "/";
   const now = options.now ?? Date.now();
   const links = options.links;
-  const here = links ? anchorsHere(prefix, src, dst, options, links) : undefined;
+  const named = links ? groupNames(prefix, src, dst, options) : undefined;
+  const here = links ? anchorsHere(prefix, src, dst, options, links, named!) : undefined;
   let i = 0;
   let j = 0;
   while (i < src.length || j < dst.length) {
@@ -169,7 +170,7 @@ export function planDir(
     const b = d!;
     if (a.kind === b.kind) {
       if (a.kind === "file") {
-        const needs = fileNeeds(a, b, options);
+        const needs = fileNeeds(a, b, options, named);
         if (needs === "copy") copy(a, b, path, "update", group);
         else if (needs === "compare" || needs === "compare+attrs") {
           makes.push({ op: "compare", path, src: a, dst: b, attrs: needs !== "compare", group });
@@ -245,22 +246,24 @@ export function planDir(
 /**
  * What a source file needs when the replica holds a file at its path: a copy
  * when size or mtime differ, or when its mode or owner differs and the
- * replica file has more links than the source file (a chmod would reach
- * names the source's change did not); with `--checksum` a comparison;
- * else its mode or owner set, or nothing.
+ * replica file has links other than its own name (with `--hard-links`: other
+ * than its group's names in this directory, `named`): a chmod would reach
+ * names the source's change did not, a snapshot made with `cp -al` say. With
+ * `--checksum` a comparison; else its mode or owner set, or nothing.
  */
 function fileNeeds(
   a: Entry,
   b: Entry,
   options: PlanOptions,
+  named?: ReadonlyMap<string, number>,
 ): "copy" | "compare" | "compare+attrs" | "attrs" | undefined {
   const ownerDiffers = a.uid !== b.uid || a.gid !== b.gid;
   const owners = options.owners ?? false;
   const mode = owners ? a.mode : targetMode(a, b);
   const attrs = (owners && ownerDiffers) || mode !== b.mode;
-  const linkedElsewhere = b.nlink > (options.links ? a.nlink : 1);
+  const ownNames = named && a.nlink > 1 ? named.get(namesKey(b, a)) ?? 1 : 1;
   if (
-    a.size !== b.size || a.mtimeMs !== b.mtimeMs || (attrs && linkedElsewhere) ||
+    a.size !== b.size || a.mtimeMs !== b.mtimeMs || (attrs && b.nlink > ownNames) ||
     grantsSetId(mode, b, owners && ownerDiffers)
   ) return "copy";
   if (options.checksum) return attrs ? "compare+attrs" : "compare";
@@ -278,6 +281,7 @@ function anchorsHere(
   dst: readonly Entry[],
   options: PlanOptions,
   links: ReadonlyMap<string, LinkAnchor>,
+  named: ReadonlyMap<string, number>,
 ): Map<string, LinkAnchor> {
   const here = new Map<string, LinkAnchor>();
   let replica: Map<string, Entry> | undefined;
@@ -288,13 +292,44 @@ function anchorsHere(
     if (options.protect?.has(s.name) || options.excluded(prefix + s.name)) continue;
     replica ??= new Map(dst.map((d) => [d.name, d]));
     const d = replica.get(s.name);
-    const needs = d?.kind === "file" ? fileNeeds(s, d, options) : "copy";
+    const needs = d?.kind === "file" ? fileNeeds(s, d, options, named) : "copy";
     const found = needs === undefined || needs === "attrs"
       ? { dev: d!.dev, ino: d!.ino }
       : undefined;
     if (!here.has(key) || found) here.set(key, { path: prefix + s.name, found });
   }
   return here;
+}
+
+/** Names a replica inode as the file of one source hard-link group: both `dev:ino`. */
+function namesKey(replica: Entry, source: Entry): string {
+  return `${linkKey(replica)}>${linkKey(source)}`;
+}
+
+/**
+ * `--hard-links`: for each replica file in this directory, how many of its
+ * names here stand where members of one source group do (by
+ * {@linkcode namesKey}), excluded and protected names left out: the links a
+ * change of its mode may reach.
+ */
+function groupNames(
+  prefix: string,
+  src: readonly Entry[],
+  dst: readonly Entry[],
+  options: PlanOptions,
+): Map<string, number> {
+  const named = new Map<string, number>();
+  let replica: Map<string, Entry> | undefined;
+  for (const s of src) {
+    if (s.kind !== "file" || s.nlink < 2) continue;
+    if (options.protect?.has(s.name) || options.excluded(prefix + s.name)) continue;
+    replica ??= new Map(dst.map((d) => [d.name, d]));
+    const d = replica.get(s.name);
+    if (d?.kind !== "file" || d.nlink < 2) continue;
+    const key = namesKey(d, s);
+    named.set(key, (named.get(key) ?? 0) + 1);
+  }
+  return named;
 }
 
 /**

@@ -340,11 +340,12 @@ const rows: Row[] = [
     want: ["anchor x"],
   },
   {
-    name: "--hard-links, first of its group, mode differs: attrs, then it stands for the group",
+    name:
+      "--hard-links, first of its group, mode differs, replica file's other link not a name of the group here (a cp -al snapshot): copied afresh",
     src: e("file", { nlink: 2, mode: 0o755 }),
     dst: e("file", { ino: 50, nlink: 2 }),
     options: { links: new Map() },
-    want: ["attrs x", "anchor x"],
+    want: ["copy x (update) +group"],
   },
   {
     name: "--hard-links, first of its group, changed: its copy stands for the group",
@@ -508,6 +509,39 @@ Deno.test("plan: --hard-links: a member whose replica file is current stands for
     links: new Map(),
   });
   assert.deepEqual(actions.map(show), ["anchor b", "link a -> b (new)"]);
+});
+
+Deno.test("plan: --hard-links: a mode change reaching only the group's names in this folder is one chmod", () => {
+  const f = (name: string, ino: number, nlink: number, mode: number) =>
+    e("file", { name, ino, nlink, mode });
+  const actions = planDir("", [f("a", 7, 2, 0o600), f("b", 7, 2, 0o600)], [
+    f("a", 50, 2, 0o644),
+    f("b", 50, 2, 0o644),
+  ], { ...base, links: new Map() });
+  assert.deepEqual(actions.map(show), ["attrs a", "anchor a"]);
+});
+
+Deno.test("plan: --hard-links: a mode change whose replica file has a link besides the group's names here (a cp -al snapshot) is a fresh copy, relinked", () => {
+  const f = (name: string, ino: number, nlink: number, mode: number) =>
+    e("file", { name, ino, nlink, mode });
+  const src = [f("a", 7, 3, 0o600), f("b", 7, 3, 0o600), f("c", 7, 3, 0o600)];
+  const dst = [f("a", 50, 3, 0o644), f("b", 50, 3, 0o644)]; // c is new; the third link is outside.
+  const actions = planDir("", src, dst, { ...base, links: new Map() });
+  assert.deepEqual(actions.map(show), [
+    "copy a (update) +group",
+    "link b -> a (update)",
+    "link c -> a (new)",
+  ]);
+});
+
+Deno.test("plan: --hard-links: an excluded name sharing the replica file does not count as the group's", () => {
+  const f = (name: string, ino: number, nlink: number, mode: number) =>
+    e("file", { name, ino, nlink, mode });
+  const actions = planDir("", [f("a", 7, 2, 0o600), f("b", 7, 2, 0o600)], [
+    f("a", 50, 2, 0o644),
+    f("b", 50, 2, 0o644),
+  ], { ...base, links: new Map(), excluded: (path) => path === "b" });
+  assert.deepEqual(actions.map(show), ["copy a (update) +group"]);
 });
 
 Deno.test("plan: --hard-links: a group met in an earlier directory keeps its file there", () => {
