@@ -96,6 +96,8 @@ export interface ApplyContext {
   emit: (event: SyncEvent) => void;
   /** Lets signal handlers run during long synchronous stretches. */
   yieldNow: () => Promise<void>;
+  /** Mtimes this many ms apart or closer are the same (see `PlanOptions.mtimeWindowMs`). */
+  mtimeWindowMs?: number;
 }
 
 /**
@@ -718,7 +720,7 @@ export async function applyCopy(
   }
   // The walk sets unsettled files aside; one reached another way (a hard-link member copied
   // apart, a --checksum compare that differs) waits here (see settleDelay).
-  const wait = settleDelay(src.mtimeMs, Date.now());
+  const wait = settleDelay(src.mtimeMs, Date.now(), ctx.mtimeWindowMs);
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   if (!loosenDir(ctx, dir)) return undefined;
   const job: CopyJob = {

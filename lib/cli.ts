@@ -26,6 +26,8 @@ export interface Config {
   dryRun: boolean;
   /** `--checksum`. */
   checksum: boolean;
+  /** `--modify-window`, in seconds: mtimes this close are the same (default 0). */
+  modifyWindowSeconds?: number;
   /** `--hard-links`: files linked together in the source are linked alike in the replica. */
   hardLinks: boolean;
   /** `--exclude`, repeatable. */
@@ -88,6 +90,8 @@ Options:
   --dry-run                show and log what would change, change nothing, and exit
                            (one cycle; with --watch, every interval and on changes)
   --checksum               also compare content when size and mtime agree
+  --modify-window SECONDS  mtimes this close count as equal (default 0; a replica filesystem
+                           keeping only whole seconds or 2 s, like FAT, is found and allowed for)
   --hard-links             files hard-linked together in the source are hard-linked alike in
                            the replica (off: each is a separate copy); keeps one entry per
                            linked file in memory during a cycle
@@ -131,6 +135,7 @@ const FLAGS: Record<string, FlagSpec> = {
   once: { type: "boolean" },
   dry_run: { type: "boolean" },
   checksum: { type: "boolean" },
+  modify_window: { type: "string" },
   hard_links: { type: "boolean" },
   exclude: { type: "string", multiple: true },
   allow_empty_source: { type: "boolean" },
@@ -261,6 +266,13 @@ export function parseCommandLine(args: readonly string[]): Command {
     }
   }
 
+  const window = str("modify_window");
+  if (window !== undefined && !/^\s*\d+(\.\d+)?\s*$/.test(window)) {
+    throw new UsageError(
+      `--modify-window takes a number of seconds, 0 or more (2, 0.5), got '${window}'`,
+    );
+  }
+
   const logLevel = (str("log_level") ?? "info").toLowerCase();
   if (!LEVELS.includes(logLevel as LogLevelName)) {
     throw new UsageError(`--log_level '${logLevel}' is not one of ${LEVELS.join(", ")}`);
@@ -281,6 +293,7 @@ export function parseCommandLine(args: readonly string[]): Command {
       once: values.once === true || (values.dry_run === true && values.watch !== true),
       dryRun: values.dry_run === true,
       checksum: values.checksum === true,
+      modifyWindowSeconds: window === undefined ? 0 : Number(window),
       hardLinks: values.hard_links === true,
       exclude,
       allowEmptySource: values.allow_empty_source === true,
