@@ -90,8 +90,8 @@ Options:
   --dry-run                show and log what would change, change nothing, and exit
                            (one cycle; with --watch, every interval and on changes)
   --checksum               also compare content when size and mtime agree
-  --modify-window SECONDS  mtimes this close count as equal (default 0; a replica filesystem
-                           keeping only whole seconds or 2 s, like FAT, is found and allowed for)
+  --modify-window DUR      mtimes this close count as equal: 1, 500ms (default 0); a replica
+                           filesystem keeping only whole seconds (or FAT's 2 s) is found by itself
   --hard-links             files hard-linked together in the source are hard-linked alike in
                            the replica (off: each is a separate copy); keeps one entry per
                            linked file in memory during a cycle
@@ -266,11 +266,16 @@ export function parseCommandLine(args: readonly string[]): Command {
     }
   }
 
+  let modifyWindowSeconds = 0;
   const window = str("modify_window");
-  if (window !== undefined && !/^\s*\d+(\.\d+)?\s*$/.test(window)) {
-    throw new UsageError(
-      `--modify-window takes a number of seconds, 0 or more (2, 0.5), got '${window}'`,
-    );
+  if (window !== undefined) {
+    const seconds = parseDuration(window);
+    if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
+      throw new UsageError(
+        `--modify-window '${window}' is not a duration: use seconds (1, 0.5) or 2s, 500ms`,
+      );
+    }
+    modifyWindowSeconds = seconds;
   }
 
   const logLevel = (str("log_level") ?? "info").toLowerCase();
@@ -293,7 +298,7 @@ export function parseCommandLine(args: readonly string[]): Command {
       once: values.once === true || (values.dry_run === true && values.watch !== true),
       dryRun: values.dry_run === true,
       checksum: values.checksum === true,
-      modifyWindowSeconds: window === undefined ? 0 : Number(window),
+      modifyWindowSeconds,
       hardLinks: values.hard_links === true,
       exclude,
       allowEmptySource: values.allow_empty_source === true,

@@ -56,6 +56,7 @@ Deno.test("cli: --modify-window, in seconds, under both spellings; 0 by default"
   assert.equal(config([]).modifyWindowSeconds, 0);
   assert.equal(config(["--modify-window", "2"]).modifyWindowSeconds, 2);
   assert.equal(config(["--modify_window", "0.5"]).modifyWindowSeconds, 0.5);
+  assert.equal(config(["--modify-window", "500ms"]).modifyWindowSeconds, 0.5);
 });
 
 Deno.test("cli: --exclude repeats, under both spellings", () => {
@@ -77,7 +78,7 @@ Deno.test("cli: bad values throw a UsageError naming the flag", () => {
     [["--sync_interval"], /--sync_interval needs a value/],
     [["--source-path", "t"], /given twice/],
     [["--modify-window", "-1"], /--modify-window/],
-    [["--modify-window", "2s"], /--modify-window/],
+    [["--modify-window", "soon"], /--modify-window/],
   ];
   for (const [args, message] of bad) {
     assert.throws(() => parseCommandLine([...base, ...args]), (error: unknown) => {
