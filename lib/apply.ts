@@ -16,6 +16,7 @@ import {
   type Made,
   sameContent,
   symlinkAtomic,
+  UnreadableError,
 } from "./copy_file_atomic.ts";
 import { explain } from "./errors.ts";
 import { isTempName } from "./temp_name.ts";
@@ -95,6 +96,8 @@ export interface ApplyContext {
   emit: (event: SyncEvent) => void;
   /** Lets signal handlers run during long synchronous stretches. */
   yieldNow: () => Promise<void>;
+  /** Mtimes this many ms apart or closer are the same (see `PlanOptions.mtimeWindowMs`). */
+  mtimeWindowMs?: number;
 }
 
 /**
@@ -717,7 +720,7 @@ export async function applyCopy(
   }
   // The walk sets unsettled files aside; one reached another way (a hard-link member copied
   // apart, a --checksum compare that differs) waits here (see settleDelay).
-  const wait = settleDelay(src.mtimeMs, Date.now());
+  const wait = settleDelay(src.mtimeMs, Date.now(), ctx.mtimeWindowMs);
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   if (!loosenDir(ctx, dir)) return undefined;
   const job: CopyJob = {
@@ -764,7 +767,9 @@ export async function applyCopy(
  * `--checksum`: compares a file's content with its replica copy (both
  * re-checked first, so neither side is opened if a FIFO or link was swapped
  * in); copies when it differs, else sets mode and owner when the planner saw
- * them differ.
+ * them differ. A replica file that may not be read (mode 000, as a non-root
+ * user) is copied afresh: the chmod that would let it be read comes after the
+ * compare, so the compare would fail every cycle.
  *
  * @example Usage
  * ```ts
@@ -787,17 +792,23 @@ export async function applyCompare(
   const srcPath = ctx.source + "/" + path;
   const dstPath = ctx.replica + "/" + path;
   let same: boolean;
+  let detail: string | undefined;
   try {
     const info = Deno.lstatSync(srcPath);
     if (!info.isFile || info.ino !== src.ino) throw new ChangedError(srcPath, "source replaced");
     recheck(dstPath, dst);
     same = await sameContent(srcPath, dstPath);
   } catch (error) {
-    fail(ctx, path, "file", "cannot compare content", error);
-    return;
+    if (!(error instanceof UnreadableError)) {
+      fail(ctx, path, "file", "cannot compare content", error);
+      return;
+    }
+    same = false;
+    detail = "the replica file could not be read to compare it";
   }
   if (!same) {
-    const task = await applyCopy(ctx, path, src, dst, "update", dir, extra);
+    const why = detail ? { ...extra, detail } : extra;
+    const task = await applyCopy(ctx, path, src, dst, "update", dir, why);
     await task?.done;
     return;
   }
@@ -810,7 +821,9 @@ export async function applyCompare(
  * after its contents, each call right after an `lstat` saw that same
  * directory; reports mode and owner changes as an update. Runs for a
  * directory whose mode was widened even when the cycle was stopped, to set
- * it back.
+ * it back. The replica root may belong to another user (a shared 0777
+ * folder): its mode and mtime are then not ours to set, which is said once
+ * per process, as a warning; any other directory that cannot be set fails.
  *
  * @example Usage
  * ```ts
@@ -828,10 +841,11 @@ export function applyDirMeta(
   dir: DirRef,
 ): void {
   const { src } = action;
-  if (action.report !== "") {
+  const report = () => {
+    if (action.report === "") return;
     ctx.emit({ action: "update", path: shown(action.path), kind: "dir", detail: action.report });
-  }
-  if (ctx.dryRun) return;
+  };
+  if (ctx.dryRun) return report();
   try {
     let owner = { uid: dir.seen.uid, gid: dir.seen.gid };
     if (ownersKept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
@@ -841,9 +855,26 @@ export function applyDirMeta(
       onDir(dir, (path) => Deno.chmodSync(path, src.mode));
       dir.loosened = false;
     }
+    report();
     if (ctx.signal?.aborted) return;
     onDir(dir, (path) => Deno.utimeSync(path, src.atimeMs / 1000, src.mtimeMs / 1000));
   } catch (error) {
+    if (dir.root && (error as { code?: string }).code === "EPERM") return rootNotOurs(ctx);
     fail(ctx, action.path, "dir", "cannot set the directory's mode and mtime", error);
   }
+}
+
+const ROOT_NOT_OURS = "mode and mtime left as they are: the replica folder belongs to another user";
+
+/** Says once per process that the replica root's mode and mtime are not ours to set. */
+function rootNotOurs(ctx: ApplyContext): void {
+  if (ctx.warned.has(ROOT_NOT_OURS)) return;
+  ctx.warned.add(ROOT_NOT_OURS);
+  ctx.emit({
+    action: "skip",
+    path: ".",
+    kind: "dir",
+    detail: ROOT_NOT_OURS,
+    hint: "chown it to the user running foldersync to mirror them",
+  });
 }

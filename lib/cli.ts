@@ -26,6 +26,8 @@ export interface Config {
   dryRun: boolean;
   /** `--checksum`. */
   checksum: boolean;
+  /** `--modify-window`, in seconds: mtimes this close are the same (default 0). */
+  modifyWindowSeconds?: number;
   /** `--hard-links`: files linked together in the source are linked alike in the replica. */
   hardLinks: boolean;
   /** `--exclude`, repeatable. */
@@ -88,6 +90,8 @@ Options:
   --dry-run                show and log what would change, change nothing, and exit
                            (one cycle; with --watch, every interval and on changes)
   --checksum               also compare content when size and mtime agree
+  --modify-window DUR      mtimes this close count as equal: 1, 500ms (default 0); a replica
+                           filesystem keeping only whole seconds (or FAT's 2 s) is found by itself
   --hard-links             files hard-linked together in the source are hard-linked alike in
                            the replica (off: each is a separate copy); keeps one entry per
                            linked file in memory during a cycle
@@ -131,6 +135,7 @@ const FLAGS: Record<string, FlagSpec> = {
   once: { type: "boolean" },
   dry_run: { type: "boolean" },
   checksum: { type: "boolean" },
+  modify_window: { type: "string" },
   hard_links: { type: "boolean" },
   exclude: { type: "string", multiple: true },
   allow_empty_source: { type: "boolean" },
@@ -261,6 +266,18 @@ export function parseCommandLine(args: readonly string[]): Command {
     }
   }
 
+  let modifyWindowSeconds = 0;
+  const window = str("modify_window");
+  if (window !== undefined) {
+    const seconds = parseDuration(window);
+    if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
+      throw new UsageError(
+        `--modify-window '${window}' is not a duration: use seconds (1, 0.5) or 2s, 500ms`,
+      );
+    }
+    modifyWindowSeconds = seconds;
+  }
+
   const logLevel = (str("log_level") ?? "info").toLowerCase();
   if (!LEVELS.includes(logLevel as LogLevelName)) {
     throw new UsageError(`--log_level '${logLevel}' is not one of ${LEVELS.join(", ")}`);
@@ -281,6 +298,7 @@ export function parseCommandLine(args: readonly string[]): Command {
       once: values.once === true || (values.dry_run === true && values.watch !== true),
       dryRun: values.dry_run === true,
       checksum: values.checksum === true,
+      modifyWindowSeconds,
       hardLinks: values.hard_links === true,
       exclude,
       allowEmptySource: values.allow_empty_source === true,

@@ -389,10 +389,19 @@ export async function symlinkAtomic(
   }
 }
 
+/** {@linkcode sameContent} may not read the second file (the replica's). */
+export class UnreadableError extends Error {
+  /** @param path The file. */
+  constructor(path: string) {
+    super(`'${path}' may not be read`);
+    this.name = "UnreadableError";
+  }
+}
+
 /**
  * Compares two regular files byte by byte. An open that does not return
  * within {@linkcode OPEN_DEADLINE_MS} (a FIFO swapped in) is given up with
- * an error.
+ * an error; a second file that may not be read, with an {@linkcode UnreadableError}.
  *
  * Needs `--allow-read` on both.
  *
@@ -409,7 +418,10 @@ export async function symlinkAtomic(
 export async function sameContent(a: string, b: string): Promise<boolean> {
   // Each was just seen to be a regular file, but a FIFO swapped in since would block the open.
   using fa = await withOpenDeadline(Deno.open(a, { read: true }), undefined);
-  using fb = await withOpenDeadline(Deno.open(b, { read: true }), undefined, "the replica file");
+  using fb = await withOpenDeadline(Deno.open(b, { read: true }), undefined, "the replica file")
+    .catch((error) => {
+      throw error instanceof Deno.errors.PermissionDenied ? new UnreadableError(b) : error;
+    });
   const bufA = new Uint8Array(256 * 1024);
   const bufB = new Uint8Array(256 * 1024);
   while (true) {

@@ -32,6 +32,11 @@ export interface PlanOptions {
    * linked to it. Not given, each is copied as a separate file.
    */
   links?: ReadonlyMap<string, LinkAnchor>;
+  /**
+   * Mtimes this many ms apart or closer are the same (default 0): the
+   * replica filesystem's granularity less 1 ms, or `--modify-window`.
+   */
+  mtimeWindowMs?: number;
 }
 
 /** The file that stands for a hard-link group this cycle (`--hard-links`). */
@@ -78,9 +83,9 @@ const NO_DELETES = "its replacement needs a delete, and deletes are off for this
  * preferred): it is planned as any file, and its copy carries the group (or,
  * current, an `anchor` action follows). The other members become `link`
  * actions, after this directory's copies, unless their replica file already
- * is the group's. A replica file with more links than its source file is
- * copied afresh rather than given a new mode or owner, which would reach the
- * other names of its inode too (with or without `links`).
+ * is the group's. A replica file with links other than its name (with
+ * `links`, other than its group's names in this directory) is copied afresh
+ * rather than given a new mode or owner, which would reach those too.
  *
  * @example Usage
  * ```ts
@@ -110,7 +115,8 @@ export function planDir(
   const prefix = dirRel === "" ? "" : dirRel + "/";
   const now = options.now ?? Date.now();
   const links = options.links;
-  const here = links ? anchorsHere(prefix, src, dst, options, links) : undefined;
+  const named = links ? groupNames(prefix, src, dst, options) : undefined;
+  const here = links ? anchorsHere(prefix, src, dst, options, links, named!) : undefined;
   let i = 0;
   let j = 0;
   while (i < src.length || j < dst.length) {
@@ -169,7 +175,7 @@ export function planDir(
     const b = d!;
     if (a.kind === b.kind) {
       if (a.kind === "file") {
-        const needs = fileNeeds(a, b, options);
+        const needs = fileNeeds(a, b, options, named);
         if (needs === "copy") copy(a, b, path, "update", group);
         else if (needs === "compare" || needs === "compare+attrs") {
           makes.push({ op: "compare", path, src: a, dst: b, attrs: needs !== "compare", group });
@@ -204,7 +210,7 @@ export function planDir(
     reason: "new" | "update",
     group: string | undefined,
   ) {
-    const wait = settleDelay(entry.mtimeMs, now);
+    const wait = settleDelay(entry.mtimeMs, now, options.mtimeWindowMs);
     const action: Action = { op: "copy", path, src: entry, dst: was, reason };
     if (wait > 0) action.settleAt = now + wait;
     if (isFuture(entry.mtimeMs, now)) action.future = true;
@@ -244,23 +250,27 @@ export function planDir(
 
 /**
  * What a source file needs when the replica holds a file at its path: a copy
- * when size or mtime differ, or when its mode or owner differs and the
- * replica file has more links than the source file (a chmod would reach
- * names the source's change did not); with `--checksum` a comparison;
- * else its mode or owner set, or nothing.
+ * when size or mtime differ (mtimes within `mtimeWindowMs` agree), or when
+ * its mode or owner differs and the replica file has links other than its
+ * own name (with `--hard-links`: other than its group's names in this
+ * directory, `named`): a chmod would reach names the source's change did not,
+ * a snapshot made with `cp -al` say. With `--checksum` a comparison; else its
+ * mode or owner set, or nothing.
  */
 function fileNeeds(
   a: Entry,
   b: Entry,
   options: PlanOptions,
+  named?: ReadonlyMap<string, number>,
 ): "copy" | "compare" | "compare+attrs" | "attrs" | undefined {
   const ownerDiffers = a.uid !== b.uid || a.gid !== b.gid;
   const owners = options.owners ?? false;
   const mode = owners ? a.mode : targetMode(a, b);
   const attrs = (owners && ownerDiffers) || mode !== b.mode;
-  const linkedElsewhere = b.nlink > (options.links ? a.nlink : 1);
+  const ownNames = named && a.nlink > 1 ? named.get(namesKey(b, a)) ?? 1 : 1;
+  const mtimeDiffers = Math.abs(a.mtimeMs - b.mtimeMs) > (options.mtimeWindowMs ?? 0);
   if (
-    a.size !== b.size || a.mtimeMs !== b.mtimeMs || (attrs && linkedElsewhere) ||
+    a.size !== b.size || mtimeDiffers || (attrs && b.nlink > ownNames) ||
     grantsSetId(mode, b, owners && ownerDiffers)
   ) return "copy";
   if (options.checksum) return attrs ? "compare+attrs" : "compare";
@@ -278,6 +288,7 @@ function anchorsHere(
   dst: readonly Entry[],
   options: PlanOptions,
   links: ReadonlyMap<string, LinkAnchor>,
+  named: ReadonlyMap<string, number>,
 ): Map<string, LinkAnchor> {
   const here = new Map<string, LinkAnchor>();
   let replica: Map<string, Entry> | undefined;
@@ -288,13 +299,44 @@ function anchorsHere(
     if (options.protect?.has(s.name) || options.excluded(prefix + s.name)) continue;
     replica ??= new Map(dst.map((d) => [d.name, d]));
     const d = replica.get(s.name);
-    const needs = d?.kind === "file" ? fileNeeds(s, d, options) : "copy";
+    const needs = d?.kind === "file" ? fileNeeds(s, d, options, named) : "copy";
     const found = needs === undefined || needs === "attrs"
       ? { dev: d!.dev, ino: d!.ino }
       : undefined;
     if (!here.has(key) || found) here.set(key, { path: prefix + s.name, found });
   }
   return here;
+}
+
+/** Names a replica inode as the file of one source hard-link group: both `dev:ino`. */
+function namesKey(replica: Entry, source: Entry): string {
+  return `${linkKey(replica)}>${linkKey(source)}`;
+}
+
+/**
+ * `--hard-links`: for each replica file in this directory, how many of its
+ * names here stand where members of one source group do (by
+ * {@linkcode namesKey}), excluded and protected names left out: the links a
+ * change of its mode may reach.
+ */
+function groupNames(
+  prefix: string,
+  src: readonly Entry[],
+  dst: readonly Entry[],
+  options: PlanOptions,
+): Map<string, number> {
+  const named = new Map<string, number>();
+  let replica: Map<string, Entry> | undefined;
+  for (const s of src) {
+    if (s.kind !== "file" || s.nlink < 2) continue;
+    if (options.protect?.has(s.name) || options.excluded(prefix + s.name)) continue;
+    replica ??= new Map(dst.map((d) => [d.name, d]));
+    const d = replica.get(s.name);
+    if (d?.kind !== "file" || d.nlink < 2) continue;
+    const key = namesKey(d, s);
+    named.set(key, (named.get(key) ?? 0) + 1);
+  }
+  return named;
 }
 
 /**
@@ -329,6 +371,7 @@ function grantsSetId(mode: number, dst: Entry, chown: boolean): boolean {
  * @param dst The replica directory as scanned (undefined: created by this cycle).
  * @param changed Whether this cycle changed its contents (or its mode, to write into it).
  * @param owners Whether owners are mirrored.
+ * @param windowMs Mtimes this many ms apart or closer are the same (`PlanOptions.mtimeWindowMs`).
  * @returns The action, or undefined when nothing differs.
  */
 export function planDirMeta(
@@ -337,13 +380,15 @@ export function planDirMeta(
   dst: Entry | undefined,
   changed: boolean,
   owners = false,
+  windowMs = 0,
 ): Action | undefined {
   const parts: string[] = [];
   if (dst !== undefined && dst.mode !== src.mode) parts.push(`mode ${octal(src.mode)}`);
   if (dst !== undefined && owners && (dst.uid !== src.uid || dst.gid !== src.gid)) {
     parts.push(`owner ${src.uid}:${src.gid}`);
   }
-  if (dst !== undefined && !changed && parts.length === 0 && dst.mtimeMs === src.mtimeMs) {
+  const sameMtime = dst !== undefined && Math.abs(dst.mtimeMs - src.mtimeMs) <= windowMs;
+  if (dst !== undefined && !changed && parts.length === 0 && sameMtime) {
     return undefined;
   }
   return { op: "dirmeta", path, src, dst, report: parts.join(", ") };
@@ -401,7 +446,10 @@ export const FUTURE_MARGIN_MS = 1000;
  * the clock too (set by hand, unpacked, or stamped by a host whose clock is
  * ahead): a later write by a clock that reaches that mtime could stamp the
  * very same one. Beyond {@linkcode FUTURE_MARGIN_MS} it is clock skew and is
- * copied at once.
+ * copied at once. With mtimes compared within a window (a replica keeping
+ * whole seconds, `--modify-window`), a rewrite at the same size within it
+ * after the copy would look unchanged: the file waits until its mtime is
+ * that much older too, up to {@linkcode WHOLE_SECOND_TICK_MS}.
  *
  * @example Usage
  * ```ts
@@ -411,15 +459,18 @@ export const FUTURE_MARGIN_MS = 1000;
  * settleDelay(5500, 5000); // 600: half a second ahead, until it is 100 ms old
  * settleDelay(9000, 5000); // 0: four seconds ahead, clock skew
  * settleDelay(4000, 5000); // 1100: whole seconds, perhaps a filesystem that keeps no more
+ * settleDelay(4500, 5000, 999); // 599: a replica keeping whole seconds
  * ```
  *
  * @param mtimeMs The file's mtime.
  * @param now The current time, ms since the epoch.
+ * @param windowMs Mtimes this close are compared as equal (see `PlanOptions.mtimeWindowMs`).
  * @returns The wait in ms.
  */
-export function settleDelay(mtimeMs: number, now: number): number {
+export function settleDelay(mtimeMs: number, now: number, windowMs = 0): number {
   if (mtimeMs > now + FUTURE_MARGIN_MS) return 0;
-  const tick = mtimeMs % 1000 === 0 ? WHOLE_SECOND_TICK_MS : 0;
+  const whole = mtimeMs % 1000 === 0 ? WHOLE_SECOND_TICK_MS : 0;
+  const tick = Math.max(whole, Math.min(windowMs, WHOLE_SECOND_TICK_MS));
   return Math.max(0, mtimeMs + tick + SETTLE_MS - now);
 }
 

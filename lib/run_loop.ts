@@ -121,6 +121,7 @@ export async function runCycle(
       ? undefined
       : cycleBackup(config.backupDir, new Date(Date.now() - (performance.now() - started))),
     checksum: config.checksum,
+    modifyWindowMs: Math.round((config.modifyWindowSeconds ?? 0) * 1000),
     hardLinks: config.hardLinks,
     excluded,
     concurrency: config.concurrency,

@@ -26,6 +26,7 @@ import { RootError } from "./errors.ts";
 import type { Backup } from "./backup.ts";
 import { noReplicaParent } from "./check_roots.ts";
 import { ownersKept, probeChown } from "./owner.ts";
+import { mtimeTick, probeMtimeTick } from "./mtime_tick.ts";
 import { Pool } from "./pool.ts";
 import { localLister, prefetchSource, type SourceLister } from "./prefetch.ts";
 import { HardLinks } from "./hard_links.ts";
@@ -42,6 +43,8 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Compare content when size and mtime agree. */
   checksum?: boolean;
+  /** `--modify-window`, in ms: mtimes this close agree (a coarser replica filesystem widens it). */
+  modifyWindowMs?: number;
   /** Files sharing a source inode share one replica inode too (`--hard-links`). */
   hardLinks?: boolean;
   /** Paths (relative, `/`-separated) that are neither copied nor removed. */
@@ -209,8 +212,10 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   if (!dryRun && dstRoot) {
     // Owners of entries already there are mirrored only once chown is known to work.
     probeChown({ abs: dstAbs, seen: dstRoot });
-    dstRoot = toEntry("", look(dstAbs)); // The probe changed its mtime: set back after its contents.
+    probeMtimeTick({ abs: dstAbs, seen: dstRoot });
+    dstRoot = toEntry("", look(dstAbs)); // The probes changed its mtime: set back after its contents.
   }
+  ctx.mtimeWindowMs = Math.max(mtimeTick(dstRoot?.dev) - 1, options.modifyWindowMs ?? 0);
   const root: DirRef = {
     rel: start,
     abs: dstAbs,
@@ -428,6 +433,7 @@ async function walkDir(
     owners: ownersKept(),
     protect,
     links: ctx.links?.anchors,
+    mtimeWindowMs: ctx.mtimeWindowMs,
   });
   if (ctx.onPlan) {
     let files = 0;
@@ -514,7 +520,8 @@ async function walkDir(
   // Mode and mtime of the directory go last: creating entries in it changes its mtime.
   const fix = () => {
     if (ctx.signal?.aborted && !dir.loosened) return;
-    const meta = planDirMeta(rel, srcDir, scanned, changed || dir.loosened === true, ownersKept());
+    const changes = changed || dir.loosened === true;
+    const meta = planDirMeta(rel, srcDir, scanned, changes, ownersKept(), ctx.mtimeWindowMs);
     if (meta?.op === "dirmeta") applyDirMeta(ctx, meta, dir);
   };
   if (tasks.length === 0) fix();

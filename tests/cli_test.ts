@@ -52,6 +52,13 @@ Deno.test("cli: --hard-links, under both spellings", () => {
   assert.equal(config(["--hard_links"]).hardLinks, true);
 });
 
+Deno.test("cli: --modify-window, in seconds, under both spellings; 0 by default", () => {
+  assert.equal(config([]).modifyWindowSeconds, 0);
+  assert.equal(config(["--modify-window", "2"]).modifyWindowSeconds, 2);
+  assert.equal(config(["--modify_window", "0.5"]).modifyWindowSeconds, 0.5);
+  assert.equal(config(["--modify-window", "500ms"]).modifyWindowSeconds, 0.5);
+});
+
 Deno.test("cli: --exclude repeats, under both spellings", () => {
   assert.deepEqual(config(["--exclude", "a", "--exclude", "b/**"]).exclude, ["a", "b/**"]);
   assert.deepEqual(config(["--exclude=a", "--exclude", "c"]).exclude, ["a", "c"]);
@@ -70,6 +77,8 @@ Deno.test("cli: bad values throw a UsageError naming the flag", () => {
     [["stray"], /unexpected argument 'stray'/],
     [["--sync_interval"], /--sync_interval needs a value/],
     [["--source-path", "t"], /given twice/],
+    [["--modify-window", "-1"], /--modify-window/],
+    [["--modify-window", "soon"], /--modify-window/],
   ];
   for (const [args, message] of bad) {
     assert.throws(() => parseCommandLine([...base, ...args]), (error: unknown) => {

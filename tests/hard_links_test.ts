@@ -135,6 +135,34 @@ Deno.test("hard links: a member split off with the same content and times stays 
   assert.match(again.stdout, /0 created, 0 copied, 0 updated, 0 removed/, "no back and forth");
 });
 
+Deno.test("hard links: a mode change never reaches a cp -al snapshot of the replica, even where the replica file has as many links as the source's", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "one name outside the source\n", "b.txt": "a group\n", sub: {} });
+  Deno.linkSync(`${t.src}/a.txt`, `${t.dir}/outside.txt`);
+  Deno.linkSync(`${t.src}/b.txt`, `${t.src}/sub/b.txt`);
+  for (const f of ["a.txt", "b.txt"]) Deno.chmodSync(`${t.src}/${f}`, 0o644);
+  assert.equal((await syncOnce(t, "--hard-links")).code, 0);
+  const snapshotDir = `${t.dir}/snapshot`;
+  const cp = new Deno.Command("cp", { args: ["-al", t.dst, snapshotDir] }).outputSync();
+  assert.ok(cp.success, new TextDecoder().decode(cp.stderr));
+  assert.equal(
+    nlink(`${t.dst}/a.txt`),
+    nlink(`${t.src}/a.txt`),
+    "two links each: not the same two",
+  );
+  const kept = snap(snapshotDir);
+
+  for (const f of ["a.txt", "b.txt"]) Deno.chmodSync(`${t.src}/${f}`, 0o600);
+  const result = await syncOnce(t, "--hard-links");
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.deepEqual(snap(snapshotDir), kept, "the snapshot keeps its modes and content");
+  assertMirrored(t.src, t.dst);
+  assert.equal(Deno.statSync(`${t.dst}/a.txt`).mode! & 0o777, 0o600);
+  assert.match(result.stdout, /update +file +a\.txt \(\d+ B\)\n/, "copied afresh");
+  const again = await syncOnce(t, "--hard-links");
+  assert.match(again.stdout, /0 created, 0 copied, 0 updated, 0 removed/, "then left alone");
+});
+
 Deno.test("hard links: new members are linked to the replica file already there, without copying", async () => {
   using t = tempDirs();
   writeGroup(t.src);

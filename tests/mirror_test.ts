@@ -167,6 +167,23 @@ Deno.test("mirror: --checksum catches content changes that keep size and mtime",
   assertMirrored(t.src, t.dst);
 });
 
+Deno.test("mirror: --modify-window: mtimes that close are the same; beyond it the file is copied", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "f.txt": "aaaa" });
+  Deno.utimeSync(`${t.src}/f.txt`, 1_600_000_000, 1_600_000_000);
+  assert.equal((await syncOnce(t)).code, 0);
+  // As a replica filesystem keeping only whole seconds (or FAT's two) leaves it: 1.5 s off.
+  Deno.utimeSync(`${t.dst}/f.txt`, 1_600_000_001.5, 1_600_000_001.5);
+  const within = await syncOnce(t, "--modify-window", "2");
+  assert.equal(within.code, 0, within.stderr);
+  assert.match(within.stdout, /0 copied, 0 updated/);
+  assert.equal(Deno.statSync(`${t.dst}/f.txt`).mtime!.getTime(), 1_600_000_001_500, "left alone");
+  const narrower = await syncOnce(t, "--modify_window", "1");
+  assert.equal(narrower.code, 0, narrower.stderr);
+  assert.match(narrower.stdout, /update +file +f\.txt/);
+  assertMirrored(t.src, t.dst);
+});
+
 Deno.test("mirror: --dry-run logs the plan and changes nothing", async () => {
   using t = tempDirs();
   writeTree(t.src, { "new.txt": "n", dir: { "x.txt": "x" } });

@@ -279,6 +279,83 @@ const rows: Row[] = [
     src: e("file", { name: ".foldersync-tmp-0123456789abcdef" }),
     want: ["copy .foldersync-tmp-0123456789abcdef (new)"],
   },
+  // Mtimes compared within a window: the replica filesystem's granularity less 1 ms, or --modify-window.
+  {
+    name: "window: replica mtime cut to the whole second (ext4, 128-byte inodes): nothing",
+    src: e("file", { mtimeMs: 1_600_000_001_625 }),
+    dst: e("file", { mtimeMs: 1_600_000_001_000 }),
+    options: { mtimeWindowMs: 999 },
+    want: [],
+  },
+  {
+    name: "window: replica mtime cut to the even second (FAT): nothing",
+    src: e("file", { mtimeMs: 1_600_000_001_625 }),
+    dst: e("file", { mtimeMs: 1_600_000_000_000 }),
+    options: { mtimeWindowMs: 1999 },
+    want: [],
+  },
+  {
+    name: "window: same cut without a window: copy (what every cycle did on such a replica)",
+    src: e("file", { mtimeMs: 1_600_000_001_625 }),
+    dst: e("file", { mtimeMs: 1_600_000_001_000 }),
+    want: ["copy x (update)"],
+  },
+  {
+    name: "window: source mtime a millisecond past it: copy",
+    src: e("file", { mtimeMs: 1_600_000_002_000 }),
+    dst: e("file", { mtimeMs: 1_600_000_001_000 }),
+    options: { mtimeWindowMs: 999 },
+    want: ["copy x (update)"],
+  },
+  {
+    name: "window: source older than the replica, within it: nothing",
+    src: e("file", { mtimeMs: 1_600_000_001_000 }),
+    dst: e("file", { mtimeMs: 1_600_000_001_999 }),
+    options: { mtimeWindowMs: 999 },
+    want: [],
+  },
+  {
+    name: "window: source older than the replica, beyond it (restored): copy",
+    src: e("file", { mtimeMs: 1_600_000_000_000 }),
+    dst: e("file", { mtimeMs: 1_600_000_001_000 }),
+    options: { mtimeWindowMs: 999 },
+    want: ["copy x (update)"],
+  },
+  {
+    name: "window: within it, mode differs: attrs only",
+    src: e("file", { mtimeMs: 1_600_000_001_625, mode: 0o755 }),
+    dst: e("file", { mtimeMs: 1_600_000_001_000 }),
+    options: { mtimeWindowMs: 999 },
+    want: ["attrs x"],
+  },
+  {
+    name: "window: within it, size differs: copy",
+    src: e("file", { mtimeMs: 1_600_000_001_625, size: 11 }),
+    dst: e("file", { mtimeMs: 1_600_000_001_000 }),
+    options: { mtimeWindowMs: 999 },
+    want: ["copy x (update)"],
+  },
+  {
+    name: "window: within it, --checksum: compare",
+    src: e("file", { mtimeMs: 1_600_000_001_625 }),
+    dst: e("file", { mtimeMs: 1_600_000_001_000 }),
+    options: { mtimeWindowMs: 999, checksum: true },
+    want: ["compare x"],
+  },
+  {
+    name: "window: --modify-window 5 (5000 ms), 5 s apart: nothing",
+    src: e("file", { mtimeMs: 1_600_000_006_000 }),
+    dst: e("file", { mtimeMs: 1_600_000_001_000 }),
+    options: { mtimeWindowMs: 5000 },
+    want: [],
+  },
+  {
+    name: "window: --hard-links, group file current within it: it stands for the group as it is",
+    src: e("file", { nlink: 2, mtimeMs: 1_600_000_001_625 }),
+    dst: e("file", { ino: 50, nlink: 2, mtimeMs: 1_600_000_001_000 }),
+    options: { links: new Map(), mtimeWindowMs: 999 },
+    want: ["anchor x"],
+  },
   // Deletes off (--max-delete tripped).
   {
     name: "deletes off: extra replica file kept",
@@ -340,11 +417,12 @@ const rows: Row[] = [
     want: ["anchor x"],
   },
   {
-    name: "--hard-links, first of its group, mode differs: attrs, then it stands for the group",
+    name:
+      "--hard-links, first of its group, mode differs, replica file's other link not a name of the group here (a cp -al snapshot): copied afresh",
     src: e("file", { nlink: 2, mode: 0o755 }),
     dst: e("file", { ino: 50, nlink: 2 }),
     options: { links: new Map() },
-    want: ["attrs x", "anchor x"],
+    want: ["copy x (update) +group"],
   },
   {
     name: "--hard-links, first of its group, changed: its copy stands for the group",
@@ -510,6 +588,39 @@ Deno.test("plan: --hard-links: a member whose replica file is current stands for
   assert.deepEqual(actions.map(show), ["anchor b", "link a -> b (new)"]);
 });
 
+Deno.test("plan: --hard-links: a mode change reaching only the group's names in this folder is one chmod", () => {
+  const f = (name: string, ino: number, nlink: number, mode: number) =>
+    e("file", { name, ino, nlink, mode });
+  const actions = planDir("", [f("a", 7, 2, 0o600), f("b", 7, 2, 0o600)], [
+    f("a", 50, 2, 0o644),
+    f("b", 50, 2, 0o644),
+  ], { ...base, links: new Map() });
+  assert.deepEqual(actions.map(show), ["attrs a", "anchor a"]);
+});
+
+Deno.test("plan: --hard-links: a mode change whose replica file has a link besides the group's names here (a cp -al snapshot) is a fresh copy, relinked", () => {
+  const f = (name: string, ino: number, nlink: number, mode: number) =>
+    e("file", { name, ino, nlink, mode });
+  const src = [f("a", 7, 3, 0o600), f("b", 7, 3, 0o600), f("c", 7, 3, 0o600)];
+  const dst = [f("a", 50, 3, 0o644), f("b", 50, 3, 0o644)]; // c is new; the third link is outside.
+  const actions = planDir("", src, dst, { ...base, links: new Map() });
+  assert.deepEqual(actions.map(show), [
+    "copy a (update) +group",
+    "link b -> a (update)",
+    "link c -> a (new)",
+  ]);
+});
+
+Deno.test("plan: --hard-links: an excluded name sharing the replica file does not count as the group's", () => {
+  const f = (name: string, ino: number, nlink: number, mode: number) =>
+    e("file", { name, ino, nlink, mode });
+  const actions = planDir("", [f("a", 7, 2, 0o600), f("b", 7, 2, 0o600)], [
+    f("a", 50, 2, 0o644),
+    f("b", 50, 2, 0o644),
+  ], { ...base, links: new Map(), excluded: (path) => path === "b" });
+  assert.deepEqual(actions.map(show), ["copy a (update) +group"]);
+});
+
 Deno.test("plan: --hard-links: a group met in an earlier directory keeps its file there", () => {
   const f = (name: string, ino: number, nlink: number) => e("file", { name, ino, nlink });
   const links = new Map([["1:7", { path: "x/a", found: { dev: 1, ino: 50 } }]]);
@@ -526,6 +637,7 @@ const metaRows: {
   dst?: Entry;
   changed?: boolean;
   owners?: boolean;
+  windowMs?: number;
   want: string | undefined;
 }[] = [
   {
@@ -542,6 +654,20 @@ const metaRows: {
     want: "",
   },
   { name: "mtime differs: set, no report", src: e("dir", { mtimeMs: 5 }), dst: e("dir"), want: "" },
+  {
+    name: "mtime differs within the window (a replica keeping whole seconds): nothing",
+    src: e("dir", { mtimeMs: 1625 }),
+    dst: e("dir", { mtimeMs: 1000 }),
+    windowMs: 999,
+    want: undefined,
+  },
+  {
+    name: "mtime differs beyond the window: set, no report",
+    src: e("dir", { mtimeMs: 2000 }),
+    dst: e("dir", { mtimeMs: 1000 }),
+    windowMs: 999,
+    want: "",
+  },
   {
     name: "mode differs: reported",
     src: e("dir", { mode: 0o700 }),
@@ -565,7 +691,14 @@ const metaRows: {
 ];
 for (const row of metaRows) {
   Deno.test(`plan: directory metadata: ${row.name}`, () => {
-    const action = planDirMeta("x", row.src, row.dst, row.changed ?? false, row.owners ?? false);
+    const action = planDirMeta(
+      "x",
+      row.src,
+      row.dst,
+      row.changed ?? false,
+      row.owners ?? false,
+      row.windowMs,
+    );
     assert.equal(
       action === undefined ? undefined : (action as { report: string }).report,
       row.want,

@@ -25,6 +25,13 @@ Deno.test("settle rule: settled, fresh, slightly ahead, and far in the future", 
     "whole seconds: perhaps a filesystem that keeps no more, so two seconds more",
   );
   assert.equal(settleDelay(now - 3000, now), 0, "whole seconds, long settled");
+  assert.equal(
+    settleDelay(now - 30, now, 999),
+    1069,
+    "a replica keeping whole seconds (window 999 ms): a rewrite within it would look unchanged",
+  );
+  assert.equal(settleDelay(now - 30, now, 60_000), 2070, "a wide --modify-window: 2 s at most");
+  assert.equal(settleDelay(now - 1000, now, 999), 1100, "whole seconds: the longer of the two");
 });
 
 Deno.test("plan: a fresh file's copy carries when it may be made; a future one is flagged", () => {

@@ -347,3 +347,88 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "non-root: --checksum repairs a replica file of ours that it may not read (mode 000)",
+  ignore: !canDropPrivileges(),
+  async fn() {
+    const { dir, cleanup } = await tempRoot("nonroot-checksum-000");
+    try {
+      const src = `${dir}/source`;
+      const rep = `${dir}/replica`;
+      put(src, "a.txt", "a", T);
+      put(src, "d/b.txt", "b", T);
+      Deno.utimeSync(`${src}/d`, T, T);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, dir]);
+      equal((await once(src, rep, "--checksum")).code, 0);
+      Deno.chmodSync(`${rep}/a.txt`, 0o000);
+      Deno.chmodSync(`${rep}/d/b.txt`, 0o000);
+      const repair = await once(src, rep, "--checksum");
+      equal(repair.code, 0, repair.text);
+      for (const name of ["a.txt", "d/b.txt"]) {
+        const lines = repair.lines.filter((l) => l.includes(` ${name}`));
+        equal(lines.length, 1, repair.text);
+        match(lines[0], /INFO +update +file .*: the replica file could not be read to compare it/);
+      }
+      assertMirror(src, rep);
+      const again = await once(src, rep, "--checksum");
+      equal(again.code, 0, again.text);
+      match(again.text, /0 copied, 0 updated, 0 removed, 0 skipped, 0 errors/);
+    } finally {
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "non-root: a replica folder owned by root (0777): its own mode and mtime are left, said once; the loop's cycles succeed",
+  ignore: !canDropPrivileges(),
+  async fn() {
+    const { dir, cleanup } = await tempRoot("nonroot-rootowned");
+    try {
+      const src = `${dir}/source`;
+      const rep = `${dir}/replica`;
+      const health = `${dir}/health/health.json`;
+      put(src, "a.txt", "a", T);
+      put(src, "d/b.txt", "b", T);
+      Deno.utimeSync(`${src}/d`, T, T);
+      Deno.utimeSync(src, T, T);
+      Deno.mkdirSync(`${dir}/health`);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, src, `${dir}/health`]);
+      Deno.mkdirSync(rep);
+      Deno.chmodSync(rep, 0o777); // root's, writable by all: as many set up a shared folder
+      const args = ["--source_path", src, "--replica_path", rep, "--health_file", health];
+      const live = await spawnCli([...args, "--sync_interval", "0.2"], asNobody);
+      const first = await live.waitForLine(/cycle 1 (done|failed)/);
+      await live.waitForLine(/cycle 2 (done|failed)/, first + 1);
+      live.kill("SIGTERM");
+      const status = await live.status;
+      const text = live.lines.join("\n");
+      equal(status.code, 0, text);
+      equal(live.lines.filter((l) => /ERROR/.test(l)).length, 0, text);
+      const warnings = live.lines.filter((l) => /WARN +skip +dir +\.: mode and mtime left/.test(l));
+      equal(warnings.length, 1, text);
+      match(warnings[0], /belongs to another user \(chown it to the user running foldersync/);
+      match(text, /cycle 2 done in .*0 errors/);
+      const want = snapshot(src);
+      want.delete(".");
+      const got = snapshot(rep);
+      equal(got.get(".")?.mode, 0o777, "the root's mode is left alone");
+      got.delete(".");
+      assertSameSnapshot(want, got, "replica below its root");
+      equal((await runCli(["--health", "--health_file", health], asNobody)).code, 0, "healthy");
+
+      // Only the root: a folder below it that is not ours still fails.
+      put(src, "e/c.txt", "c", T);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, src]);
+      Deno.mkdirSync(`${rep}/e`);
+      Deno.chmodSync(`${rep}/e`, 0o777);
+      const sub = await once(src, rep);
+      equal(sub.code, 1, sub.text);
+      match(sub.text, /ERROR +error +dir +e: cannot set the directory's mode and mtime/);
+    } finally {
+      await cleanup();
+    }
+  },
+});
