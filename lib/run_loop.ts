@@ -69,7 +69,7 @@ export async function runCycle(
 ): Promise<CycleResult> {
   const cycle = ++state.cycle;
   const started = performance.now();
-  const excluded = makeExcludeMatcher(config.exclude);
+  const excluded = makeExcludeMatcher(config.filters);
   /** A root cannot be used: one line, the health record, and the loop tries again next interval. */
   const refuse = (error: unknown): CycleResult => {
     if (!(error instanceof SafetyError || error instanceof RootError)) throw error;
@@ -120,6 +120,7 @@ export async function runCycle(
     checksum: config.checksum,
     hardLinks: config.hardLinks,
     excluded,
+    deleteExcluded: config.deleteExcluded,
     concurrency: config.concurrency,
     signal: state.signal,
     warned: state.warned,
@@ -231,7 +232,7 @@ async function syncScope(
   if (dirs === undefined) {
     return await syncTree({
       ...options,
-      prefetch: speedMechanisms.prefetch ? { exclude: config.exclude } : undefined,
+      prefetch: speedMechanisms.prefetch ? { exclude: config.filters } : undefined,
       copyWorkers: speedMechanisms.copyWorkers,
     });
   }
@@ -341,7 +342,7 @@ export async function runLoop(
     try {
       watch = watchSource({
         source: config.source,
-        excluded: makeExcludeMatcher(config.exclude),
+        excluded: makeExcludeMatcher(config.filters),
         debounceMs: config.debounceMs,
         onReady: () => wake?.(),
         onProblem: (message) => logMessage("warning", message),
