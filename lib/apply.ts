@@ -73,7 +73,9 @@ export interface ApplyContext {
   /** Report only; change nothing. */
   dryRun: boolean;
   /** Excluded paths (kept when a directory around them is removed). */
-  excluded: (relPath: string) => boolean;
+  excluded: (relPath: string, isDir?: boolean) => boolean;
+  /** `--delete-excluded`: excluded entries are removed with their directory. */
+  deleteExcluded?: boolean;
   /** The removals left. */
   budget: DeleteBudget;
   /** `--backup_dir`: where removed and overwritten entries go (this cycle's folder). */
@@ -357,7 +359,7 @@ export async function applyRemove(
     }
     for (const child of listing.entries) {
       const childRel = rel + "/" + child.name;
-      if (ctx.excluded(childRel) && !isTempName(child.name)) {
+      if (kept(ctx, childRel, child)) {
         all = false;
         continue;
       }
@@ -394,6 +396,12 @@ export async function applyRemove(
   }
 }
 
+/** Whether a replica entry inside a directory being removed stays: excluded, and not ours. */
+function kept(ctx: ApplyContext, rel: string, entry: Entry): boolean {
+  if (ctx.deleteExcluded || isTempName(entry.name)) return false;
+  return ctx.excluded(rel, entry.kind === "dir");
+}
+
 /** The removal past `--max-delete`: never made, reported once; no more removals this cycle. */
 function overBudget(ctx: ApplyContext, rel: string, kind: EntryKind): false {
   ctx.budget.tripped = true;
@@ -422,7 +430,7 @@ function survey(ctx: ApplyContext, rel: string, entry: Entry, dir: DirRef): numb
   let count = 1;
   for (const child of listing.entries) {
     const childRel = rel + "/" + child.name;
-    if (ctx.excluded(childRel) && !isTempName(child.name)) return undefined;
+    if (kept(ctx, childRel, child)) return undefined;
     const n = survey(ctx, childRel, child, self);
     if (n === undefined) return undefined;
     count += n;

@@ -26,7 +26,7 @@ export interface RootsToCheck {
   /** Mirror an empty source over a non-empty replica anyway. */
   allowEmptySource?: boolean;
   /** Excluded paths (an excluded-only source counts as empty). */
-  excluded?: (relPath: string) => boolean;
+  excluded?: (relPath: string, isDir?: boolean) => boolean;
 }
 
 /**
@@ -176,7 +176,7 @@ export function checkRoots(roots: RootsToCheck): void {
   let sourceHasEntries = false;
   try {
     for (const entry of Deno.readDirSync(source)) {
-      if (!excluded(entry.name)) {
+      if (!excluded(entry.name, entry.isDirectory)) {
         sourceHasEntries = true;
         break;
       }

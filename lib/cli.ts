@@ -7,7 +7,7 @@ import { isAbsolute, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseDuration } from "./duration.ts";
-import { GlobError, globToRegExp } from "./exclude.ts";
+import { checkRule, GlobError, ruleFromFlag, rulesFromFile } from "./exclude.ts";
 import type { LogFormat, LogLevelName } from "./logging.ts";
 
 /** Everything a run needs, parsed and checked. */
@@ -30,8 +30,14 @@ export interface Config {
   modifyWindowSeconds?: number;
   /** `--hard-links`: files linked together in the source are linked alike in the replica. */
   hardLinks: boolean;
-  /** `--exclude`, repeatable. */
-  exclude: string[];
+  /**
+   * The filter rules in the order given (`--exclude`, `--include`, and the
+   * lines of `--exclude-from` and `--include-from` files): `- PATTERN`,
+   * `+ PATTERN` or `!` (see exclude.ts).
+   */
+  filters: string[];
+  /** `--delete-excluded`: excluded replica entries are removed too, not kept. */
+  deleteExcluded: boolean;
   /** `--allow-empty-source`. */
   allowEmptySource: boolean;
   /** `--max-delete`: the most removals a cycle may make. */
@@ -95,8 +101,13 @@ Options:
   --hard-links             files hard-linked together in the source are hard-linked alike in
                            the replica (off: each is a separate copy); keeps one entry per
                            linked file in memory during a cycle
-  --exclude GLOB           leave matching paths alone on both sides (repeatable);
-                           a pattern without '/' matches a name at any depth
+  --exclude PATTERN        leave matching paths out of the mirror; replica entries that
+                           match are kept (repeatable); rsync's patterns and rules
+  --include PATTERN        mirror matching paths though a later --exclude matches them;
+                           rules apply in the order given, the first match decides
+  --exclude-from FILE      read --exclude patterns from FILE, one a line ('#', ';' comments)
+  --include-from FILE      read --include patterns from FILE
+  --delete-excluded        also remove excluded entries from the replica
   --allow-empty-source     mirror an empty source over a non-empty replica
   --max-delete N           a cycle that would remove more than N entries removes none
   --backup_dir DIR         move what a cycle removes or overwrites to DIR/<cycle start>/<path>
@@ -138,6 +149,10 @@ const FLAGS: Record<string, FlagSpec> = {
   modify_window: { type: "string" },
   hard_links: { type: "boolean" },
   exclude: { type: "string", multiple: true },
+  include: { type: "string", multiple: true },
+  exclude_from: { type: "string", multiple: true },
+  include_from: { type: "string", multiple: true },
+  delete_excluded: { type: "boolean" },
   allow_empty_source: { type: "boolean" },
   max_delete: { type: "string" },
   backup_dir: { type: "string" },
@@ -181,7 +196,12 @@ export function parseCommandLine(args: readonly string[]): Command {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: withDashValues(args, options), options, strict: true });
+    parsed = parseArgs({
+      args: withDashValues(args, options),
+      options,
+      strict: true,
+      tokens: true,
+    });
   } catch (error) {
     throw new UsageError(describeParseError(error, Object.keys(options)));
   }
@@ -243,15 +263,7 @@ export function parseCommandLine(args: readonly string[]): Command {
     throw new UsageError("--watch and --once do not go together: drop one of them");
   }
 
-  const exclude = values.exclude as string[];
-  for (const pattern of exclude) {
-    try {
-      globToRegExp(pattern.replace(/^\.?\//, ""));
-    } catch (error) {
-      if (!(error instanceof GlobError)) throw error;
-      throw new UsageError(`--exclude '${pattern}' is not a valid pattern: ${error.reason}`);
-    }
-  }
+  const filters = filterRules(parsed.tokens ?? []);
 
   const backupDir = str("backup_dir") || undefined;
   let backupKeepSeconds: number | undefined;
@@ -300,7 +312,8 @@ export function parseCommandLine(args: readonly string[]): Command {
       checksum: values.checksum === true,
       modifyWindowSeconds,
       hardLinks: values.hard_links === true,
-      exclude,
+      filters,
+      deleteExcluded: values.delete_excluded === true,
       allowEmptySource: values.allow_empty_source === true,
       maxDelete: wholeNumber("max_delete", str("max_delete"), 0),
       backupDir,
@@ -314,6 +327,77 @@ export function parseCommandLine(args: readonly string[]): Command {
       progress: values.no_progress !== true,
     },
   };
+}
+
+/**
+ * The filter rules in the order the flags were given (node:util's parseArgs
+ * keeps each flag's values apart, losing how --include and --exclude
+ * interleave; its tokens keep the order). Files are read here, once.
+ */
+function filterRules(
+  tokens: readonly { kind: string; name?: string; rawName?: string; value?: string }[],
+): string[] {
+  const rules: string[] = [];
+  for (const token of tokens) {
+    if (token.kind !== "option" || token.value === undefined) continue;
+    const flag = token.name!.replaceAll("-", "_");
+    const typed = token.rawName!; // Messages name the flag as typed.
+    if (flag === "exclude" || flag === "include") {
+      const rule = ruleFromFlag(token.value, flag === "include");
+      if (rule === undefined) continue;
+      try {
+        checkRule(rule);
+      } catch (error) {
+        if (!(error instanceof GlobError)) throw error;
+        throw new UsageError(`${typed} '${token.value}' is not a valid pattern: ${error.reason}`);
+      }
+      rules.push(rule);
+    } else if (flag === "exclude_from" || flag === "include_from") {
+      const file = token.value;
+      let text: string;
+      try {
+        text = file === "-" ? readStdin() : Deno.readTextFileSync(file);
+      } catch (error) {
+        // "No such file or directory (os error 2): readfile '…'" -> "no such file or directory"
+        const message = error instanceof Error ? error.message : String(error);
+        const why = message.replace(/\s*\(os error \d+\).*$/s, "");
+        throw new UsageError(
+          `${typed} '${file}' cannot be read: ${why.charAt(0).toLowerCase()}${why.slice(1)}`,
+        );
+      }
+      for (const { line, rule } of rulesFromFile(text, flag === "include_from")) {
+        try {
+          checkRule(rule);
+        } catch (error) {
+          if (!(error instanceof GlobError)) throw error;
+          throw new UsageError(
+            `${typed} '${file}' line ${line}: '${rule.slice(2)}' is not a valid pattern: ` +
+              error.reason,
+          );
+        }
+        rules.push(rule);
+      }
+    }
+  }
+  return rules;
+}
+
+/** All of standard input, as text (`--exclude-from -`, as rsync reads it). */
+function readStdin(): string {
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(65536);
+  while (true) {
+    const n = Deno.stdin.readSync(buffer);
+    if (n === null || n === 0) break;
+    chunks.push(buffer.slice(0, n));
+  }
+  const all = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(all);
 }
 
 function wholeNumber(flag: string, text: string | undefined, min: number): number | undefined {

@@ -12,8 +12,14 @@ import { targetMode } from "./owner.ts";
 export interface PlanOptions {
   /** Compare content when size and mtime agree (`--checksum`). */
   checksum: boolean;
-  /** Tells whether a path relative to the roots is excluded. */
-  excluded: (relPath: string) => boolean;
+  /**
+   * Tells whether a path relative to the roots is excluded (`isDir`: whether
+   * it is a folder; see exclude.ts). Excluded source entries are left out;
+   * excluded replica entries are kept, unless `deleteExcluded`.
+   */
+  excluded: (relPath: string, isDir?: boolean) => boolean;
+  /** `--delete-excluded`: replica entries the source does not mirror go even when excluded. */
+  deleteExcluded?: boolean;
   /** Whether replica entries may be removed in this directory. */
   deletes: boolean;
   /** Whether owners (uid, gid) are mirrored: only a process that may chown (root). */
@@ -71,9 +77,10 @@ const NO_DELETES = "its replacement needs a delete, and deletes are off for this
  * (rclone's march: source only, replica only, both) and returns what to do.
  * Removals come first, then creations, copies and attribute changes in name
  * order, then the directories to walk into, so that directories exist before
- * their contents. Excluded paths are neither copied nor removed; stale
- * temporary files of ours are removed even when excluded. Every action
- * carries what the replica held at its path (`dst`), for apply to re-check.
+ * their contents. Excluded paths are neither copied nor removed (removed
+ * with `deleteExcluded`); stale temporary files of ours are removed even when
+ * excluded. Every action carries what the replica held at its path (`dst`),
+ * for apply to re-check.
  * A copy of a file written too recently carries the time it may be made
  * (the settle rule, {@linkcode settleDelay}).
  *
@@ -140,12 +147,19 @@ export function planDir(
       // Only in the replica.
       if (isTempName(name) && d!.kind === "file") {
         removes.push({ op: "remove", path, dst: d!, reason: "extra" });
-      } else if (!options.excluded(path) && options.deletes) {
+      } else if (options.deletes && !kept(path, d!)) {
         removes.push({ op: "remove", path, dst: d!, reason: "extra" });
       }
       continue;
     }
-    if (options.excluded(path)) continue;
+    if (options.excluded(path, s!.kind === "dir")) {
+      // Left out of the mirror: a replica entry there is one the source does not have (as rsync
+      // sees it, by its own kind: "tmp/" keeps a folder, not a file of that name).
+      if (order === 0 && options.deletes && !kept(path, d!)) {
+        removes.push({ op: "remove", path, dst: d!, reason: "extra" });
+      }
+      continue;
+    }
     if (s!.kind === "other") {
       makes.push({ op: "skip", path, why: SPECIAL, kind: "other" });
       continue;
@@ -202,6 +216,11 @@ export function planDir(
     } else create(a, b, path, "update", group);
   }
   return [...removes, ...makes, ...linked, ...descends];
+
+  /** Whether an extra replica entry is kept: excluded, without `--delete-excluded`. */
+  function kept(path: string, entry: Entry): boolean {
+    return !options.deleteExcluded && options.excluded(path, entry.kind === "dir");
+  }
 
   function copy(
     entry: Entry,
@@ -296,7 +315,7 @@ function anchorsHere(
     if (s.kind !== "file" || s.nlink < 2) continue;
     const key = linkKey(s);
     if (links.has(key) || here.get(key)?.found) continue;
-    if (options.protect?.has(s.name) || options.excluded(prefix + s.name)) continue;
+    if (options.protect?.has(s.name) || options.excluded(prefix + s.name, false)) continue;
     replica ??= new Map(dst.map((d) => [d.name, d]));
     const d = replica.get(s.name);
     const needs = d?.kind === "file" ? fileNeeds(s, d, options, named) : "copy";

@@ -199,7 +199,7 @@ export function stopPrefetchWorker(): void {
  *
  * @param root The source root.
  * @param start The directory to start from, relative ("" for the root).
- * @param exclude The `--exclude` patterns (excluded directories are not walked).
+ * @param exclude The filter rules (see exclude.ts; excluded directories are not walked).
  * @param window How far the worker may run ahead, in entries (each listing
  *   counts its entries plus one), so memory stays bounded whatever the
  *   directories' width.

@@ -73,7 +73,7 @@ export async function runCycle(
 ): Promise<CycleResult> {
   const cycle = ++state.cycle;
   const started = performance.now();
-  const excluded = makeExcludeMatcher(config.exclude);
+  const excluded = makeExcludeMatcher(config.filters);
   // Only full cycles that could change the replica are recorded: a dry run proves nothing.
   const healthFile = dirs === undefined && !config.dryRun ? config.healthFile : undefined;
   /** A root cannot be used: one line, the health record, and the loop tries again next interval. */
@@ -124,6 +124,7 @@ export async function runCycle(
     modifyWindowMs: Math.round((config.modifyWindowSeconds ?? 0) * 1000),
     hardLinks: config.hardLinks,
     excluded,
+    deleteExcluded: config.deleteExcluded,
     concurrency: config.concurrency,
     signal: state.signal,
     warned: state.warned,
@@ -234,7 +235,7 @@ async function syncScope(
   if (dirs === undefined) {
     return await syncTree({
       ...options,
-      prefetch: speedMechanisms.prefetch ? { exclude: config.exclude } : undefined,
+      prefetch: speedMechanisms.prefetch ? { exclude: config.filters } : undefined,
       copyWorkers: speedMechanisms.copyWorkers,
     });
   }
@@ -363,7 +364,7 @@ async function loop(config: Config, state: LoopState, signal: AbortSignal): Prom
     try {
       watch = watchSource({
         source: config.source,
-        excluded: makeExcludeMatcher(config.exclude),
+        excluded: makeExcludeMatcher(config.filters),
         debounceMs: config.debounceMs,
         onReady: () => wake?.(),
         onProblem: (message) => logMessage("warning", message),

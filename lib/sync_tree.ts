@@ -47,8 +47,10 @@ export interface SyncOptions {
   modifyWindowMs?: number;
   /** Files sharing a source inode share one replica inode too (`--hard-links`). */
   hardLinks?: boolean;
-  /** Paths (relative, `/`-separated) that are neither copied nor removed. */
-  excluded?: (relPath: string) => boolean;
+  /** Paths (relative, `/`-separated) that are neither copied nor removed (see exclude.ts). */
+  excluded?: (relPath: string, isDir?: boolean) => boolean;
+  /** `--delete-excluded`: excluded replica entries are removed, not kept. */
+  deleteExcluded?: boolean;
   /** Whether replica entries may be removed at all (false: `--max-delete` tripped). */
   deletes?: boolean;
   /** The most removals this cycle may make, counted as they happen (`--max-delete`). */
@@ -82,7 +84,7 @@ export interface SyncOptions {
   shallow?: boolean;
   /**
    * List the source on a worker thread, ahead of the sync (see prefetch.ts);
-   * `exclude` must be the patterns behind `excluded`. Worth it for full cycles.
+   * `exclude` must be the filter rules behind `excluded`. Worth it for full cycles.
    */
   prefetch?: { exclude: string[] };
   /**
@@ -149,6 +151,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     dryRun,
     checksum: options.checksum ?? false,
     excluded: options.excluded ?? (() => false),
+    deleteExcluded: options.deleteExcluded ?? false,
     deletes: options.deletes ?? true,
     budget: new DeleteBudget(options.maxDelete),
     backup: options.backup,
@@ -429,6 +432,7 @@ async function walkDir(
   const actions = planDir(rel, src.entries, dst.entries, {
     checksum: ctx.checksum,
     excluded: ctx.excluded,
+    deleteExcluded: ctx.deleteExcluded,
     deletes: ctx.deletes,
     owners: ownersKept(),
     protect,

@@ -56,7 +56,7 @@ export interface WatchOptions {
   /** The source directory. */
   source: string;
   /** Excluded paths: events at or under them are ignored. */
-  excluded?: (relPath: string) => boolean;
+  excluded?: (relPath: string, isDir?: boolean) => boolean;
   /** Quiet time after the last event before a batch is ready (default 200 ms). */
   debounceMs?: number;
   /** Longest wait after the first event of a batch, when events never stop (default 5 debounces, at least 1 s). */
@@ -150,9 +150,9 @@ export function watchSource(options: WatchOptions): SourceWatch {
   };
   const isExcluded = (rel: string): boolean => {
     for (let i = rel.indexOf("/"); i >= 0; i = rel.indexOf("/", i + 1)) {
-      if (excluded(rel.slice(0, i))) return true;
+      if (excluded(rel.slice(0, i), true)) return true;
     }
-    return rel !== "" && excluded(rel);
+    return rel !== "" && excluded(rel); // Of unknown kind: out only if out either way.
   };
   const onEvent = (event: Deno.FsEvent) => {
     if (event.flag === "rescan") return fullSync("the watcher's event queue overflowed");
@@ -167,7 +167,7 @@ export function watchSource(options: WatchOptions): SourceWatch {
       if (event.kind === "modify" && rel !== "") {
         // A directory's own mode or mtime changed: syncing it sets them.
         try {
-          if (Deno.lstatSync(path).isDirectory) dirs.add(rel);
+          if (Deno.lstatSync(path).isDirectory && !excluded(rel, true)) dirs.add(rel);
         } catch {
           // Gone already: its parent is in the batch.
         }

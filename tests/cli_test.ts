@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { commandName, parseCommandLine, UsageError } from "../lib/cli.ts";
 import { parseDuration } from "../lib/duration.ts";
-import { GlobError, globToRegExp, makeExcludeMatcher } from "../lib/exclude.ts";
+import { tempDirs } from "./helpers.ts";
 
 const base = ["--source_path", "s", "--replica_path", "r"];
 
@@ -42,7 +42,8 @@ Deno.test("cli: defaults", () => {
   assert.equal(c.once, false);
   assert.equal(c.logLevel, "info");
   assert.equal(c.logFormat, "text");
-  assert.deepEqual(c.exclude, []);
+  assert.deepEqual(c.filters, []);
+  assert.equal(c.deleteExcluded, false);
   assert.equal(c.maxDelete, undefined);
   assert.equal(c.hardLinks, false, "--hard-links is off by default, as in rsync");
 });
@@ -59,9 +60,50 @@ Deno.test("cli: --modify-window, in seconds, under both spellings; 0 by default"
   assert.equal(config(["--modify-window", "500ms"]).modifyWindowSeconds, 0.5);
 });
 
-Deno.test("cli: --exclude repeats, under both spellings", () => {
-  assert.deepEqual(config(["--exclude", "a", "--exclude", "b/**"]).exclude, ["a", "b/**"]);
-  assert.deepEqual(config(["--exclude=a", "--exclude", "c"]).exclude, ["a", "c"]);
+Deno.test("cli: --exclude and --include keep the order given, as rsync's rules", () => {
+  assert.deepEqual(config(["--exclude", "a", "--exclude", "b/**"]).filters, ["- a", "- b/**"]);
+  assert.deepEqual(config(["--exclude=a", "--exclude", "c"]).filters, ["- a", "- c"]);
+  assert.deepEqual(
+    config(["--include", "*/", "--exclude=*.o", "--include", "*.c", "--exclude", "*"]).filters,
+    ["+ */", "- *.o", "+ *.c", "- *"],
+  );
+  // rsync's prefixes and "!" (clear the rules before it) in a flag's value; an empty value is none.
+  assert.deepEqual(
+    config(["--exclude", "+ keep", "--include", "- drop", "--exclude", "!", "--exclude", ""])
+      .filters,
+    ["+ keep", "- drop", "!"],
+  );
+  assert.equal(config(["--delete-excluded"]).deleteExcluded, true);
+  assert.equal(config(["--delete_excluded"]).deleteExcluded, true);
+});
+
+Deno.test("cli: --exclude-from and --include-from read rules in place, as rsync does", () => {
+  using t = tempDirs();
+  Deno.writeTextFileSync(`${t.dir}/ex`, "# build output\n*.o\n\n; scratch\n+ keep.o\ntmp/\n");
+  Deno.writeTextFileSync(`${t.dir}/in`, "*.c\r\n*/\r\n");
+  assert.deepEqual(
+    config([
+      "--include",
+      "a.o",
+      "--exclude-from",
+      `${t.dir}/ex`,
+      "--include_from",
+      `${t.dir}/in`,
+      "--exclude",
+      "*",
+    ]).filters,
+    ["+ a.o", "- *.o", "+ keep.o", "- tmp/", "+ *.c", "+ */", "- *"],
+  );
+  assert.match(
+    usageError([...base, "--exclude-from", `${t.dir}/missing`]),
+    new RegExp(`^--exclude-from '${t.dir}/missing' cannot be read: no such file or directory$`),
+  );
+  Deno.writeTextFileSync(`${t.dir}/bad`, "ok\n# fine\n[a-\n");
+  assert.equal(
+    usageError([...base, "--include-from", `${t.dir}/bad`]),
+    `--include-from '${t.dir}/bad' line 3: '[a-' is not a valid pattern: ` +
+      "'[' without a closing ']'",
+  );
 });
 
 Deno.test("cli: bad values throw a UsageError naming the flag", () => {
@@ -116,49 +158,6 @@ Deno.test("duration: seconds, units and combinations", () => {
   assert.equal(parseDuration("m5"), undefined);
 });
 
-Deno.test("exclude: names at any depth, rooted paths, globstars", () => {
-  const m = makeExcludeMatcher(["*.tmp", "node_modules", "build/**", "/top.txt", "cache/"]);
-  assert.equal(m("a.tmp"), true);
-  assert.equal(m("x/y/z.tmp"), true);
-  assert.equal(m("x/node_modules"), true);
-  assert.equal(m("build/out/a.js"), true);
-  assert.equal(m("top.txt"), true);
-  assert.equal(m("sub/top.txt"), false);
-  assert.equal(m("a/cache"), true);
-  assert.equal(m("src/main.ts"), false);
-  assert.equal(makeExcludeMatcher([])("anything"), false);
-});
-
-Deno.test("exclude: glob syntax", () => {
-  const cases: [string, string, boolean][] = [
-    ["*.log", "a.log", true],
-    ["*.log", ".hidden.log", true],
-    ["a?c", "abc", true],
-    ["a?c", "a/c", false],
-    ["[ab].txt", "b.txt", true],
-    ["[!ab].txt", "b.txt", false],
-    ["[!ab].txt", "c.txt", true],
-    ["*.{jpg,png}", "x.png", true],
-    ["*.{jpg,png}", "x.gif", false],
-    ["build/**", "build", true],
-    ["build/**", "build/a/b", true],
-    ["build/**", "builder/a", false],
-    ["**/cache", "cache", true],
-    ["**/cache", "a/b/cache", true],
-    ["a/**/z", "a/z", true],
-    ["a/**/z", "a/b/c/z", true],
-    ["a/*/z", "a/b/c/z", false],
-    ["file(1).txt", "file(1).txt", true],
-    ["a+b", "a+b", true],
-    ["\\*star", "*star", true],
-    ["\\*star", "xstar", false],
-  ];
-  for (const [glob, path, expected] of cases) {
-    const m = makeExcludeMatcher([glob]);
-    assert.equal(m(path), expected, `${glob} vs ${path}`);
-  }
-});
-
 function usageError(args: string[]): string {
   try {
     parseCommandLine(args);
@@ -207,20 +206,19 @@ Deno.test("cli: an unknown flag close to a known one gets 'did you mean', in the
   assert.equal(usageError(["--verbose"]), "unknown flag --verbose");
 });
 
-Deno.test("cli: an --exclude pattern that cannot compile is a usage error naming it", () => {
+Deno.test("cli: a pattern that can never match is a usage error naming it", () => {
   assert.equal(
-    usageError([...base, "--exclude", "ok/**", "--exclude", "{a,b"]),
-    "--exclude '{a,b' is not a valid pattern: '{' without a closing '}'",
+    usageError([...base, "--exclude", "ok/**", "--exclude", "[a-"]),
+    "--exclude '[a-' is not a valid pattern: '[' without a closing ']'",
   );
   assert.equal(
-    usageError([...base, "--exclude", "/[z-a]"]),
-    "--exclude '/[z-a]' is not a valid pattern: range out of order in character class",
+    usageError([...base, "--include", "/[z-a]"]),
+    "--include '/[z-a]' is not a valid pattern: range out of order in character class",
   );
-  assert.throws(() => globToRegExp("[z-a]"), GlobError);
-  assert.throws(() => makeExcludeMatcher(["x/{a"]), GlobError);
-  assert.deepEqual(config(["--exclude", "{a,b}", "--exclude", "[a-z]"]).exclude, [
-    "{a,b}",
-    "[a-z]",
+  // Braces are plain characters, as in rsync.
+  assert.deepEqual(config(["--exclude", "{a,b}", "--exclude", "{a,b"]).filters, [
+    "- {a,b}",
+    "- {a,b",
   ]);
 });
 
