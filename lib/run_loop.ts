@@ -222,7 +222,11 @@ function pruneOld(dir: string, keepSeconds: number, dryRun: boolean): void {
  */
 export const speedMechanisms = { prefetch: true, copyWorkers: true };
 
-/** The whole tree, or each of `dirs` shallow, one after the other. */
+/**
+ * The whole tree, or each of `dirs` shallow, one after the other. One that
+ * is not a directory on both sides (or lies below a link) gets its nearest
+ * ancestor that is synced instead (see `syncTree`).
+ */
 async function syncScope(
   config: Config,
   dirs: readonly string[] | undefined,
@@ -236,19 +240,9 @@ async function syncScope(
     });
   }
   const total = emptyStats();
-  for (let dir of dirs) {
+  for (const dir of dirs) {
     if (options.signal?.aborted) break;
-    let stats: SyncStats;
-    while (true) {
-      try {
-        stats = await syncTree({ ...options, start: dir, shallow: true });
-        break;
-      } catch (error) {
-        // Removed between the start check and the walk: its parent will do.
-        if (!(error instanceof Deno.errors.NotFound) || dir === "") throw error;
-        dir = dir.includes("/") ? dir.slice(0, dir.lastIndexOf("/")) : "";
-      }
-    }
+    const stats = await syncTree({ ...options, start: dir, shallow: true });
     for (const key of Object.keys(total) as (keyof SyncStats)[]) {
       if (key === "aborted") total.aborted ||= stats.aborted;
       else total[key] += stats[key];
