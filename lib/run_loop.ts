@@ -60,14 +60,18 @@ export interface CycleResult {
  * @param state State shared across cycles (the cycle counter is advanced).
  * @param dirs For a `--watch` cycle: sync only these directories, each
  *   shallow (new directories in them whole), and leave the health file alone.
+ * @param whole For a `--watch` cycle: directories to sync whole (created or
+ *   moved in: see `WatchBatch`).
  * @returns How it ended.
  */
 export async function runCycle(
   config: Config,
   state: LoopState,
   dirs?: readonly string[],
+  whole: readonly string[] = [],
 ): Promise<CycleResult> {
   const cycle = ++state.cycle;
+  const scope = dirs && watchScope(dirs, whole);
   const started = performance.now();
   const excluded = makeExcludeMatcher(config.exclude);
   /** A root cannot be used: one line, the health record, and the loop tries again next interval. */
@@ -128,7 +132,7 @@ export async function runCycle(
   let ok = true;
   if (config.maxDelete !== undefined && !config.dryRun) {
     let removals = 0;
-    const counted = syncScope(config, dirs, {
+    const counted = syncScope(config, scope, {
       ...base,
       dryRun: true,
       warned: new Set(),
@@ -156,7 +160,7 @@ export async function runCycle(
   progress?.start();
   let stats: SyncStats;
   try {
-    stats = await syncScope(config, dirs, {
+    stats = await syncScope(config, scope, {
       ...base,
       dryRun: config.dryRun,
       deletes,
@@ -189,7 +193,7 @@ export async function runCycle(
   if (config.backupDir !== undefined && config.backupKeepSeconds !== undefined) {
     pruneOld(config.backupDir, config.backupKeepSeconds, config.dryRun);
   }
-  logSummary(cycle, seconds, stats, config.dryRun, dirs?.length, config.backupDir !== undefined);
+  logSummary(cycle, seconds, stats, config.dryRun, scope?.length, config.backupDir !== undefined);
   ok = ok && stats.error === 0 && !stats.aborted;
   if (config.healthFile && dirs === undefined) {
     const status = stats.aborted ? "stopped" : ok ? "ok" : "failed";
@@ -222,17 +226,43 @@ function pruneOld(dir: string, keepSeconds: number, dryRun: boolean): void {
  */
 export const speedMechanisms = { prefetch: true, copyWorkers: true };
 
+/** A directory a `--watch` cycle syncs: shallow (its own entries, new directories whole), or whole. */
+interface WatchDir {
+  dir: string;
+  whole: boolean;
+}
+
 /**
- * The whole tree, or each of `dirs` shallow, one after the other. One that
- * is not a directory on both sides (or lies below a link) gets its nearest
- * ancestor that is synced instead (see `syncTree`).
+ * The directories of a `--watch` cycle in path order, each parent before
+ * what is in it (a parent creates a new folder whole, which its own sync
+ * then finds done): `dirs` shallow, `whole` whole, less those inside a
+ * directory synced whole.
+ */
+function watchScope(dirs: readonly string[], whole: readonly string[]): WatchDir[] {
+  const wholeSet = new Set(whole);
+  const covered = (dir: string): boolean => {
+    for (let i = dir.lastIndexOf("/"); i > 0; i = dir.lastIndexOf("/", i - 1)) {
+      if (wholeSet.has(dir.slice(0, i))) return true;
+    }
+    return dir !== "" && wholeSet.has("");
+  };
+  const scope = new Map<string, boolean>();
+  for (const dir of whole) if (!covered(dir)) scope.set(dir, true);
+  for (const dir of dirs) if (!scope.has(dir) && !covered(dir)) scope.set(dir, false);
+  return [...scope.keys()].sort().map((dir) => ({ dir, whole: scope.get(dir)! }));
+}
+
+/**
+ * The whole tree, or each directory of a `--watch` cycle, one after the
+ * other. One that is not a directory on both sides (or lies below a link)
+ * gets its nearest ancestor that is synced instead, shallow (see `syncTree`).
  */
 async function syncScope(
   config: Config,
-  dirs: readonly string[] | undefined,
+  scope: readonly WatchDir[] | undefined,
   options: SyncOptions,
 ): Promise<SyncStats> {
-  if (dirs === undefined) {
+  if (scope === undefined) {
     return await syncTree({
       ...options,
       prefetch: speedMechanisms.prefetch ? { exclude: config.exclude } : undefined,
@@ -240,9 +270,9 @@ async function syncScope(
     });
   }
   const total = emptyStats();
-  for (const dir of dirs) {
+  for (const { dir, whole } of scope) {
     if (options.signal?.aborted) break;
-    const stats = await syncTree({ ...options, start: dir, shallow: true });
+    const stats = await syncTree({ ...options, start: dir, shallow: !whole });
     for (const key of Object.keys(total) as (keyof SyncStats)[]) {
       if (key === "aborted") total.aborted ||= stats.aborted;
       else total[key] += stats[key];
@@ -316,8 +346,11 @@ export async function runLoop(
   const state: LoopState = { signal, warned: new Set(), cycle: 0, progress: options.progress };
   // An interrupted cycle is always reported: with --once it fails the run (exit 1), so it is an
   // error, shown at every --log_level; a stopped loop exits 0, so there it is a warning.
-  const cycle = async (dirs?: readonly string[]): Promise<CycleResult> => {
-    const result = await runCycle(config, state, dirs);
+  const cycle = async (
+    dirs?: readonly string[],
+    whole?: readonly string[],
+  ): Promise<CycleResult> => {
+    const result = await runCycle(config, state, dirs, whole);
     if (result.stats?.aborted) {
       const by = typeof signal.reason === "string" ? signal.reason : "a stop request";
       logMessage(
@@ -358,7 +391,7 @@ export async function runLoop(
         if (batch.full !== undefined) {
           logMessage("warning", `watch: ${batch.full}: syncing the whole tree`);
           await cycle();
-        } else if (batch.dirs.length > 0) await cycle(batch.dirs);
+        } else if (batch.dirs.length > 0) await cycle(batch.dirs, batch.whole);
       }
       if (signal.aborted || watch?.ready) continue;
       await new Promise<void>((resolve) => {

@@ -128,6 +128,26 @@ Deno.test("watchSource: overflow, too many directories and watcher errors give a
   }
 });
 
+Deno.test("watchSource: a directory created or moved in is to be synced whole", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { site: { a: {} }, "site.old": {}, made: {}, "f.txt": "f" });
+  const root = Deno.realPathSync(t.src);
+  const w = fakeWatch(root, { excluded: (p) => p === "made" });
+  try {
+    const s = w.source();
+    s.push(event("rename", `${root}/staged`, `${root}/site`)); // moved in over a folder's name
+    s.push(event("rename", `${root}/site.old`)); // the other half of `mv site site.old`
+    s.push(event("create", `${root}/site/a`));
+    s.push(event("create", `${root}/f.txt`)); // a file: its parent alone
+    s.push(event("create", `${root}/made`)); // excluded
+    s.push(event("create", `${root}/gone`)); // no longer there
+    await waitFor(() => w.watch.ready, 2000, "the batch to settle");
+    assert.deepEqual(w.watch.take(), { dirs: ["", "site"], whole: ["site", "site.old", "site/a"] });
+  } finally {
+    w.watch.close();
+  }
+});
+
 Deno.test("watchSource: a watcher that cannot be created names the sysctl", () => {
   assert.throws(
     () =>
@@ -339,6 +359,28 @@ Deno.test("cli --watch: new directories, renames and deletes", async () => {
   assert.match(run.stdout, /remove +file +delete-me\.txt/);
   assert.match(run.stdout, /remove +dir +gone\b/);
   assert.doesNotMatch(run.stdout, /ERROR/);
+  assert.equal(run.stdout.match(/cycle \d+ done in .* scanned$/gm)?.length, 1, "one full cycle");
+});
+
+Deno.test("cli --watch: a folder replaced by rename is synced whole", async () => {
+  using t = tempDirs();
+  writeTree(t.src, {
+    site: { "index.html": "old index", a: { "page.html": "old page", deep: { "x.txt": "old x" } } },
+    staged: {
+      "index.html": "the new index",
+      a: { "page.html": "new page!", deep: { "x.txt": "x" } },
+    },
+  });
+  await using run = new Running(watchArgs(t));
+  await firstCycle(run);
+  // Same names on both sides all the way down: only a sync that goes into site sees the change.
+  Deno.renameSync(`${t.src}/site`, `${t.src}/site.old`);
+  Deno.renameSync(`${t.src}/staged`, `${t.src}/site`);
+  const same = () => JSON.stringify(snap(t.src)) === JSON.stringify(snap(t.dst));
+  await waitFor(same, 10_000, "the replica's site to hold the staged content");
+  assert.equal(readOrEmpty(`${t.dst}/site/a/deep/x.txt`), "x");
+  assert.equal(await run.stop(), 0);
+  assert.doesNotMatch(run.stdout + run.stderr, /ERROR|WARN/);
   assert.equal(run.stdout.match(/cycle \d+ done in .* scanned$/gm)?.length, 1, "one full cycle");
 });
 
