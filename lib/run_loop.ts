@@ -64,14 +64,18 @@ export interface CycleResult {
  * @param state State shared across cycles (the cycle counter is advanced).
  * @param dirs For a `--watch` cycle: sync only these directories, each
  *   shallow (new directories in them whole), and leave the health file alone.
+ * @param whole For a `--watch` cycle: directories to sync whole (created or
+ *   moved in: see `WatchBatch`).
  * @returns How it ended.
  */
 export async function runCycle(
   config: Config,
   state: LoopState,
   dirs?: readonly string[],
+  whole: readonly string[] = [],
 ): Promise<CycleResult> {
   const cycle = ++state.cycle;
+  const scope = dirs && watchScope(dirs, whole);
   const started = performance.now();
   const excluded = makeExcludeMatcher(config.filters);
   // Only full cycles that could change the replica are recorded: a dry run proves nothing.
@@ -133,7 +137,7 @@ export async function runCycle(
   let ok = true;
   if (config.maxDelete !== undefined && !config.dryRun) {
     let removals = 0;
-    const counted = syncScope(config, dirs, {
+    const counted = syncScope(config, scope, {
       ...base,
       dryRun: true,
       warned: new Set(),
@@ -161,7 +165,7 @@ export async function runCycle(
   progress?.start();
   let stats: SyncStats;
   try {
-    stats = await syncScope(config, dirs, {
+    stats = await syncScope(config, scope, {
       ...base,
       dryRun: config.dryRun,
       deletes,
@@ -193,7 +197,7 @@ export async function runCycle(
   if (config.backupDir !== undefined && config.backupKeepSeconds !== undefined) {
     pruneOld(config.backupDir, config.backupKeepSeconds, config.dryRun);
   }
-  logSummary(cycle, seconds, stats, config.dryRun, dirs?.length, config.backupDir !== undefined);
+  logSummary(cycle, seconds, stats, config.dryRun, scope?.length, config.backupDir !== undefined);
   ok = ok && stats.error === 0 && !stats.aborted;
   if (healthFile) {
     const status = stats.aborted ? "stopped" : ok ? "ok" : "failed";
@@ -226,13 +230,43 @@ function pruneOld(dir: string, keepSeconds: number, dryRun: boolean): void {
  */
 export const speedMechanisms = { prefetch: true, copyWorkers: true };
 
-/** The whole tree, or each of `dirs` shallow, one after the other. */
+/** A directory a `--watch` cycle syncs: shallow (its own entries, new directories whole), or whole. */
+interface WatchDir {
+  dir: string;
+  whole: boolean;
+}
+
+/**
+ * The directories of a `--watch` cycle in path order, each parent before
+ * what is in it (a parent creates a new folder whole, which its own sync
+ * then finds done): `dirs` shallow, `whole` whole, less those inside a
+ * directory synced whole.
+ */
+function watchScope(dirs: readonly string[], whole: readonly string[]): WatchDir[] {
+  const wholeSet = new Set(whole);
+  const covered = (dir: string): boolean => {
+    for (let i = dir.lastIndexOf("/"); i > 0; i = dir.lastIndexOf("/", i - 1)) {
+      if (wholeSet.has(dir.slice(0, i))) return true;
+    }
+    return dir !== "" && wholeSet.has("");
+  };
+  const scope = new Map<string, boolean>();
+  for (const dir of whole) if (!covered(dir)) scope.set(dir, true);
+  for (const dir of dirs) if (!scope.has(dir) && !covered(dir)) scope.set(dir, false);
+  return [...scope.keys()].sort().map((dir) => ({ dir, whole: scope.get(dir)! }));
+}
+
+/**
+ * The whole tree, or each directory of a `--watch` cycle, one after the
+ * other. One that is not a directory on both sides (or lies below a link)
+ * gets its nearest ancestor that is synced instead, shallow (see `syncTree`).
+ */
 async function syncScope(
   config: Config,
-  dirs: readonly string[] | undefined,
+  scope: readonly WatchDir[] | undefined,
   options: SyncOptions,
 ): Promise<SyncStats> {
-  if (dirs === undefined) {
+  if (scope === undefined) {
     return await syncTree({
       ...options,
       prefetch: speedMechanisms.prefetch ? { exclude: config.filters } : undefined,
@@ -240,19 +274,9 @@ async function syncScope(
     });
   }
   const total = emptyStats();
-  for (let dir of dirs) {
+  for (const { dir, whole } of scope) {
     if (options.signal?.aborted) break;
-    let stats: SyncStats;
-    while (true) {
-      try {
-        stats = await syncTree({ ...options, start: dir, shallow: true });
-        break;
-      } catch (error) {
-        // Removed between the start check and the walk: its parent will do.
-        if (!(error instanceof Deno.errors.NotFound) || dir === "") throw error;
-        dir = dir.includes("/") ? dir.slice(0, dir.lastIndexOf("/")) : "";
-      }
-    }
+    const stats = await syncTree({ ...options, start: dir, shallow: !whole });
     for (const key of Object.keys(total) as (keyof SyncStats)[]) {
       if (key === "aborted") total.aborted ||= stats.aborted;
       else total[key] += stats[key];
@@ -344,8 +368,11 @@ export async function runLoop(
 async function loop(config: Config, state: LoopState, signal: AbortSignal): Promise<number> {
   // An interrupted cycle is always reported: with --once it fails the run (exit 1), so it is an
   // error, shown at every --log_level; a stopped loop exits 0, so there it is a warning.
-  const cycle = async (dirs?: readonly string[]): Promise<CycleResult> => {
-    const result = await runCycle(config, state, dirs);
+  const cycle = async (
+    dirs?: readonly string[],
+    whole?: readonly string[],
+  ): Promise<CycleResult> => {
+    const result = await runCycle(config, state, dirs, whole);
     if (result.stats?.aborted) {
       const by = typeof signal.reason === "string" ? signal.reason : "a stop request";
       logMessage(
@@ -387,7 +414,9 @@ async function loop(config: Config, state: LoopState, signal: AbortSignal): Prom
         if (batch.full !== undefined) {
           logMessage("warning", `watch: ${batch.full}: syncing the whole tree`);
           busy = (await cycle()).busy === true;
-        } else if (batch.dirs.length > 0) busy = (await cycle(batch.dirs)).busy === true;
+        } else if (batch.dirs.length > 0) {
+          busy = (await cycle(batch.dirs, batch.whole)).busy === true;
+        }
       }
       if (busy) return 1;
       if (signal.aborted || watch?.ready) continue;

@@ -22,6 +22,7 @@ import {
   skip,
 } from "./apply.ts";
 import { inDir, leaveReplica, onDir } from "./in_dir.ts";
+import { recheck } from "./recheck.ts";
 import { RootError } from "./errors.ts";
 import type { Backup } from "./backup.ts";
 import { noReplicaParent } from "./check_roots.ts";
@@ -73,8 +74,10 @@ export interface SyncOptions {
   warned?: Set<string>;
   /**
    * Sync only this directory (relative, `/`-separated) instead of the whole
-   * tree. When it is not a directory on both sides, its nearest ancestor
-   * that is gets synced instead. Used by `--watch`.
+   * tree, reached from the roots one folder at a time as the walk would.
+   * When it, or a folder above it, is not a directory (and no link) on both
+   * sides, the deepest one above that is gets synced instead, shallow. Used
+   * by `--watch`.
    */
   start?: string;
   /**
@@ -181,24 +184,18 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   };
   options.onInflight?.(ctx.inflight);
 
-  const start = startDir(ctx, options.start ?? "");
-  const srcAbs = start === "" ? source : source + "/" + start;
-  const dstAbs = start === "" ? replica : replica + "/" + start;
-  const look = (path: string) => start === "" ? Deno.statSync(path) : Deno.lstatSync(path);
   let srcRoot: Entry;
   try {
-    srcRoot = toEntry("", look(srcAbs));
+    srcRoot = toEntry("", Deno.statSync(source));
   } catch (error) {
-    throw new RootError("source", srcAbs, error);
+    throw new RootError("source", source, error);
   }
   let dstRoot: Entry | undefined;
   let created = false;
   try {
-    dstRoot = toEntry("", look(dstAbs));
+    dstRoot = toEntry("", Deno.statSync(replica));
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound) || start !== "") {
-      throw new RootError("replica", dstAbs, error);
-    }
+    if (!(error instanceof Deno.errors.NotFound)) throw new RootError("replica", replica, error);
     if (!dryRun) {
       try {
         Deno.mkdirSync(replica); // The last component only: a missing parent is refused before.
@@ -212,23 +209,39 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     ctx.emit({ action: "create", path: ".", kind: "dir" });
     if (created) options.onRootCreated?.();
   }
-  if (!dryRun && dstRoot) {
-    // Owners of entries already there are mirrored only once chown is known to work.
-    probeChown({ abs: dstAbs, seen: dstRoot });
-    probeMtimeTick({ abs: dstAbs, seen: dstRoot });
-    dstRoot = toEntry("", look(dstAbs)); // The probes changed its mtime: set back after its contents.
-  }
-  ctx.mtimeWindowMs = Math.max(mtimeTick(dstRoot?.dev) - 1, options.modifyWindowMs ?? 0);
   const root: DirRef = {
-    rel: start,
-    abs: dstAbs,
+    rel: "",
+    abs: replica,
     seen: dstRoot ?? { ...srcRoot, mode: 0o700 },
-    root: start === "",
+    root: true,
   };
-  if (options.prefetch) ctx.lister = prefetchSource(source, start, options.prefetch.exclude);
   try {
+    const wanted = (options.start ?? "").replace(/^\/+|\/+$/g, "");
+    const start = created || !dstRoot
+      ? { src: srcRoot, dir: root }
+      : reachStart(ctx, srcRoot, root, wanted);
+    // A start folder not reached: its nearest good ancestor is synced instead, shallow.
+    if (start.dir.rel !== wanted) ctx.shallow = true;
+    if (!dryRun && dstRoot) {
+      // Owners of entries already there are mirrored only once chown is known to work.
+      probeChown(start.dir);
+      probeMtimeTick(start.dir);
+      // The probes changed its mtime: set back after its contents.
+      try {
+        start.dir.seen = lookAgain(start.dir);
+      } catch (error) {
+        if (start.dir.root) throw new RootError("replica", replica, error);
+        fail(ctx, start.dir.rel, "dir", "cannot read replica directory", error);
+        return stats;
+      }
+    }
+    ctx.mtimeWindowMs = Math.max(mtimeTick(dstRoot?.dev) - 1, options.modifyWindowMs ?? 0);
+    const scanned = created || !dstRoot ? undefined : start.dir.seen;
+    if (options.prefetch) {
+      ctx.lister = prefetchSource(source, start.dir.rel, options.prefetch.exclude);
+    }
     try {
-      await walkDir(ctx, srcRoot, root, created ? undefined : dstRoot, created || !dstRoot);
+      await walkDir(ctx, start.src, start.dir, scanned, created || !dstRoot);
     } finally {
       ctx.lister.close();
       // Copies still set aside are released (and give up) at once when the cycle stopped;
@@ -316,22 +329,53 @@ async function finish(ctx: Ctx): Promise<void> {
   }
 }
 
-/** The nearest of `rel` and its ancestors that is a real directory on both sides. */
-function startDir(ctx: Ctx, rel: string): string {
-  let dir = rel.replace(/^\/+|\/+$/g, "");
-  while (dir !== "") {
+/** A folder a walk starts from: the source side as `lstat` saw it, and the replica side. */
+interface Start {
+  src: Entry;
+  dir: DirRef;
+}
+
+/**
+ * Goes down from the roots to `rel` the way the walk does, one component at a
+ * time: each must be a folder (not a link) on both sides, not excluded, and
+ * not a root or an ancestor of one. The replica side is `lstat`ed from inside
+ * its parent, itself checked by inode (see `inDir`) before and after, so a
+ * link anywhere above cannot lead it out of the replica. Stops at the first
+ * component that is not such a folder and returns the deepest one that is
+ * (the roots at least).
+ */
+function reachStart(ctx: Ctx, srcRoot: Entry, root: DirRef, rel: string): Start {
+  let at: Start = { src: srcRoot, dir: root };
+  if (rel === "") return at;
+  for (const name of rel.split("/")) {
+    const parent = at.dir;
+    const path = parent.rel === "" ? name : parent.rel + "/" + name;
+    if (name === "" || name === "." || name === ".." || ctx.excluded(path)) break;
+    let src: Entry;
+    let dst: Entry;
     try {
-      if (
-        Deno.lstatSync(ctx.source + "/" + dir).isDirectory &&
-        Deno.lstatSync(ctx.replica + "/" + dir).isDirectory
-      ) return dir;
+      src = toEntry(name, Deno.lstatSync(ctx.source + "/" + path));
+      dst = inDir(parent, () => {
+        const info = Deno.lstatSync(name);
+        // Deno looks a relative name up by the folder's path: does that path still lead to it?
+        recheck(parent.abs, parent.seen, parent.root);
+        return toEntry(name, info);
+      });
     } catch {
-      // Missing on one side: its parent decides.
+      break; // Gone, or changed: the folder above is synced instead.
     }
-    const slash = dir.lastIndexOf("/");
-    dir = slash < 0 ? "" : dir.slice(0, slash);
+    if (src.kind !== "dir" || dst.kind !== "dir") break;
+    // The folder above reports a refused source folder when it plans it.
+    if (ctx.forbidden.has(`${src.dev}:${src.ino}`) || refusedDir(ctx, path, dst, "replica")) break;
+    at = { src, dir: { rel: path, abs: ctx.replica + "/" + path, seen: dst, root: false, parent } };
   }
-  return "";
+  return at;
+}
+
+/** A replica folder's entry as it is now, once checked to be still the one seen. */
+function lookAgain(dir: DirRef): Entry {
+  const info = onDir(dir, (path) => dir.root ? Deno.statSync(path) : Deno.lstatSync(path));
+  return toEntry(dir.seen.name, info);
 }
 
 async function yieldNow(ctx: Ctx): Promise<void> {

@@ -29,6 +29,12 @@ export class WatchError extends Error {
 export interface WatchBatch {
   /** Directories (relative, `/`-separated, "" for the root) to sync shallow. */
   dirs: string[];
+  /**
+   * Directories to sync whole, when there are any: created or moved in since
+   * they were watched. What such a folder holds raised no events of its own,
+   * and the shallow sync of its parent does not go into a folder both sides have.
+   */
+  whole?: string[];
   /** Set when the whole tree must be synced instead, saying why. */
   full?: string;
 }
@@ -78,8 +84,9 @@ const defaultOpen = (path: string): EventSource => Deno.watchFs(path, { recursiv
 /**
  * Watches the source recursively and collects the directories that changed:
  * the parent of each event's path (and a directory whose own attributes
- * changed), minus excluded paths. A batch becomes ready `debounceMs` after
- * the last event; events that arrive later go into the next batch. An
+ * changed; and, to sync whole, a directory created or moved in), minus
+ * excluded paths. A batch becomes ready `debounceMs` after the last event;
+ * events that arrive later go into the next batch. An
  * overflow of the kernel's queue, a watcher error, or a batch of more than
  * `maxDirs` directories makes the batch a full sync.
  *
@@ -115,6 +122,7 @@ export function watchSource(options: WatchOptions): SourceWatch {
   }
 
   let dirs = new Set<string>();
+  let whole = new Set<string>();
   let full: string | undefined;
   let ready = false;
   let first = 0;
@@ -172,6 +180,13 @@ export function watchSource(options: WatchOptions): SourceWatch {
           // Gone already: its parent is in the batch.
         }
       }
+      if ((event.kind === "create" || event.kind === "rename") && rel !== "") {
+        try {
+          if (Deno.lstatSync(path).isDirectory) whole.add(rel);
+        } catch {
+          // Gone already: its parent is in the batch.
+        }
+      }
       added = true;
     }
     if (added) touched(wasEmpty);
@@ -211,16 +226,20 @@ export function watchSource(options: WatchOptions): SourceWatch {
       return ready;
     },
     take() {
+      const count = whole.size === 0 ? dirs.size : new Set([...dirs, ...whole]).size;
       const batch: WatchBatch = full !== undefined
         ? { dirs: [], full }
-        : dirs.size > maxDirs
-        ? { dirs: [], full: `${dirs.size} directories changed at once (more than ${maxDirs})` }
+        : count > maxDirs
+        ? { dirs: [], full: `${count} directories changed at once (more than ${maxDirs})` }
+        : whole.size > 0
+        ? { dirs: [...dirs].sort(), whole: [...whole].sort() }
         : { dirs: [...dirs].sort() };
       this.clear();
       return batch;
     },
     clear() {
       dirs = new Set();
+      whole = new Set();
       full = undefined;
       ready = false;
       if (timer !== undefined) clearTimeout(timer);
