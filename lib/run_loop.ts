@@ -6,7 +6,7 @@
  * @module
  */
 import type { Config } from "./cli.ts";
-import { checkRoots, SafetyError } from "./check_roots.ts";
+import { type CheckedRoots, checkRoots, SafetyError } from "./check_roots.ts";
 import { explain, RootError } from "./errors.ts";
 import { cycleBackup, pruneBackups } from "./backup.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
@@ -78,11 +78,14 @@ export async function runCycle(
     if (config.healthFile && !dirs) recordCycle(config.healthFile, refused, config.intervalSeconds);
     return { ok: false };
   };
+  let checked: CheckedRoots;
   try {
-    checkRoots({
+    checked = checkRoots({
       source: config.source,
       replica: config.replica,
-      ownFiles: [config.logFile, config.healthFile].filter((f): f is string => f !== undefined),
+      logFile: config.logFile,
+      healthFile: config.healthFile,
+      backupDir: config.backupDir,
       allowEmptySource: config.allowEmptySource,
       excluded,
     });
@@ -114,9 +117,10 @@ export async function runCycle(
   const base: SyncOptions = {
     source: config.source,
     replica: config.replica,
-    backup: config.backupDir === undefined
+    // The backup folder as the check resolved it: a link re-pointed since is not followed.
+    backup: checked.backupDir === undefined
       ? undefined
-      : cycleBackup(config.backupDir, new Date(Date.now() - (performance.now() - started))),
+      : cycleBackup(checked.backupDir, new Date(Date.now() - (performance.now() - started))),
     checksum: config.checksum,
     hardLinks: config.hardLinks,
     excluded,
@@ -186,8 +190,8 @@ export async function runCycle(
         "in the future (clock skew?): copied without waiting for them to settle",
     );
   }
-  if (config.backupDir !== undefined && config.backupKeepSeconds !== undefined) {
-    pruneOld(config.backupDir, config.backupKeepSeconds, config.dryRun);
+  if (checked.backupDir !== undefined && config.backupKeepSeconds !== undefined) {
+    pruneOld(checked.backupDir, config.backupKeepSeconds, config.dryRun);
   }
   logSummary(cycle, seconds, stats, config.dryRun, dirs?.length, config.backupDir !== undefined);
   ok = ok && stats.error === 0 && !stats.aborted;

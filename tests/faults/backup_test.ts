@@ -6,6 +6,7 @@
 import { equal, match, ok } from "node:assert/strict";
 import {
   assertMirror,
+  assertSameSnapshot,
   canMount,
   put,
   runCli,
@@ -13,6 +14,7 @@ import {
   snapshot,
   spawnCli,
   tempRoot,
+  waitUntil,
 } from "./helpers.ts";
 
 const T = 1_600_000_000;
@@ -236,6 +238,145 @@ Deno.test("--backup_dir: killed at a random moment of a cycle, no replica entry 
       const after = await once(src, rep, backups);
       equal(after.code, 0, after.text);
       assertMirror(src, rep);
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+/** Points the link at `target` in one step, as `ln -sfn` does. */
+function repoint(link: string, target: string): void {
+  Deno.symlinkSync(target, `${link}.new`);
+  Deno.renameSync(`${link}.new`, link);
+}
+
+/** Files under `root` (relative paths), any depth; entries vanishing meanwhile are left out. */
+function filesUnder(root: string, rel = ""): string[] {
+  const found: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(rel === "" ? root : `${root}/${rel}`)) {
+      const path = rel === "" ? e.name : `${rel}/${e.name}`;
+      if (e.isFile) found.push(path);
+      else if (e.isDirectory) found.push(...filesUnder(root, path));
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return found.sort();
+}
+
+Deno.test("--backup_dir re-pointed into the source between cycles: refused, the source untouched", async () => {
+  const { dir, cleanup } = await tempRoot("backup-repoint");
+  try {
+    const src = `${dir}/source`;
+    const rep = `${dir}/replica`;
+    const outside = `${dir}/outside`;
+    const link = `${dir}/backups`;
+    put(src, "a.txt", "a", T);
+    put(src, "b.txt", "b", T);
+    Deno.mkdirSync(outside);
+    Deno.symlinkSync(outside, link);
+    const live = await spawnCli([
+      "--source_path",
+      src,
+      "--replica_path",
+      rep,
+      "--backup_dir",
+      link,
+      "--sync_interval",
+      "0.2",
+    ]);
+    try {
+      await live.waitForLine(/cycle 1 done/);
+      repoint(link, src);
+      Deno.removeSync(`${src}/b.txt`);
+      const before = snapshot(src);
+      const from = live.lines.length;
+      const refused = await live.waitForLine(/cycle \d+ refused/, from);
+      await live.waitForLine(/cycle \d+ refused/, refused + 1);
+      match(
+        live.lines[refused],
+        new RegExp(
+          `ERROR +cycle \\d+ refused: --backup_dir '${link}' (is inside|holds) the source`,
+        ),
+      );
+      assertSameSnapshot(before, snapshot(src), "source");
+      // Touched nothing: b.txt is still in the replica, or was kept outside by a cycle that
+      // started before the link changed.
+      ok(
+        Deno.statSync(`${rep}/b.txt`).isFile ||
+          filesUnder(outside).some((f) => f.endsWith("/b.txt")),
+      );
+      repoint(link, outside);
+      await waitUntil(() => filesUnder(outside).some((f) => f.endsWith("/b.txt")), "b.txt kept");
+      assertSameSnapshot(before, snapshot(src), "source");
+    } finally {
+      live.kill();
+      await live.status;
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("--backup_dir re-pointed into the source during cycles: moves go where the check saw it", async () => {
+  const { dir, cleanup } = await tempRoot("backup-flip");
+  try {
+    const src = `${dir}/source`;
+    const rep = `${dir}/replica`;
+    const outside = `${dir}/outside`;
+    const link = `${dir}/backups`;
+    put(src, "keep.txt", "kept", T);
+    Deno.mkdirSync(outside);
+    Deno.symlinkSync(outside, link);
+    const before = snapshot(src);
+    const live = await spawnCli([
+      "--source_path",
+      src,
+      "--replica_path",
+      rep,
+      "--backup_dir",
+      link,
+      "--sync_interval",
+      "0.02",
+    ]);
+    let flipping = true;
+    let flipper = Promise.resolve();
+    try {
+      await live.waitForLine(/cycle 1 done/);
+      flipper = (async () => {
+        // Flips the link between the outside folder and the source at varied moments.
+        for (let n = 1; flipping; n++) {
+          repoint(link, n % 2 ? src : outside);
+          await new Promise((r) => setTimeout(r, Math.random() * 15));
+        }
+      })();
+      const rounds = 12;
+      for (let round = 0; round < rounds; round++) {
+        // Made aside and moved in, so the running loop never meets a half-made file.
+        const staging = `${dir}/staging${round}`;
+        for (let f = 0; f < 30; f++) put(staging, `extra/f${f}.txt`, `${round}/${f}`, T);
+        for (let f = 0; f < 10; f++) put(staging, `loose${round}-${f}.txt`, `${round}/${f}`, T);
+        Deno.renameSync(`${staging}/extra`, `${rep}/extra${round}`);
+        for (let f = 0; f < 10; f++) {
+          Deno.renameSync(`${staging}/loose${round}-${f}.txt`, `${rep}/loose${round}-${f}.txt`);
+        }
+        await waitUntil(
+          () =>
+            !filesUnder(rep).some((p) => p.startsWith(`extra${round}/`) || p.startsWith("loose")),
+          `round ${round}: the extra files moved out of the replica`,
+        );
+      }
+      flipping = false;
+      await flipper;
+      assertSameSnapshot(before, snapshot(src), "source");
+      const kept = filesUnder(outside).map((p) => p.replace(/^[^/]+\//, "")).sort();
+      equal(kept.length, rounds * 40, kept.slice(0, 5).join(", "));
+    } finally {
+      flipping = false;
+      await flipper;
+      live.kill();
+      await live.status;
     }
   } finally {
     await cleanup();
