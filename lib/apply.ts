@@ -471,13 +471,25 @@ async function backupRemoval(
     ctx.emit(event(`${backup.stamp}/${rel}`));
     return true;
   }
+  // A folder moved to another parent needs write permission on itself (for its ".."
+  // entry): a read-only one gets owner write for the move and its mode back after.
+  const widen = entry.kind === "dir" && (entry.mode & 0o200) === 0;
   let target: BackupTarget;
   try {
     target = backupPath(backup, rel);
     inDir(dir, () => {
       recheck(name, entry);
       checkBackupTarget(target);
-      Deno.renameSync(name, target.path);
+      if (widen) Deno.chmodSync(name, entry.mode | 0o200);
+      try {
+        Deno.renameSync(name, target.path);
+      } catch (error) {
+        if (widen) {
+          recheck(name, entry);
+          Deno.chmodSync(name, entry.mode);
+        }
+        throw error;
+      }
     });
   } catch (error) {
     if (!crossDevice(error)) {
@@ -495,6 +507,15 @@ async function backupRemoval(
     return await applyRemove(ctx, rel, entry, mustGo, dir, true);
   }
   ctx.emit(event(shownBackup(backup, target.path)));
+  if (widen) {
+    try {
+      // Moved whole: the same inode now stands in the backup folder.
+      recheck(target.path, entry);
+      Deno.chmodSync(target.path, entry.mode);
+    } catch (error) {
+      fail(ctx, rel, "dir", "moved to the backup folder, but cannot set its mode back", error);
+    }
+  }
   return true;
 }
 

@@ -7,7 +7,9 @@ import { equal, match, ok } from "node:assert/strict";
 import {
   assertMirror,
   assertSameSnapshot,
+  canDropPrivileges,
   canMount,
+  NOBODY,
   put,
   runCli,
   sh,
@@ -381,4 +383,44 @@ Deno.test("--backup_dir re-pointed into the source during cycles: moves go where
   } finally {
     await cleanup();
   }
+});
+
+Deno.test({
+  name: "non-root --backup_dir on the same filesystem: a 0555 folder is moved and keeps its mode",
+  ignore: !canDropPrivileges(),
+  async fn() {
+    const { dir, cleanup } = await tempRoot("backup-ro");
+    try {
+      const src = `${dir}/source`;
+      const rep = `${dir}/replica`;
+      const backups = `${dir}/backups`;
+      put(src, "keep.txt", "kept", T);
+      put(src, "ro/f.txt", "read-only", T);
+      put(src, "ro/inner/g.txt", "inner", T);
+      Deno.chmodSync(`${src}/ro/f.txt`, 0o444);
+      Deno.chmodSync(`${src}/ro/inner`, 0o555);
+      Deno.chmodSync(`${src}/ro`, 0o555);
+      Deno.mkdirSync(backups);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, src, backups]);
+      await sh(["chown", `${NOBODY}:${NOBODY}`, dir]);
+      const args = ["--source_path", src, "--replica_path", rep, "--once"];
+      const first = await runCli(args, { asNobody: true });
+      equal(first.code, 0, first.text);
+      await sh(["chmod", "-R", "u+w", `${src}/ro`]);
+      Deno.removeSync(`${src}/ro`, { recursive: true });
+      const run = await runCli([...args, "--backup_dir", backups], { asNobody: true });
+      equal(run.code, 0, run.text);
+      match(run.text, /INFO +backup dir +ro -> \S+\/ro/);
+      assertMirror(src, rep);
+      const [stamp] = stamps(backups);
+      const b = `${backups}/${stamp}`;
+      equal(Deno.statSync(`${b}/ro`).mode! & 0o777, 0o555);
+      equal(Deno.statSync(`${b}/ro/inner`).mode! & 0o777, 0o555);
+      equal(Deno.statSync(`${b}/ro/f.txt`).mode! & 0o777, 0o444);
+      equal(read(`${b}/ro/f.txt`), "read-only");
+      equal(read(`${b}/ro/inner/g.txt`), "inner");
+    } finally {
+      await cleanup();
+    }
+  },
 });
