@@ -6,8 +6,8 @@
  * @module
  */
 import type { Entry } from "./types.ts";
-import { type DirHandle, inDir } from "./in_dir.ts";
-import { listDir } from "./list_dir.ts";
+import { type DirHandle, inDir, onDir } from "./in_dir.ts";
+import { type DirListing, listDir, toEntry } from "./list_dir.ts";
 import { recheck } from "./recheck.ts";
 
 /** One cycle's backup folder. */
@@ -245,34 +245,60 @@ function copyOne(from: string, to: string): void {
   }
 }
 
+/** What {@linkcode pruneBackups} tells about each folder past its age. */
+export interface PruneReport {
+  /** It was removed (or, in a dry run, would be). */
+  removed: (name: string) => void;
+  /** It could not be removed whole (what could be was); the next folder is tried. */
+  failed: (name: string, error: unknown) => void;
+}
+
+/** An entry inside a backup folder that could not be removed. */
+export class PruneError extends Error {
+  /**
+   * @param path The entry (absolute).
+   * @param cause What was thrown.
+   */
+  constructor(readonly path: string, override readonly cause: unknown) {
+    super(`cannot remove '${path}': ${(cause as Error)?.message ?? cause}`);
+    this.name = "PruneError";
+  }
+}
+
 /**
  * Removes the backup folders older than `keepSeconds` (by the time in their
- * names), telling `onRemoved` about each. Only names of our shape are
- * touched.
+ * names), telling `report` about each. Only names of our shape are touched.
+ * A folder that cannot be removed whole is reported and the next one is
+ * tried.
  *
  * Needs `--allow-read` and `--allow-write` on the backup directory.
  *
  * @example Usage
  * ```ts
  * import { pruneBackups } from "./backup.ts";
- * pruneBackups(Deno.makeTempDirSync(), 30 * 86400, Date.now(), false, () => {});
+ * pruneBackups(Deno.makeTempDirSync(), 30 * 86400, Date.now(), false, {
+ *   removed: () => {},
+ *   failed: () => {},
+ * });
  * ```
  *
  * @param root The backup directory.
  * @param keepSeconds How long backups are kept.
  * @param now The current time, ms since the epoch.
  * @param dryRun Report only.
- * @param onRemoved Told each folder removed (or, in a dry run, that would be).
+ * @param report Told what became of each folder past its age.
  */
 export function pruneBackups(
   root: string,
   keepSeconds: number,
   now: number,
   dryRun: boolean,
-  onRemoved: (name: string) => void,
+  report: PruneReport,
 ): void {
+  let top: DirHandle;
   let names: string[];
   try {
+    top = { abs: root, seen: toEntry("", Deno.statSync(root)) };
     names = [...Deno.readDirSync(root)].filter((e) => e.isDirectory).map((e) => e.name);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return;
@@ -283,8 +309,61 @@ export function pruneBackups(
     if (!m) continue;
     const time = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
     if (now - time <= keepSeconds * 1000) continue;
-    if (!dryRun) Deno.removeSync(`${root}/${name}`, { recursive: true });
-    onRemoved(name);
+    try {
+      if (!dryRun) {
+        const entry = inDir(top, () => toEntry(name, Deno.lstatSync(name)));
+        if (entry.kind !== "dir") continue; // Replaced since the listing: not ours to remove.
+        removeAll(top, name, entry);
+      }
+      report.removed(name);
+    } catch (error) {
+      report.failed(name, error);
+    }
+  }
+}
+
+/**
+ * Removes an entry of a backup folder, a directory deepest first: each
+ * directory is given owner read, write and search permission first when it
+ * lacks them (backups keep the replica's modes, read-only folders too), and
+ * every entry is re-checked right before its removal, from inside its
+ * directory, as the replica's are (see in_dir.ts). Links are removed, never
+ * followed. Goes on past an entry it cannot remove, then throws the first
+ * failure.
+ */
+function removeAll(dir: DirHandle, name: string, entry: Entry): void {
+  const path = `${dir.abs}/${name}`;
+  if (entry.kind === "dir") {
+    const self: DirHandle = { abs: path, seen: entry, parent: dir };
+    let listing: DirListing;
+    try {
+      if ((entry.mode & 0o700) !== 0o700) {
+        onDir(self, (p) => Deno.chmodSync(p, entry.mode | 0o700));
+      }
+      listing = inDir(self, () => listDir("."));
+    } catch (error) {
+      throw new PruneError(path, error);
+    }
+    let first: PruneError | undefined;
+    for (const problem of listing.problems) {
+      first ??= new PruneError(`${path}/${problem.name}`, problem.error ?? problem.message);
+    }
+    for (const child of listing.entries) {
+      try {
+        removeAll(self, child.name, child);
+      } catch (error) {
+        first ??= error instanceof PruneError ? error : new PruneError(path, error);
+      }
+    }
+    if (first) throw first;
+  }
+  try {
+    inDir(dir, () => {
+      recheck(name, entry);
+      Deno.removeSync(name);
+    });
+  } catch (error) {
+    throw new PruneError(path, error);
   }
 }
 

@@ -8,9 +8,10 @@
 import type { Config } from "./cli.ts";
 import { type CheckedRoots, checkRoots, SafetyError } from "./check_roots.ts";
 import { explain, RootError } from "./errors.ts";
-import { cycleBackup, pruneBackups } from "./backup.ts";
+import { cycleBackup, pruneBackups, PruneError } from "./backup.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
 import { recordCycle } from "./health.ts";
+import { leaveReplica } from "./in_dir.ts";
 import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
 import { setLongTimeout } from "./long_timeout.ts";
@@ -192,6 +193,7 @@ export async function runCycle(
   }
   if (checked.backupDir !== undefined && config.backupKeepSeconds !== undefined) {
     pruneOld(checked.backupDir, config.backupKeepSeconds, config.dryRun);
+    leaveReplica(config.source); // Nor is a backup folder left the working directory.
   }
   logSummary(cycle, seconds, stats, config.dryRun, dirs?.length, config.backupDir !== undefined);
   ok = ok && stats.error === 0 && !stats.aborted;
@@ -202,15 +204,32 @@ export async function runCycle(
   return { ok, stats };
 }
 
-/** `--backup_keep`: removes the backup folders past their age, one log line each. */
+/**
+ * `--backup_keep`: removes the backup folders past their age, one log line
+ * each; one that cannot be removed is a warning, and the next is tried.
+ */
 function pruneOld(dir: string, keepSeconds: number, dryRun: boolean): void {
   try {
-    pruneBackups(dir, keepSeconds, Date.now(), dryRun, (name) => {
-      logMessage(
-        "info",
-        `backup folder ${name} ${dryRun ? "would be " : ""}removed: older than --backup_keep` +
-          (dryRun ? " (dry run)" : ""),
-      );
+    pruneBackups(dir, keepSeconds, Date.now(), dryRun, {
+      removed: (name) => {
+        logMessage(
+          "info",
+          `backup folder ${name} ${dryRun ? "would be " : ""}removed: older than --backup_keep` +
+            (dryRun ? " (dry run)" : ""),
+        );
+      },
+      failed: (name, error) => {
+        const { reason, hint } = explain(error instanceof PruneError ? error.cause : error);
+        const folder = `${dir}/${name}`;
+        const inner = error instanceof PruneError && error.path.startsWith(`${folder}/`)
+          ? `'${error.path.slice(folder.length + 1)}': `
+          : "";
+        logMessage(
+          "warning",
+          `cannot remove backup folder '${folder}': ${inner}${reason}` +
+            `${hint ? ` (${hint})` : ""}; tried again next cycle`,
+        );
+      },
     });
   } catch (error) {
     const { reason, hint } = explain(error);

@@ -424,3 +424,55 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "non-root --backup_keep: read-only backups are pruned, and one failure does not stop the rest",
+  ignore: !canDropPrivileges(),
+  async fn() {
+    const { dir, cleanup } = await tempRoot("backup-prune-ro");
+    try {
+      const src = `${dir}/source`;
+      const rep = `${dir}/replica`;
+      const backups = `${dir}/backups`;
+      put(src, "keep.txt", "kept", T);
+      // The first expired folder holds a folder of root's that uid 65534 can neither empty nor chmod.
+      put(backups, "2020-01-01T000000Z/stuck/x.txt", "x", T);
+      put(backups, "2020-01-01T000000Z/fine.txt", "fine", T);
+      put(backups, "2020-01-02T000000Z/ro/f.txt", "read-only", T);
+      put(backups, "2020-01-03T000000Z/plain.txt", "plain", T);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, src, backups]);
+      await sh(["chown", "-R", "0:0", `${backups}/2020-01-01T000000Z/stuck`]);
+      Deno.chmodSync(`${backups}/2020-01-02T000000Z/ro/f.txt`, 0o444);
+      Deno.chmodSync(`${backups}/2020-01-02T000000Z/ro`, 0o555);
+      Deno.chmodSync(`${backups}/2020-01-02T000000Z`, 0o555);
+      await sh(["chown", `${NOBODY}:${NOBODY}`, dir]);
+      const run = await runCli([
+        "--source_path",
+        src,
+        "--replica_path",
+        rep,
+        "--once",
+        "--backup_dir",
+        backups,
+        "--backup_keep",
+        "30d",
+      ], { asNobody: true });
+      equal(run.code, 0, run.text);
+      match(
+        run.text,
+        /WARN.* cannot remove backup folder '.*\/backups\/2020-01-01T000000Z': .*stuck.*permission denied/i,
+      );
+      match(run.text, /backup folder 2020-01-02T000000Z removed: older than --backup_keep/);
+      match(run.text, /backup folder 2020-01-03T000000Z removed: older than --backup_keep/);
+      const left = [...Deno.readDirSync(backups)].map((e) => e.name).sort();
+      equal(left.join(","), "2020-01-01T000000Z", run.text);
+      equal(
+        [...Deno.readDirSync(`${backups}/2020-01-01T000000Z`)].map((e) => e.name).join(","),
+        "stuck",
+      );
+    } finally {
+      await cleanup();
+    }
+  },
+});
