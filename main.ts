@@ -77,6 +77,7 @@ export async function main(args: string[]): Promise<number> {
     logFile: given.logFile && resolve(given.logFile),
     healthFile: given.healthFile && resolve(given.healthFile),
     backupDir: given.backupDir && resolve(given.backupDir),
+    requireMount: given.requireMount.map((path) => resolve(path)),
   };
   const missing = missingPermission(config);
   if (missing) {

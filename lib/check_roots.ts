@@ -5,6 +5,7 @@
  */
 import { basename, dirname, resolve, sep } from "node:path";
 import { RootError } from "./errors.ts";
+import { checkReplicaMount, requireMountPoint } from "./volume.ts";
 
 /** A check refused to run the cycle. The message says what and what to do. */
 export class SafetyError extends Error {
@@ -35,12 +36,21 @@ export interface RootsToCheck extends RunPaths {
   allowEmptySource?: boolean;
   /** Excluded paths (an excluded-only source counts as empty). */
   excluded?: (relPath: string) => boolean;
+  /** `--require_mount`: each must be a mount point. */
+  requireMount?: readonly string[];
+  /**
+   * Where the replica's filesystem was mounted at the last cycle that ran
+   * (see `replicaMount`), and what to tell the user who moved it on purpose.
+   */
+  replicaMount?: { remembered?: string; onPurpose: string };
 }
 
 /** What the checks found, for the cycle to act on exactly that. */
 export interface CheckedRoots {
   /** `--backup_dir` with its links resolved as checked: the cycle's moves go there. */
   backupDir?: string;
+  /** Where the replica's filesystem is mounted now (undefined when that cannot be told). */
+  replicaMount?: string;
 }
 
 /**
@@ -179,10 +189,12 @@ export function checkOverlaps(paths: RunPaths): { problem?: string; backupDir?: 
 }
 
 /**
- * Refuses to run when the source is missing or not a directory, when the
- * paths overlap (see {@linkcode checkOverlaps}), when the replica exists but
- * is not a directory, and when the source is empty while the replica is not
- * (the unmounted-volume case) unless `allowEmptySource` is set.
+ * Refuses to run when a `--require_mount` path is not a mount point, when the
+ * source is missing or not a directory, when the paths overlap (see
+ * {@linkcode checkOverlaps}), when the replica exists but is not a directory,
+ * when the replica's filesystem is no longer mounted where it was (see
+ * `checkReplicaMount`), and when the source is empty while the replica is
+ * not (the unmounted-volume case) unless `allowEmptySource` is set.
  *
  * @example Usage
  * ```ts
@@ -196,6 +208,7 @@ export function checkOverlaps(paths: RunPaths): { problem?: string; backupDir?: 
  */
 export function checkRoots(roots: RootsToCheck): CheckedRoots {
   const { source, replica } = roots;
+  for (const path of roots.requireMount ?? []) requireMountPoint(path);
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(source);
@@ -225,6 +238,13 @@ export function checkRoots(roots: RootsToCheck): CheckedRoots {
   const overlaps = checkOverlaps(roots);
   if (overlaps.problem !== undefined) throw new SafetyError(overlaps.problem);
   const checked: CheckedRoots = { backupDir: overlaps.backupDir };
+  if (roots.replicaMount) {
+    checked.replicaMount = checkReplicaMount(
+      replica,
+      roots.replicaMount.remembered,
+      roots.replicaMount.onPurpose,
+    );
+  }
   const excluded = roots.excluded ?? (() => false);
   let sourceHasEntries = false;
   try {

@@ -10,7 +10,7 @@ import { type CheckedRoots, checkRoots, SafetyError } from "./check_roots.ts";
 import { explain, RootError } from "./errors.ts";
 import { cycleBackup, pruneBackups, PruneError } from "./backup.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
-import { recordCycle } from "./health.ts";
+import { recordCycle, recordedMount } from "./health.ts";
 import { leaveReplica } from "./in_dir.ts";
 import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
@@ -30,6 +30,11 @@ export interface LoopState {
   cycle: number;
   /** The live progress line, on a terminal. */
   progress?: ProgressLine;
+  /**
+   * Where the replica's filesystem was mounted at the last cycle that ran
+   * (`at`); undefined until the first cycle has read it from the health file.
+   */
+  replicaMount?: { at?: string };
 }
 
 /** How a cycle ended. */
@@ -79,6 +84,8 @@ export async function runCycle(
     if (config.healthFile && !dirs) recordCycle(config.healthFile, refused, config.intervalSeconds);
     return { ok: false };
   };
+  // Remembered across restarts where the run already keeps a record: the health file.
+  state.replicaMount ??= { at: config.healthFile ? recordedMount(config.healthFile) : undefined };
   let checked: CheckedRoots;
   try {
     checked = checkRoots({
@@ -89,9 +96,19 @@ export async function runCycle(
       backupDir: config.backupDir,
       allowEmptySource: config.allowEmptySource,
       excluded,
+      requireMount: config.requireMount,
+      replicaMount: {
+        remembered: state.replicaMount.at,
+        onPurpose: config.healthFile
+          ? `delete '${config.healthFile}', where it is remembered`
+          : "restart foldersync",
+      },
     });
   } catch (error) {
     return refuse(error);
+  }
+  if (checked.replicaMount !== undefined && !config.dryRun) {
+    state.replicaMount.at = checked.replicaMount;
   }
   const busy = (error: unknown): CycleResult => {
     if (!(error instanceof ReplicaBusyError)) throw error;
@@ -199,7 +216,13 @@ export async function runCycle(
   ok = ok && stats.error === 0 && !stats.aborted;
   if (config.healthFile && dirs === undefined) {
     const status = stats.aborted ? "stopped" : ok ? "ok" : "failed";
-    recordCycle(config.healthFile, { cycle, status, errors: stats.error }, config.intervalSeconds);
+    recordCycle(
+      config.healthFile,
+      { cycle, status, errors: stats.error },
+      config.intervalSeconds,
+      undefined,
+      state.replicaMount.at,
+    );
   }
   return { ok, stats };
 }

@@ -1,9 +1,12 @@
 /**
  * lib/backup.ts: where a backup goes is made without following links, and
- * checked again right before the move.
+ * checked again right before the move; lib/volume.ts: where the replica's
+ * filesystem is mounted.
  */
 import assert from "node:assert/strict";
 import { BackupChangedError, backupPath, checkBackupTarget, cycleBackup } from "../lib/backup.ts";
+import { SafetyError } from "../lib/check_roots.ts";
+import { checkReplicaMount, isMountPoint, mountOf } from "../lib/volume.ts";
 import { tempDirs } from "./helpers.ts";
 
 Deno.test("backupPath: a folder in the backup tree that is a link is refused, nothing made through it", () => {
@@ -39,4 +42,28 @@ Deno.test("checkBackupTarget: a folder swapped for a link since, or the name tak
   Deno.removeSync(stamp);
   Deno.renameSync(`${stamp}.old`, stamp);
   checkBackupTarget(target);
+});
+
+Deno.test("volume: the replica's mount point is found up the path; found higher up later is refused", () => {
+  using t = tempDirs();
+  assert.equal(isMountPoint("/"), true);
+  const mount = mountOf(`${t.dir}/replica/not/made/yet`);
+  assert.ok(mount !== undefined && (mount === "/" || t.dir.startsWith(`${mount}/`)), mount);
+  assert.equal(isMountPoint(mount), true);
+  assert.equal(isMountPoint(t.dir), mount === t.dir);
+  const replica = `${t.dir}/replica`;
+  // The same place, or a filesystem mounted further down since: accepted.
+  assert.equal(checkReplicaMount(replica, mount, "restart foldersync"), mount);
+  assert.equal(checkReplicaMount(replica, undefined, "restart foldersync"), mount);
+  assert.equal(checkReplicaMount(replica, mount === "/" ? undefined : "/", "x"), mount);
+  // Remembered deeper than it is now: that volume is not mounted.
+  assert.throws(
+    () => checkReplicaMount(replica, `${t.dir}/disk`, "restart foldersync"),
+    (error: unknown) =>
+      error instanceof SafetyError &&
+      error.message ===
+        `replica '${replica}' was on the filesystem mounted at '${t.dir}/disk' and is now on the ` +
+          `one at '${mount}' (is its volume mounted?): nothing written; if it moved on purpose, ` +
+          `restart foldersync`,
+  );
 });
