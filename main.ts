@@ -110,6 +110,7 @@ async function run(args: string[], stop: AbortSignal): Promise<number> {
     logFile: given.logFile && resolve(given.logFile),
     healthFile: given.healthFile && resolve(given.healthFile),
     backupDir: given.backupDir && resolve(given.backupDir),
+    requireMount: given.requireMount.map((path) => resolve(path)),
   };
   const missing = missingPermission(config);
   if (missing) {

@@ -26,7 +26,15 @@ import { keepOwner, noteChown, ownersKept, targetMode } from "./owner.ts";
 import { octal, settleDelay } from "./plan.ts";
 import type { Pool } from "./pool.ts";
 import { sharedCopier } from "./copier.ts";
-import { type Backup, backupPath, copyForBackup, crossDevice, shownBackup } from "./backup.ts";
+import {
+  type Backup,
+  backupPath,
+  type BackupTarget,
+  checkBackupTarget,
+  copyForBackup,
+  crossDevice,
+  shownBackup,
+} from "./backup.ts";
 
 /** A replica directory as the walk knows it. */
 export interface DirRef extends DirHandle {
@@ -474,12 +482,25 @@ async function backupRemoval(
     ctx.emit(event(`${backup.stamp}/${rel}`));
     return true;
   }
-  let target: string;
+  // A folder moved to another parent needs write permission on itself (for its ".."
+  // entry): a read-only one gets owner write for the move and its mode back after.
+  const widen = entry.kind === "dir" && (entry.mode & 0o200) === 0;
+  let target: BackupTarget;
   try {
     target = backupPath(backup, rel);
     inDir(dir, () => {
       recheck(name, entry);
-      Deno.renameSync(name, target);
+      checkBackupTarget(target);
+      if (widen) Deno.chmodSync(name, entry.mode | 0o200);
+      try {
+        Deno.renameSync(name, target.path);
+      } catch (error) {
+        if (widen) {
+          recheck(name, entry);
+          Deno.chmodSync(name, entry.mode);
+        }
+        throw error;
+      }
     });
   } catch (error) {
     if (!crossDevice(error)) {
@@ -487,15 +508,25 @@ async function backupRemoval(
       return false;
     }
     try {
-      copyForBackup(ctx.replica + "/" + rel, target!);
+      checkBackupTarget(target!);
+      copyForBackup(dir, name, entry, target!.path);
     } catch (error) {
       fail(ctx, rel, entry.kind, "cannot copy it to the backup folder (kept)", error);
       return false;
     }
-    ctx.emit(event(shownBackup(backup, target!)));
+    ctx.emit(event(shownBackup(backup, target!.path)));
     return await applyRemove(ctx, rel, entry, mustGo, dir, true);
   }
-  ctx.emit(event(shownBackup(backup, target)));
+  ctx.emit(event(shownBackup(backup, target.path)));
+  if (widen) {
+    try {
+      // Moved whole: the same inode now stands in the backup folder.
+      recheck(target.path, entry);
+      Deno.chmodSync(target.path, entry.mode);
+    } catch (error) {
+      fail(ctx, rel, "dir", "moved to the backup folder, but cannot set its mode back", error);
+    }
+  }
   return true;
 }
 
@@ -578,7 +609,7 @@ export async function applySymlink(
         dir.abs,
         dir.seen,
         dir.root,
-        backup?.path,
+        backup?.target,
       );
     }
     backup?.done();
@@ -673,19 +704,19 @@ export interface CopyExtra {
  * @param ctx The cycle.
  * @param rel The entry.
  * @param dst What the scan saw there.
- * @returns The backup path (undefined in a dry run) and the event to emit.
+ * @returns Where it goes (undefined in a dry run) and the event to emit.
  */
 export function overwritten(
   ctx: ApplyContext,
   rel: string,
   dst: Entry | undefined,
-): { path?: string; done: () => void } | undefined {
+): { target?: BackupTarget; done: () => void } | undefined {
   const backup = ctx.backup;
   if (!backup || dst === undefined) return undefined;
-  const path = ctx.dryRun ? undefined : backupPath(backup, rel);
-  const to = path === undefined ? `${backup.stamp}/${rel}` : shownBackup(backup, path);
+  const target = ctx.dryRun ? undefined : backupPath(backup, rel);
+  const to = target === undefined ? `${backup.stamp}/${rel}` : shownBackup(backup, target.path);
   return {
-    path,
+    target,
     done: () => ctx.emit({ action: "backup", path: rel, kind: dst.kind, detail: `-> ${to}` }),
   };
 }
@@ -732,7 +763,7 @@ export async function applyCopy(
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   if (!loosenDir(ctx, dir)) return undefined;
   const job: CopyJob = {
-    backup: backup?.path,
+    backup: backup?.target,
     src: ctx.source + "/" + rel,
     dst: ctx.replica + "/" + rel,
     entry: src,

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "./cli.ts";
-import { inside, realish } from "./check_roots.ts";
+import { checkOverlaps } from "./check_roots.ts";
 
 /** The configuration can never work; the message says what and what to do. */
 export class ConfigError extends Error {
@@ -18,9 +18,11 @@ export class ConfigError extends Error {
 
 /**
  * Refuses a configuration no interval can heal, after resolving symlinks:
- * source and replica the same folder or one inside the other, and a log or
- * health file inside either tree (the mirror would delete it, or foldersync
- * would write into the source), or both being the same file. What can heal
+ * the overlaps of `checkOverlaps` (source and replica the same folder or one
+ * inside the other; a log or health file or the backup folder inside either
+ * tree, where the mirror would delete it or foldersync would write into the
+ * source; the log and health file the same file). The same rules are checked
+ * again before every cycle, as links can change meanwhile. What can heal
  * (a source missing or empty because its volume is not mounted yet) is left
  * to the per-cycle checks of `checkRoots`. Writes nothing, so it runs before
  * the log file is opened.
@@ -37,57 +39,6 @@ export class ConfigError extends Error {
 export function checkConfig(
   config: Pick<Config, "source" | "replica" | "logFile" | "healthFile" | "backupDir">,
 ): void {
-  const { source, replica } = config;
-  const realSource = realish(source);
-  const realReplica = realish(replica);
-  if (realSource === realReplica) {
-    throw new ConfigError(
-      `Source and replica are the same directory '${realSource}': point --replica_path elsewhere`,
-    );
-  }
-  if (inside(realReplica, realSource)) {
-    throw new ConfigError(
-      `Cannot mirror '${source}' into itself: replica '${replica}' is inside the source; ` +
-        `point --replica_path outside it`,
-    );
-  }
-  if (inside(realSource, realReplica)) {
-    throw new ConfigError(
-      `Cannot mirror '${source}' into '${replica}': the source is inside the replica; ` +
-        `point --replica_path elsewhere`,
-    );
-  }
-  if (config.backupDir !== undefined) {
-    const realBackup = realish(config.backupDir);
-    for (const [what, real] of [["source", realSource], ["replica", realReplica]]) {
-      if (real === realBackup || inside(real, realBackup)) {
-        throw new ConfigError(
-          `--backup_dir '${config.backupDir}' holds the ${what}: put the backups outside both trees`,
-        );
-      }
-    }
-  }
-  const own: [string, string | undefined][] = [
-    ["--log_file", config.logFile],
-    ["--health_file", config.healthFile],
-    ["--backup_dir", config.backupDir],
-  ];
-  const seen = new Map<string, string>();
-  for (const [flag, path] of own) {
-    if (path === undefined) continue;
-    const real = realish(path);
-    if (real === realReplica || inside(real, realReplica)) {
-      throw new ConfigError(
-        `${flag} '${path}' is inside the replica, where the mirror would delete it: move it elsewhere`,
-      );
-    }
-    if (real === realSource || inside(real, realSource)) {
-      throw new ConfigError(
-        `${flag} '${path}' is inside the source, which foldersync never writes to: move it elsewhere`,
-      );
-    }
-    const other = seen.get(real);
-    if (other) throw new ConfigError(`${flag} and ${other} are the same file '${path}': use two`);
-    seen.set(real, flag);
-  }
+  const { problem } = checkOverlaps(config);
+  if (problem !== undefined) throw new ConfigError(problem);
 }

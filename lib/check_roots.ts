@@ -5,6 +5,7 @@
  */
 import { basename, dirname, resolve, sep } from "node:path";
 import { RootError } from "./errors.ts";
+import { checkReplicaMount, requireMountPoint } from "./volume.ts";
 
 /** A check refused to run the cycle. The message says what and what to do. */
 export class SafetyError extends Error {
@@ -15,18 +16,41 @@ export class SafetyError extends Error {
   }
 }
 
-/** What {@linkcode checkRoots} looks at. */
-export interface RootsToCheck {
+/** The paths of a run that must not overlap: the two trees and the files and folder of ours. */
+export interface RunPaths {
   /** The source directory. */
   source: string;
   /** The replica directory (may not exist yet). */
   replica: string;
-  /** Files of ours (log, health) that must stay out of both trees. */
-  ownFiles?: string[];
+  /** `--log_file`. */
+  logFile?: string;
+  /** `--health_file`. */
+  healthFile?: string;
+  /** `--backup_dir`. */
+  backupDir?: string;
+}
+
+/** What {@linkcode checkRoots} looks at. */
+export interface RootsToCheck extends RunPaths {
   /** Mirror an empty source over a non-empty replica anyway. */
   allowEmptySource?: boolean;
   /** Excluded paths (an excluded-only source counts as empty). */
   excluded?: (relPath: string, isDir?: boolean) => boolean;
+  /** `--require_mount`: each must be a mount point. */
+  requireMount?: readonly string[];
+  /**
+   * Where the replica's filesystem was mounted at the last cycle that ran
+   * (see `replicaMount`), and what to tell the user who moved it on purpose.
+   */
+  replicaMount?: { remembered?: string; onPurpose: string };
+}
+
+/** What the checks found, for the cycle to act on exactly that. */
+export interface CheckedRoots {
+  /** `--backup_dir` with its links resolved as checked: the cycle's moves go there. */
+  backupDir?: string;
+  /** Where the replica's filesystem is mounted now (undefined when that cannot be told). */
+  replicaMount?: string;
 }
 
 /**
@@ -101,11 +125,76 @@ export function inside(child: string, parent: string): boolean {
 }
 
 /**
- * Refuses to run when the source is missing or not a directory, when source
- * and replica are the same or one is inside the other, when a file of ours
- * (the log) lies inside either tree, when the replica exists but is not a
- * directory, and when the source is empty while the replica is not (the
- * unmounted-volume case) unless `allowEmptySource` is set.
+ * The overlap rules, in one place: made at start (check_config.ts, exit 2)
+ * and again before every cycle, because links can change in between. After
+ * resolving symlinks: source and replica the same folder or one inside the
+ * other; a log or health file, or the backup folder, inside either tree, or
+ * the backup folder holding one; the log and health file the same file.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkOverlaps } from "./check_roots.ts";
+ * checkOverlaps({ source: "lib", replica: "lib/x" }).problem; // "Cannot mirror 'lib' into itself: ..."
+ * ```
+ *
+ * @param paths The run's paths.
+ * @returns The refusal (one line naming the flag and path, and what to do), or none; and the
+ *   backup folder as resolved for this check, which is where the cycle must put its backups.
+ */
+export function checkOverlaps(paths: RunPaths): { problem?: string; backupDir?: string } {
+  const { source, replica } = paths;
+  const realSource = realish(source);
+  const realReplica = realish(replica);
+  const realBackup = paths.backupDir === undefined ? undefined : realish(paths.backupDir);
+  const problem = (): string | undefined => {
+    if (realSource === realReplica) {
+      return `Source and replica are the same directory '${realSource}': point --replica_path elsewhere`;
+    }
+    if (inside(realReplica, realSource)) {
+      return `Cannot mirror '${source}' into itself: replica '${replica}' is inside the source; ` +
+        `point --replica_path outside it`;
+    }
+    if (inside(realSource, realReplica)) {
+      return `Cannot mirror '${source}' into '${replica}': the source is inside the replica; ` +
+        `point --replica_path elsewhere`;
+    }
+    if (realBackup !== undefined) {
+      for (const [what, real] of [["source", realSource], ["replica", realReplica]]) {
+        if (real === realBackup || inside(real, realBackup)) {
+          return `--backup_dir '${paths.backupDir}' holds the ${what}: put the backups outside both trees`;
+        }
+      }
+    }
+    const own: [string, string | undefined, string | undefined][] = [
+      ["--log_file", paths.logFile, paths.logFile && realish(paths.logFile)],
+      ["--health_file", paths.healthFile, paths.healthFile && realish(paths.healthFile)],
+      ["--backup_dir", paths.backupDir, realBackup],
+    ];
+    const seen = new Map<string, string>();
+    for (const [flag, path, real] of own) {
+      if (path === undefined || real === undefined) continue;
+      if (real === realReplica || inside(real, realReplica)) {
+        return `${flag} '${path}' is inside the replica, where the mirror would delete it: move it elsewhere`;
+      }
+      if (real === realSource || inside(real, realSource)) {
+        return `${flag} '${path}' is inside the source, which foldersync never writes to: move it elsewhere`;
+      }
+      const other = seen.get(real);
+      if (other) return `${flag} and ${other} are the same file '${path}': use two`;
+      seen.set(real, flag);
+    }
+    return undefined;
+  };
+  return { problem: problem(), backupDir: realBackup };
+}
+
+/**
+ * Refuses to run when a `--require_mount` path is not a mount point, when the
+ * source is missing or not a directory, when the paths overlap (see
+ * {@linkcode checkOverlaps}), when the replica exists but is not a directory,
+ * when the replica's filesystem is no longer mounted where it was (see
+ * `checkReplicaMount`), and when the source is empty while the replica is
+ * not (the unmounted-volume case) unless `allowEmptySource` is set.
  *
  * @example Usage
  * ```ts
@@ -114,10 +203,12 @@ export function inside(child: string, parent: string): boolean {
  * ```
  *
  * @param roots What to check.
+ * @returns What the checks resolved: the cycle acts on that.
  * @throws {SafetyError} With a one-line message when the cycle must not run.
  */
-export function checkRoots(roots: RootsToCheck): void {
+export function checkRoots(roots: RootsToCheck): CheckedRoots {
   const { source, replica } = roots;
+  for (const path of roots.requireMount ?? []) requireMountPoint(path);
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(source);
@@ -144,33 +235,15 @@ export function checkRoots(roots: RootsToCheck): void {
       `Replica '${replica}' exists and is not a directory: point --replica_path at a folder`,
     );
   }
-  const realSource = realish(source);
-  const realReplica = realish(replica);
-  if (realSource === realReplica) {
-    throw new SafetyError(`Source and replica are the same directory '${realSource}'`);
-  }
-  if (inside(realReplica, realSource)) {
-    throw new SafetyError(
-      `Cannot mirror '${source}' into itself: replica '${replica}' is inside the source`,
+  const overlaps = checkOverlaps(roots);
+  if (overlaps.problem !== undefined) throw new SafetyError(overlaps.problem);
+  const checked: CheckedRoots = { backupDir: overlaps.backupDir };
+  if (roots.replicaMount) {
+    checked.replicaMount = checkReplicaMount(
+      replica,
+      roots.replicaMount.remembered,
+      roots.replicaMount.onPurpose,
     );
-  }
-  if (inside(realSource, realReplica)) {
-    throw new SafetyError(
-      `Cannot mirror '${source}' into '${replica}': the source is inside the replica`,
-    );
-  }
-  for (const own of roots.ownFiles ?? []) {
-    const real = realish(own);
-    if (inside(real, realReplica)) {
-      throw new SafetyError(
-        `'${own}' is inside the replica, where the mirror would delete it: move it elsewhere`,
-      );
-    }
-    if (inside(real, realSource)) {
-      throw new SafetyError(
-        `'${own}' is inside the source, which foldersync never writes to: move it elsewhere`,
-      );
-    }
   }
   const excluded = roots.excluded ?? (() => false);
   let sourceHasEntries = false;
@@ -184,7 +257,7 @@ export function checkRoots(roots: RootsToCheck): void {
   } catch (error) {
     throw new RootError("source", source, error, "cannot list");
   }
-  if (roots.allowEmptySource || !replicaInfo || sourceHasEntries) return;
+  if (roots.allowEmptySource || !replicaInfo || sourceHasEntries) return checked;
   let replicaNames: string[];
   try {
     replicaNames = [...Deno.readDirSync(replica)].map((e) => e.name);
@@ -197,4 +270,5 @@ export function checkRoots(roots: RootsToCheck): void {
         `replica's contents (is the source volume mounted?); pass --allow-empty-source to mirror it anyway`,
     );
   }
+  return checked;
 }

@@ -46,6 +46,8 @@ export interface Config {
   backupDir?: string;
   /** `--backup_keep`, in seconds: backup folders older than this are removed. */
   backupKeepSeconds?: number;
+  /** `--require_mount`, repeatable: a cycle runs only while each is a mount point. */
+  requireMount: string[];
   /** `--log_level`. */
   logLevel: LogLevelName;
   /** `--log_format`. */
@@ -113,6 +115,8 @@ Options:
   --backup_dir DIR         move what a cycle removes or overwrites to DIR/<cycle start>/<path>
                            instead of losing it (outside both trees)
   --backup_keep DUR        remove backup folders older than this (30d, 12h); default: keep all
+  --require_mount PATH     run a cycle only while PATH is a mount point, e.g. the replica's
+                           disk (repeatable; like systemd's RequiresMountsFor)
   --log_level LEVEL        debug, info (default), warning or error
   --log_format FORMAT      text (default) or json (one object per line)
   --health_file PATH       record what each cycle did here, for --health (its folder is
@@ -157,6 +161,7 @@ const FLAGS: Record<string, FlagSpec> = {
   max_delete: { type: "string" },
   backup_dir: { type: "string" },
   backup_keep: { type: "string" },
+  require_mount: { type: "string", multiple: true },
   log_level: { type: "string" },
   log_format: { type: "string" },
   health_file: { type: "string" },
@@ -290,6 +295,11 @@ export function parseCommandLine(args: readonly string[]): Command {
     modifyWindowSeconds = seconds;
   }
 
+  const requireMount = values.require_mount as string[];
+  if (requireMount.some((path) => path === "")) {
+    throw new UsageError("--require_mount needs a path (a mount point, e.g. the replica's disk)");
+  }
+
   const logLevel = (str("log_level") ?? "info").toLowerCase();
   if (!LEVELS.includes(logLevel as LogLevelName)) {
     throw new UsageError(`--log_level '${logLevel}' is not one of ${LEVELS.join(", ")}`);
@@ -318,6 +328,7 @@ export function parseCommandLine(args: readonly string[]): Command {
       maxDelete: wholeNumber("max_delete", str("max_delete"), 0),
       backupDir,
       backupKeepSeconds,
+      requireMount,
       logLevel: logLevel as LogLevelName,
       logFormat: logFormat as LogFormat,
       healthFile: str("health_file") || undefined,

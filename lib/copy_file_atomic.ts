@@ -9,7 +9,7 @@ import { makeTempName } from "./temp_name.ts";
 import { inDir } from "./in_dir.ts";
 import { recheck, type Seen } from "./recheck.ts";
 import { keepOwner, targetMode } from "./owner.ts";
-import { keepOld } from "./backup.ts";
+import { type BackupTarget, keepOld } from "./backup.ts";
 
 /** One file copy: where from, where to, and what the scan saw on both sides. */
 export interface CopyJob {
@@ -27,8 +27,8 @@ export interface CopyJob {
   dirSeen: Seen;
   /** True when `dir` is the replica root (given by the user, it may be a link). */
   dirIsRoot: boolean;
-  /** `--backup_dir`: keep the entry overwritten here (absolute, its folder made). */
-  backup?: string;
+  /** `--backup_dir`: keep the entry overwritten here (its folder made). */
+  backup?: BackupTarget;
 }
 
 /**
@@ -373,7 +373,7 @@ export async function symlinkAtomic(
   dir: string,
   dirSeen: Seen,
   dirIsRoot: boolean,
-  backup?: string,
+  backup?: BackupTarget,
 ): Promise<void> {
   const tmp = dir + "/" + makeTempName();
   try {

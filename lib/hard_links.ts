@@ -129,7 +129,7 @@ export class HardLinks {
     if (!loosenDir(ctx, dir)) return;
     try {
       const name = path.slice(path.lastIndexOf("/") + 1);
-      linkAtomic(ctx.replica + "/" + group.path, file, dir, name, dst, backup?.path);
+      linkAtomic(ctx.replica + "/" + group.path, file, dir, name, dst, backup?.target);
     } catch (error) {
       if ((error as Error).name === "ChangedError") {
         return fail(ctx, path, "file", "cannot link", error);

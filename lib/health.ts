@@ -31,6 +31,12 @@ export interface HealthRecord {
   intervalSeconds: number;
   /** The writer's process id. */
   pid: number;
+  /**
+   * Where the replica's filesystem was mounted at the last cycle that ran:
+   * a cycle that finds it mounted higher up (its volume not mounted) is
+   * refused, after a restart too (see volume.ts).
+   */
+  replicaMount?: string;
 }
 
 /**
@@ -49,19 +55,23 @@ export interface HealthRecord {
  * @param cycle What the cycle did.
  * @param intervalSeconds The configured interval.
  * @param now The time it ended, ms since the epoch.
+ * @param replicaMount Where the replica's filesystem is mounted (undefined: keep the one recorded).
  */
 export function recordCycle(
   path: string,
   cycle: CycleRecord,
   intervalSeconds: number,
   now = Date.now(),
+  replicaMount?: string,
 ): void {
-  const lastSuccess = cycle.status === "ok" ? now : readHealth(path)?.lastSuccess;
+  const old = cycle.status === "ok" && replicaMount !== undefined ? undefined : readHealth(path);
+  const lastSuccess = cycle.status === "ok" ? now : old?.lastSuccess;
   const record: HealthRecord = {
     lastSuccess,
     lastCycle: { ...cycle, time: now },
     intervalSeconds,
     pid: Deno.pid,
+    replicaMount: replicaMount ?? rememberedMount(old),
   };
   const text = JSON.stringify(record) + "\n";
   // Written beside it and renamed over it, so a check never reads a half-written record.
@@ -100,6 +110,28 @@ function readHealth(path: string): HealthRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Where the health file says the replica's filesystem was mounted at the last
+ * cycle that ran, if it says so.
+ *
+ * @example Usage
+ * ```ts
+ * import { recordedMount } from "./health.ts";
+ * recordedMount("/tmp/health.json"); // "/mnt/backup", or undefined
+ * ```
+ *
+ * @param path The health file.
+ * @returns The mount point, or undefined.
+ */
+export function recordedMount(path: string): string | undefined {
+  return rememberedMount(readHealth(path));
+}
+
+function rememberedMount(record: HealthRecord | undefined): string | undefined {
+  const mount = record?.replicaMount;
+  return typeof mount === "string" && mount.startsWith("/") ? mount : undefined;
 }
 
 function ago(time: number, now: number): string {

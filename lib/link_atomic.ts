@@ -7,7 +7,7 @@
 import { makeTempName } from "./temp_name.ts";
 import { recheck, type Seen } from "./recheck.ts";
 import { type DirHandle, inDir } from "./in_dir.ts";
-import { keepOld } from "./backup.ts";
+import { type BackupTarget, keepOld } from "./backup.ts";
 
 /** The file to link to is no longer the one expected; nothing was linked. */
 export class AnchorChangedError extends Error {
@@ -50,7 +50,7 @@ export class AnchorChangedError extends Error {
  * @param dir The directory the link goes in.
  * @param name The link's name in `dir`.
  * @param seen What the scan saw at `name` (undefined: nothing).
- * @param backup `--backup_dir`: keep the entry replaced here (absolute).
+ * @param backup `--backup_dir`: keep the entry replaced here.
  * @throws {AnchorChangedError} When `anchor` is not `anchorSeen`.
  * @throws {ChangedError} When `dir` or `name` is not what the scan saw.
  */
@@ -60,7 +60,7 @@ export function linkAtomic(
   dir: DirHandle,
   name: string,
   seen: Seen,
-  backup?: string,
+  backup?: BackupTarget,
 ): void {
   inDir(dir, () => {
     const tmp = makeTempName();

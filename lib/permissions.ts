@@ -4,12 +4,14 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import type { Config } from "./cli.ts";
 
 /**
  * Finds the first permission the run needs and Deno has not granted: read on
  * the source, replica and log file; write on the replica and log file (and
- * the health file when set). Never prompts.
+ * the health file and backup folder when set); read on each `--require_mount`
+ * folder and its parent. Never prompts.
  *
  * @example Usage
  * ```ts
@@ -22,7 +24,9 @@ import type { Config } from "./cli.ts";
  * @returns One line naming the flag to add, or undefined when all is granted.
  */
 export function missingPermission(
-  config: Pick<Config, "source" | "replica" | "logFile" | "healthFile" | "backupDir">,
+  config:
+    & Pick<Config, "source" | "replica" | "logFile" | "healthFile" | "backupDir">
+    & Partial<Pick<Config, "requireMount">>,
 ): string | undefined {
   const reads = [
     config.source,
@@ -30,6 +34,8 @@ export function missingPermission(
     config.logFile,
     config.healthFile,
     config.backupDir,
+    // A mount point is told by comparing it with its parent folder.
+    ...(config.requireMount ?? []).flatMap((path) => [path, dirname(path)]),
   ];
   const writes = [config.replica, config.logFile, config.healthFile, config.backupDir];
   const readList = reads.filter((p): p is string => p !== undefined);

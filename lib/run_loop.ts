@@ -6,11 +6,12 @@
  * @module
  */
 import type { Config } from "./cli.ts";
-import { checkRoots, SafetyError } from "./check_roots.ts";
+import { type CheckedRoots, checkRoots, SafetyError } from "./check_roots.ts";
 import { explain, RootError } from "./errors.ts";
-import { cycleBackup, pruneBackups } from "./backup.ts";
+import { cycleBackup, pruneBackups, PruneError } from "./backup.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
-import { recordCycle } from "./health.ts";
+import { recordCycle, recordedMount } from "./health.ts";
+import { leaveReplica } from "./in_dir.ts";
 import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
 import { logEvent, logMessage, logSummary } from "./logging.ts";
 import { setLongTimeout } from "./long_timeout.ts";
@@ -31,6 +32,11 @@ export interface LoopState {
   progress?: ProgressLine;
   /** The replica's lock, held from the first cycle that finds the replica until the process ends. */
   lock?: ReplicaLock;
+  /**
+   * Where the replica's filesystem was mounted at the last cycle that ran
+   * (`at`); undefined until the first cycle has read it from the health file.
+   */
+  replicaMount?: { at?: string };
 }
 
 /** How a cycle ended. */
@@ -88,16 +94,31 @@ export async function runCycle(
     if (healthFile) recordCycle(healthFile, refused, config.intervalSeconds);
     return { ok: false };
   };
+  // Remembered across restarts where the run already keeps a record: the health file.
+  state.replicaMount ??= { at: config.healthFile ? recordedMount(config.healthFile) : undefined };
+  let checked: CheckedRoots;
   try {
-    checkRoots({
+    checked = checkRoots({
       source: config.source,
       replica: config.replica,
-      ownFiles: [config.logFile, config.healthFile].filter((f): f is string => f !== undefined),
+      logFile: config.logFile,
+      healthFile: config.healthFile,
+      backupDir: config.backupDir,
       allowEmptySource: config.allowEmptySource,
       excluded,
+      requireMount: config.requireMount,
+      replicaMount: {
+        remembered: state.replicaMount.at,
+        onPurpose: config.healthFile
+          ? `delete '${config.healthFile}', where it is remembered`
+          : "restart foldersync",
+      },
     });
   } catch (error) {
     return refuse(error);
+  }
+  if (checked.replicaMount !== undefined && !config.dryRun) {
+    state.replicaMount.at = checked.replicaMount;
   }
   const busy = (error: unknown): CycleResult => {
     if (!(error instanceof ReplicaBusyError)) throw error;
@@ -121,9 +142,10 @@ export async function runCycle(
   const base: SyncOptions = {
     source: config.source,
     replica: config.replica,
-    backup: config.backupDir === undefined
+    // The backup folder as the check resolved it: a link re-pointed since is not followed.
+    backup: checked.backupDir === undefined
       ? undefined
-      : cycleBackup(config.backupDir, new Date(Date.now() - (performance.now() - started))),
+      : cycleBackup(checked.backupDir, new Date(Date.now() - (performance.now() - started))),
     checksum: config.checksum,
     modifyWindowMs: Math.round((config.modifyWindowSeconds ?? 0) * 1000),
     hardLinks: config.hardLinks,
@@ -194,27 +216,51 @@ export async function runCycle(
         "in the future (clock skew?): copied without waiting for them to settle",
     );
   }
-  if (config.backupDir !== undefined && config.backupKeepSeconds !== undefined) {
-    pruneOld(config.backupDir, config.backupKeepSeconds, config.dryRun);
+  if (checked.backupDir !== undefined && config.backupKeepSeconds !== undefined) {
+    pruneOld(checked.backupDir, config.backupKeepSeconds, config.dryRun);
+    leaveReplica(config.source); // Nor is a backup folder left the working directory.
   }
   logSummary(cycle, seconds, stats, config.dryRun, scope?.length, config.backupDir !== undefined);
   ok = ok && stats.error === 0 && !stats.aborted;
   if (healthFile) {
     const status = stats.aborted ? "stopped" : ok ? "ok" : "failed";
-    recordCycle(healthFile, { cycle, status, errors: stats.error }, config.intervalSeconds);
+    recordCycle(
+      healthFile,
+      { cycle, status, errors: stats.error },
+      config.intervalSeconds,
+      undefined,
+      state.replicaMount.at,
+    );
   }
   return { ok, stats };
 }
 
-/** `--backup_keep`: removes the backup folders past their age, one log line each. */
+/**
+ * `--backup_keep`: removes the backup folders past their age, one log line
+ * each; one that cannot be removed is a warning, and the next is tried.
+ */
 function pruneOld(dir: string, keepSeconds: number, dryRun: boolean): void {
   try {
-    pruneBackups(dir, keepSeconds, Date.now(), dryRun, (name) => {
-      logMessage(
-        "info",
-        `backup folder ${name} ${dryRun ? "would be " : ""}removed: older than --backup_keep` +
-          (dryRun ? " (dry run)" : ""),
-      );
+    pruneBackups(dir, keepSeconds, Date.now(), dryRun, {
+      removed: (name) => {
+        logMessage(
+          "info",
+          `backup folder ${name} ${dryRun ? "would be " : ""}removed: older than --backup_keep` +
+            (dryRun ? " (dry run)" : ""),
+        );
+      },
+      failed: (name, error) => {
+        const { reason, hint } = explain(error instanceof PruneError ? error.cause : error);
+        const folder = `${dir}/${name}`;
+        const inner = error instanceof PruneError && error.path.startsWith(`${folder}/`)
+          ? `'${error.path.slice(folder.length + 1)}': `
+          : "";
+        logMessage(
+          "warning",
+          `cannot remove backup folder '${folder}': ${inner}${reason}` +
+            `${hint ? ` (${hint})` : ""}; tried again next cycle`,
+        );
+      },
     });
   } catch (error) {
     const { reason, hint } = explain(error);

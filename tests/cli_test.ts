@@ -106,6 +106,15 @@ Deno.test("cli: --exclude-from and --include-from read rules in place, as rsync 
   );
 });
 
+Deno.test("cli: --require_mount repeats, under both spellings; an empty one is refused", () => {
+  assert.deepEqual(config([]).requireMount, []);
+  assert.deepEqual(
+    config(["--require_mount", "/mnt/a", "--require-mount", "/mnt/b"]).requireMount,
+    ["/mnt/a", "/mnt/b"],
+  );
+  assert.throws(() => config(["--require_mount", ""]), /--require_mount needs a path/);
+});
+
 Deno.test("cli: bad values throw a UsageError naming the flag", () => {
   const bad: [string[], RegExp][] = [
     [["--sync_interval", "0"], /--sync_interval/],

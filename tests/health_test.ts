@@ -1,6 +1,6 @@
 /** The health record: what each cycle did, and `--health`'s one-line answer. */
 import assert from "node:assert/strict";
-import { checkHealth, type HealthRecord, recordCycle } from "../lib/health.ts";
+import { checkHealth, type HealthRecord, recordCycle, recordedMount } from "../lib/health.ts";
 import { tempDirs } from "./helpers.ts";
 
 const read = (path: string): HealthRecord => JSON.parse(Deno.readTextFileSync(path));
@@ -30,6 +30,19 @@ Deno.test("health: each cycle is recorded, in a folder created when missing; a f
     healthy: false,
     message: "unhealthy: last cycle 100 s ago failed with 3 errors; last success 160 s ago",
   });
+});
+
+Deno.test("health: where the replica's filesystem is mounted is kept until a cycle says otherwise", () => {
+  using t = tempDirs();
+  const path = `${t.dir}/h.json`;
+  assert.equal(recordedMount(path), undefined);
+  recordCycle(path, { cycle: 1, status: "ok", errors: 0 }, 60, 1, "/mnt/backup");
+  assert.equal(recordedMount(path), "/mnt/backup");
+  recordCycle(path, { cycle: 2, status: "refused", errors: 0 }, 60, 2);
+  recordCycle(path, { cycle: 3, status: "ok", errors: 0 }, 60, 3);
+  assert.equal(recordedMount(path), "/mnt/backup");
+  recordCycle(path, { cycle: 4, status: "ok", errors: 0 }, 60, 4, "/");
+  assert.equal(recordedMount(path), "/");
 });
 
 Deno.test("health: an unhealthy answer says why, in one line", () => {

@@ -321,6 +321,10 @@ Deno.test("examples/foldersync.service: its ExecStart runs, ExecReload reopens t
   assert.ok(args.includes("--allow-read") && args.includes("--allow-write"));
   assert.ok(!args.some((a) => /^--allow-(?!read$|write$)/.test(a)), "only the two permissions");
   const log = `${t.dir}/logs/foldersync.log`;
+  // The unit's replica is a disk's mount point; here it is a temporary folder.
+  const mount = args.indexOf("--require_mount");
+  assert.equal(args[mount + 1], t.dst);
+  args.splice(mount, 2);
   const child = new Deno.Command(program, {
     // The unit's 60 s interval is long for a test.
     args: args.map((a, i) => args[i - 1] === "--sync_interval" ? "0.2" : a),

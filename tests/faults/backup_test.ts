@@ -6,13 +6,17 @@
 import { equal, match, ok } from "node:assert/strict";
 import {
   assertMirror,
+  assertSameSnapshot,
+  canDropPrivileges,
   canMount,
+  NOBODY,
   put,
   runCli,
   sh,
   snapshot,
   spawnCli,
   tempRoot,
+  waitUntil,
 } from "./helpers.ts";
 
 const T = 1_600_000_000;
@@ -240,4 +244,235 @@ Deno.test("--backup_dir: killed at a random moment of a cycle, no replica entry 
   } finally {
     await cleanup();
   }
+});
+
+/** Points the link at `target` in one step, as `ln -sfn` does. */
+function repoint(link: string, target: string): void {
+  Deno.symlinkSync(target, `${link}.new`);
+  Deno.renameSync(`${link}.new`, link);
+}
+
+/** Files under `root` (relative paths), any depth; entries vanishing meanwhile are left out. */
+function filesUnder(root: string, rel = ""): string[] {
+  const found: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(rel === "" ? root : `${root}/${rel}`)) {
+      const path = rel === "" ? e.name : `${rel}/${e.name}`;
+      if (e.isFile) found.push(path);
+      else if (e.isDirectory) found.push(...filesUnder(root, path));
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return found.sort();
+}
+
+Deno.test("--backup_dir re-pointed into the source between cycles: refused, the source untouched", async () => {
+  const { dir, cleanup } = await tempRoot("backup-repoint");
+  try {
+    const src = `${dir}/source`;
+    const rep = `${dir}/replica`;
+    const outside = `${dir}/outside`;
+    const link = `${dir}/backups`;
+    put(src, "a.txt", "a", T);
+    put(src, "b.txt", "b", T);
+    Deno.mkdirSync(outside);
+    Deno.symlinkSync(outside, link);
+    const live = await spawnCli([
+      "--source_path",
+      src,
+      "--replica_path",
+      rep,
+      "--backup_dir",
+      link,
+      "--sync_interval",
+      "0.2",
+    ]);
+    try {
+      await live.waitForLine(/cycle 1 done/);
+      repoint(link, src);
+      Deno.removeSync(`${src}/b.txt`);
+      const before = snapshot(src);
+      const from = live.lines.length;
+      const refused = await live.waitForLine(/cycle \d+ refused/, from);
+      await live.waitForLine(/cycle \d+ refused/, refused + 1);
+      match(
+        live.lines[refused],
+        new RegExp(
+          `ERROR +cycle \\d+ refused: --backup_dir '${link}' (is inside|holds) the source`,
+        ),
+      );
+      assertSameSnapshot(before, snapshot(src), "source");
+      // Touched nothing: b.txt is still in the replica, or was kept outside by a cycle that
+      // started before the link changed.
+      ok(
+        Deno.statSync(`${rep}/b.txt`).isFile ||
+          filesUnder(outside).some((f) => f.endsWith("/b.txt")),
+      );
+      repoint(link, outside);
+      await waitUntil(() => filesUnder(outside).some((f) => f.endsWith("/b.txt")), "b.txt kept");
+      assertSameSnapshot(before, snapshot(src), "source");
+    } finally {
+      live.kill();
+      await live.status;
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("--backup_dir re-pointed into the source during cycles: moves go where the check saw it", async () => {
+  const { dir, cleanup } = await tempRoot("backup-flip");
+  try {
+    const src = `${dir}/source`;
+    const rep = `${dir}/replica`;
+    const outside = `${dir}/outside`;
+    const link = `${dir}/backups`;
+    put(src, "keep.txt", "kept", T);
+    Deno.mkdirSync(outside);
+    Deno.symlinkSync(outside, link);
+    const before = snapshot(src);
+    const live = await spawnCli([
+      "--source_path",
+      src,
+      "--replica_path",
+      rep,
+      "--backup_dir",
+      link,
+      "--sync_interval",
+      "0.02",
+    ]);
+    let flipping = true;
+    let flipper = Promise.resolve();
+    try {
+      await live.waitForLine(/cycle 1 done/);
+      flipper = (async () => {
+        // Flips the link between the outside folder and the source at varied moments.
+        for (let n = 1; flipping; n++) {
+          repoint(link, n % 2 ? src : outside);
+          await new Promise((r) => setTimeout(r, Math.random() * 15));
+        }
+      })();
+      const rounds = 12;
+      for (let round = 0; round < rounds; round++) {
+        // Made aside and moved in, so the running loop never meets a half-made file.
+        const staging = `${dir}/staging${round}`;
+        for (let f = 0; f < 30; f++) put(staging, `extra/f${f}.txt`, `${round}/${f}`, T);
+        for (let f = 0; f < 10; f++) put(staging, `loose${round}-${f}.txt`, `${round}/${f}`, T);
+        Deno.renameSync(`${staging}/extra`, `${rep}/extra${round}`);
+        for (let f = 0; f < 10; f++) {
+          Deno.renameSync(`${staging}/loose${round}-${f}.txt`, `${rep}/loose${round}-${f}.txt`);
+        }
+        await waitUntil(
+          () =>
+            !filesUnder(rep).some((p) => p.startsWith(`extra${round}/`) || p.startsWith("loose")),
+          `round ${round}: the extra files moved out of the replica`,
+        );
+      }
+      flipping = false;
+      await flipper;
+      assertSameSnapshot(before, snapshot(src), "source");
+      const kept = filesUnder(outside).map((p) => p.replace(/^[^/]+\//, "")).sort();
+      equal(kept.length, rounds * 40, kept.slice(0, 5).join(", "));
+    } finally {
+      flipping = false;
+      await flipper;
+      live.kill();
+      await live.status;
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test({
+  name: "non-root --backup_dir on the same filesystem: a 0555 folder is moved and keeps its mode",
+  ignore: !canDropPrivileges(),
+  async fn() {
+    const { dir, cleanup } = await tempRoot("backup-ro");
+    try {
+      const src = `${dir}/source`;
+      const rep = `${dir}/replica`;
+      const backups = `${dir}/backups`;
+      put(src, "keep.txt", "kept", T);
+      put(src, "ro/f.txt", "read-only", T);
+      put(src, "ro/inner/g.txt", "inner", T);
+      Deno.chmodSync(`${src}/ro/f.txt`, 0o444);
+      Deno.chmodSync(`${src}/ro/inner`, 0o555);
+      Deno.chmodSync(`${src}/ro`, 0o555);
+      Deno.mkdirSync(backups);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, src, backups]);
+      await sh(["chown", `${NOBODY}:${NOBODY}`, dir]);
+      const args = ["--source_path", src, "--replica_path", rep, "--once"];
+      const first = await runCli(args, { asNobody: true });
+      equal(first.code, 0, first.text);
+      await sh(["chmod", "-R", "u+w", `${src}/ro`]);
+      Deno.removeSync(`${src}/ro`, { recursive: true });
+      const run = await runCli([...args, "--backup_dir", backups], { asNobody: true });
+      equal(run.code, 0, run.text);
+      match(run.text, /INFO +backup dir +ro -> \S+\/ro/);
+      assertMirror(src, rep);
+      const [stamp] = stamps(backups);
+      const b = `${backups}/${stamp}`;
+      equal(Deno.statSync(`${b}/ro`).mode! & 0o777, 0o555);
+      equal(Deno.statSync(`${b}/ro/inner`).mode! & 0o777, 0o555);
+      equal(Deno.statSync(`${b}/ro/f.txt`).mode! & 0o777, 0o444);
+      equal(read(`${b}/ro/f.txt`), "read-only");
+      equal(read(`${b}/ro/inner/g.txt`), "inner");
+    } finally {
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "non-root --backup_keep: read-only backups are pruned, and one failure does not stop the rest",
+  ignore: !canDropPrivileges(),
+  async fn() {
+    const { dir, cleanup } = await tempRoot("backup-prune-ro");
+    try {
+      const src = `${dir}/source`;
+      const rep = `${dir}/replica`;
+      const backups = `${dir}/backups`;
+      put(src, "keep.txt", "kept", T);
+      // The first expired folder holds a folder of root's that uid 65534 can neither empty nor chmod.
+      put(backups, "2020-01-01T000000Z/stuck/x.txt", "x", T);
+      put(backups, "2020-01-01T000000Z/fine.txt", "fine", T);
+      put(backups, "2020-01-02T000000Z/ro/f.txt", "read-only", T);
+      put(backups, "2020-01-03T000000Z/plain.txt", "plain", T);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, src, backups]);
+      await sh(["chown", "-R", "0:0", `${backups}/2020-01-01T000000Z/stuck`]);
+      Deno.chmodSync(`${backups}/2020-01-02T000000Z/ro/f.txt`, 0o444);
+      Deno.chmodSync(`${backups}/2020-01-02T000000Z/ro`, 0o555);
+      Deno.chmodSync(`${backups}/2020-01-02T000000Z`, 0o555);
+      await sh(["chown", `${NOBODY}:${NOBODY}`, dir]);
+      const run = await runCli([
+        "--source_path",
+        src,
+        "--replica_path",
+        rep,
+        "--once",
+        "--backup_dir",
+        backups,
+        "--backup_keep",
+        "30d",
+      ], { asNobody: true });
+      equal(run.code, 0, run.text);
+      match(
+        run.text,
+        /WARN.* cannot remove backup folder '.*\/backups\/2020-01-01T000000Z': .*stuck.*permission denied/i,
+      );
+      match(run.text, /backup folder 2020-01-02T000000Z removed: older than --backup_keep/);
+      match(run.text, /backup folder 2020-01-03T000000Z removed: older than --backup_keep/);
+      const left = [...Deno.readDirSync(backups)].map((e) => e.name).sort();
+      equal(left.join(","), "2020-01-01T000000Z", run.text);
+      equal(
+        [...Deno.readDirSync(`${backups}/2020-01-01T000000Z`)].map((e) => e.name).join(","),
+        "stuck",
+      );
+    } finally {
+      await cleanup();
+    }
+  },
 });
