@@ -15,6 +15,7 @@ import {
   type ApplyContext,
   applyDirMeta,
   applyMkdir,
+  coded,
   DeleteBudget,
   type DirRef,
   fail,
@@ -58,6 +59,8 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Receives every event. */
   onEvent?: (event: SyncEvent) => void;
+  /** `--itemize-changes`: change events carry rsync's code, and a folder's mtime gets an event too. */
+  itemize?: boolean;
   /** Told the files and bytes each directory's plan will copy (for a progress line). */
   onPlan?: (files: number, bytes: number) => void;
   /** Called once this cycle has created the replica root (to lock it; may throw to stop the cycle). */
@@ -165,8 +168,9 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     settle: new SetAside(),
     stats,
     lastYield: performance.now(),
+    itemize: options.itemize ?? false,
     emit: (event) => {
-      stats[event.action]++;
+      if (!event.uncounted) stats[event.action]++;
       if (event.bytes) stats.bytes += event.bytes;
       if (dryRun) event.dryRun = true;
       onEvent?.(event);
@@ -203,13 +207,16 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
       }
       created = true;
     }
-    ctx.emit({ action: "create", path: ".", kind: "dir" });
+    ctx.emit(coded(ctx, { action: "create", path: ".", kind: "dir" }, "c", "+"));
     if (created) options.onRootCreated?.();
   }
+  const scannedRoot = dstRoot; // As found: what its metadata is compared with.
+  let probed = false;
   if (!dryRun && dstRoot) {
     // Owners of entries already there are mirrored only once chown is known to work.
     probeChown({ abs: dstAbs, seen: dstRoot });
-    dstRoot = toEntry("", look(dstAbs)); // The probe changed its mtime: set back after its contents.
+    dstRoot = toEntry("", look(dstAbs));
+    probed = dstRoot.mtimeMs !== scannedRoot!.mtimeMs; // Its mtime is set back after its contents.
   }
   const root: DirRef = {
     rel: start,
@@ -220,7 +227,8 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   if (options.prefetch) ctx.lister = prefetchSource(source, start, options.prefetch.exclude);
   try {
     try {
-      await walkDir(ctx, srcRoot, root, created ? undefined : dstRoot, created || !dstRoot);
+      const scanned = created ? undefined : scannedRoot;
+      await walkDir(ctx, srcRoot, root, scanned, created || !dstRoot, probed);
     } finally {
       ctx.lister.close();
       // Copies still set aside are released (and give up) at once when the cycle stopped;
@@ -383,6 +391,7 @@ function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
  * @param dir The replica directory (in a dry run, a stand-in when it does not exist).
  * @param scanned The replica directory as its parent's scan saw it (undefined: new).
  * @param empty True when the replica directory is known to be empty (just made, or absent in a dry run).
+ * @param touched True when its mtime was changed since `scanned` (the chown probe in the root).
  */
 async function walkDir(
   ctx: Ctx,
@@ -390,6 +399,7 @@ async function walkDir(
   dir: DirRef,
   scanned: Entry | undefined,
   empty: boolean,
+  touched = false,
 ): Promise<void> {
   if (ctx.signal?.aborted) return;
   await yieldNow(ctx);
@@ -440,7 +450,7 @@ async function walkDir(
     if (files > 0) ctx.onPlan(files, bytes);
   }
 
-  let changed = false;
+  let changed = touched;
   const tasks: Promise<void>[] = [];
   const failed = new Set<string>();
   const made = new Map<string, Entry>();
