@@ -401,8 +401,9 @@ export function itemizedText(event: SyncEvent): string {
   let text = `${code} ${itemizeName(event.path, event.kind)}`;
   const detail = event.detail;
   if (detail === undefined || code.startsWith(".")) return text; // Attributes: the code says which.
-  if (event.action === "backup") text += ` (moved to ${detail.replace(/^-> /, "")})`;
-  else if (event.kind === "symlink" && detail.startsWith("-> ")) text += ` ${detail}`;
+  const arrow = detail.startsWith("-> ");
+  if (code.startsWith("*") && arrow) text += ` (moved to ${detail.slice(3)})`; // --backup_dir
+  else if (event.kind === "symlink" && arrow) text += ` ${detail}`;
   else if (code.startsWith("h") && detail.startsWith(HARD_LINK)) {
     text += ` => ${detail.slice(HARD_LINK.length)}`;
   } else text += ` (${detail})`;

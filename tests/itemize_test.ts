@@ -518,3 +518,22 @@ Deno.test("cli: -i, --itemize-changes and --itemize_changes turn it on; off by d
   assert.equal(itemize("--itemize_changes"), true);
   assert.throws(() => parseCommandLine([...base, "--log_file", "-i"]), /--log_file needs a value/);
 });
+
+Deno.test("--itemize-changes with --backup_dir: a removal says where it went; an overwrite keeps its backup line", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a", "gone.txt": "g" });
+  assert.equal((await syncOnce(t)).code, 0);
+  Deno.writeTextFileSync(`${t.src}/a.txt`, "a, longer");
+  Deno.removeSync(`${t.src}/gone.txt`);
+  Deno.writeTextFileSync(t.log, "");
+  const result = await syncOnce(t, "--itemize-changes", "--backup_dir", `${t.dir}/backups`);
+  assert.equal(result.code, 0, result.stderr);
+  const lines = Deno.readTextFileSync(t.log).split("\n").map((l) => l.slice(25));
+  const [stamp] = [...Deno.readDirSync(`${t.dir}/backups`)].map((entry) => entry.name);
+  assert.ok(
+    lines.includes(`INFO  *deleting   gone.txt (moved to ${stamp}/gone.txt)`),
+    lines.join("\n"),
+  );
+  assert.ok(lines.includes(`INFO  backup file    a.txt -> ${stamp}/a.txt`), lines.join("\n"));
+  assert.ok(lines.includes("INFO  >f.st...... a.txt"), lines.join("\n"));
+});
