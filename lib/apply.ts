@@ -35,6 +35,7 @@ import {
   crossDevice,
   shownBackup,
 } from "./backup.ts";
+import { itemizeCode, type ItemUpdate } from "./itemize.ts";
 
 /** A replica directory as the walk knows it. */
 export interface DirRef extends DirHandle {
@@ -104,6 +105,8 @@ export interface ApplyContext {
   warned: Set<string>;
   /** Receives every event. */
   emit: (event: SyncEvent) => void;
+  /** `--itemize-changes`: change events carry rsync's code (`itemize`). */
+  itemize?: boolean;
   /** Lets signal handlers run during long synchronous stretches. */
   yieldNow: () => Promise<void>;
   /** Mtimes this many ms apart or closer are the same (see `PlanOptions.mtimeWindowMs`). */
@@ -135,6 +138,32 @@ const BIND = "is the source or replica itself (or holds it), reached through a b
  */
 export function shown(rel: string): string {
   return rel === "" ? "." : rel;
+}
+
+/**
+ * Gives a change event its rsync code when the cycle itemizes changes
+ * (`--itemize-changes`); leaves it as it is otherwise.
+ *
+ * @example Usage
+ * ```ts
+ * import { coded } from "./apply.ts";
+ * // ctx.emit(coded(ctx, { action: "copy", path: "a", kind: "file" }, ">", "+"));
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param event The event.
+ * @param update What is done (see itemize.ts); undefined where rsync prints no line.
+ * @param changes What differs (see itemize.ts).
+ * @returns The event.
+ */
+export function coded(
+  ctx: Pick<ApplyContext, "itemize">,
+  event: SyncEvent,
+  update: ItemUpdate | undefined,
+  changes = "",
+): SyncEvent {
+  if (ctx.itemize) event.itemize = update ? itemizeCode(update, event.kind, changes) : "";
+  return event;
 }
 
 /**
@@ -283,20 +312,24 @@ export async function applyAction(
     case "skip":
       skip(ctx, action.path, action.kind, action.why);
       return undefined;
-    case "remove":
-      return (await applyRemove(ctx, action.path, action.dst, action.reason === "type", dir))
+    case "remove": {
+      const type = action.reason === "type"; // Makes room: rsync prints no line for it.
+      return (await applyRemove(ctx, action.path, action.dst, type, dir, false, !type))
         ? undefined
         : false;
+    }
     case "mkdir":
       return applyMkdir(ctx, action.path, dir) === undefined ? false : undefined;
     case "symlink":
       await applySymlink(ctx, action, dir);
       return undefined;
     case "attrs":
-      applyAttrs(ctx, action.path, action.src, action.dst, dir);
+      applyAttrs(ctx, action.path, action.src, action.dst, dir, action.changes);
       return undefined;
-    case "copy":
-      return await applyCopy(ctx, action.path, action.src, action.dst, action.reason, dir, extra);
+    case "copy": {
+      const more = ctx.itemize ? { ...extra, changes: action.changes } : extra;
+      return await applyCopy(ctx, action.path, action.src, action.dst, action.reason, dir, more);
+    }
     case "compare":
       return await ctx.pool.run(() => applyCompare(ctx, action, dir, extra));
   }
@@ -321,6 +354,9 @@ export async function applyAction(
  * @param entry What the scan saw there.
  * @param mustGo True when something must take its place (a type change).
  * @param dir The replica directory holding it.
+ * @param copied True when it was copied to the backup folder already (nothing to report).
+ * @param itemized False for an entry that makes room for another kind: no
+ *   `*deleting` for it with `--itemize-changes` (rsync prints none); its contents have one.
  * @returns True when it is gone.
  */
 export async function applyRemove(
@@ -330,13 +366,14 @@ export async function applyRemove(
   mustGo: boolean,
   dir: DirRef,
   copied = false,
+  itemized = true,
 ): Promise<boolean> {
   if (ctx.budget.tripped) return false;
   if (!ctx.dryRun && !loosenDir(ctx, dir)) return false;
   const path = ctx.replica + "/" + rel;
   const name = rel.slice(rel.lastIndexOf("/") + 1);
   if (ctx.backup && !copied && !isTempName(name)) {
-    const moved = await backupRemoval(ctx, ctx.backup, rel, entry, mustGo, dir);
+    const moved = await backupRemoval(ctx, ctx.backup, rel, entry, mustGo, dir, itemized);
     if (moved !== undefined) return moved;
   }
   if (entry.kind === "dir") {
@@ -396,7 +433,11 @@ export async function applyRemove(
         Deno.removeSync(name);
       });
     }
-    if (!copied) ctx.emit({ action: "remove", path: rel, kind: entry.kind });
+    if (!copied) {
+      ctx.emit(
+        coded(ctx, { action: "remove", path: rel, kind: entry.kind }, itemized ? "*" : undefined),
+      );
+    }
     return true;
   } catch (error) {
     fail(ctx, rel, entry.kind, "cannot remove", error);
@@ -452,6 +493,8 @@ function survey(ctx: ApplyContext, rel: string, entry: Entry, dir: DirRef): numb
  * it there first and then removes it. The entries moved count against
  * `--max-delete`. Returns undefined when the tree cannot go whole (it holds
  * excluded or unreadable entries): its entries are then moved one by one.
+ * One that makes room for another kind (not `itemized`) is reported as a
+ * backup of what was overwritten is: no rsync code.
  */
 async function backupRemoval(
   ctx: ApplyContext,
@@ -460,6 +503,7 @@ async function backupRemoval(
   entry: Entry,
   mustGo: boolean,
   dir: DirRef,
+  itemized: boolean,
 ): Promise<boolean | undefined> {
   const name = rel.slice(rel.lastIndexOf("/") + 1);
   let count: number | undefined;
@@ -471,13 +515,16 @@ async function backupRemoval(
   }
   if (count === undefined) return undefined;
   if (!ctx.dryRun && !ctx.budget.take(count)) return overBudget(ctx, rel, entry.kind);
-  const event = (to: string): SyncEvent => ({
-    action: "backup",
-    path: rel,
-    kind: entry.kind,
-    detail: `-> ${to}`,
-    count,
-  });
+  const event = (to: string): SyncEvent => {
+    const moved: SyncEvent = {
+      action: "backup",
+      path: rel,
+      kind: entry.kind,
+      detail: `-> ${to}`,
+      count,
+    };
+    return itemized ? coded(ctx, moved, "*") : moved;
+  };
   if (ctx.dryRun) {
     ctx.emit(event(`${backup.stamp}/${rel}`));
     return true;
@@ -571,7 +618,7 @@ export function applyMkdir(ctx: ApplyContext, rel: string, dir: DirRef): Entry |
         return toEntry(rel, Deno.lstatSync(name));
       });
     }
-    ctx.emit({ action: "create", path: rel, kind: "dir" });
+    ctx.emit(coded(ctx, { action: "create", path: rel, kind: "dir" }, "c", "+"));
     return made;
   } catch (error) {
     fail(ctx, rel, "dir", "cannot create directory", error);
@@ -597,7 +644,7 @@ export async function applySymlink(
   action: Extract<Action, { op: "symlink" }>,
   dir: DirRef,
 ): Promise<void> {
-  const { path, src, dst, reason } = action;
+  const { path, src, dst, reason, changes } = action;
   try {
     const backup = overwritten(ctx, path, dst);
     if (!ctx.dryRun) {
@@ -613,12 +660,13 @@ export async function applySymlink(
       );
     }
     backup?.done();
-    ctx.emit({
+    const event: SyncEvent = {
       action: reason === "new" ? "create" : "update",
       path,
       kind: "symlink",
       detail: `-> ${src.target}`,
-    });
+    };
+    ctx.emit(coded(ctx, event, "c", changes));
   } catch (error) {
     fail(ctx, path, "symlink", "cannot create symlink", error);
   }
@@ -639,6 +687,7 @@ export async function applySymlink(
  * @param src The source file.
  * @param dst The replica file as scanned.
  * @param dir The replica directory holding it.
+ * @param changes What the planner found different (see itemize.ts), for `--itemize-changes`.
  */
 export function applyAttrs(
   ctx: ApplyContext,
@@ -646,6 +695,7 @@ export function applyAttrs(
   src: Entry,
   dst: Entry,
   dir: DirRef,
+  changes = "",
 ): void {
   const name = rel.slice(rel.lastIndexOf("/") + 1);
   let owner = { uid: dst.uid, gid: dst.gid };
@@ -672,7 +722,15 @@ export function applyAttrs(
       if (mode !== dst.mode) parts.unshift(`mode ${octal(mode)}`);
     }
     if (parts.length > 0) {
-      ctx.emit({ action: "update", path: rel, kind: "file", detail: parts.join(", ") });
+      // An owner that could not be given is not reported, in the code either.
+      const done = owner === src ? changes : changes.replace(/[og]/g, "");
+      const event: SyncEvent = {
+        action: "update",
+        path: rel,
+        kind: "file",
+        detail: parts.join(", "),
+      };
+      ctx.emit(coded(ctx, event, ".", done));
     }
   } catch (error) {
     fail(ctx, rel, "file", "cannot set mode", error);
@@ -688,6 +746,8 @@ export interface CopyExtra {
   made?: (file: Made) => void;
   /** Added to the copy's event: why a group member was copied, not linked. */
   detail?: string;
+  /** With `--itemize-changes`: what differs (see itemize.ts), for the copy's code. */
+  changes?: string;
 }
 
 /**
@@ -752,9 +812,11 @@ export async function applyCopy(
   const action = reason === "new" ? "copy" : "update";
   const backup = overwritten(ctx, rel, dst);
   const detail = extra.detail;
+  const event = (): SyncEvent =>
+    coded(ctx, { action, path: rel, kind: "file", bytes: src.size, detail }, ">", extra.changes);
   if (ctx.dryRun) {
     backup?.done();
-    ctx.emit({ action, path: rel, kind: "file", bytes: src.size, detail });
+    ctx.emit(event());
     return undefined;
   }
   // The walk sets unsettled files aside; one reached another way (a hard-link member copied
@@ -775,7 +837,7 @@ export async function applyCopy(
   const copied = (file?: Made) => {
     if (file) extra.made?.(file);
     backup?.done();
-    ctx.emit({ action, path: rel, kind: "file", bytes: src.size, detail });
+    ctx.emit(event());
   };
   const failed = (error: unknown) => fail(ctx, rel, "file", "cannot copy", error);
   if (!copiesInline(src)) {
@@ -846,13 +908,14 @@ export async function applyCompare(
     detail = "the replica file could not be read to compare it";
   }
   if (!same) {
-    const why = detail ? { ...extra, detail } : extra;
+    const changes = "c" + action.changes; // Size and mtime agree: a compare is planned only then.
+    const why = detail ? { ...extra, detail, changes } : { ...extra, changes };
     const task = await applyCopy(ctx, path, src, dst, "update", dir, why);
     await task?.done;
     return;
   }
   extra.made?.(dst);
-  if (action.attrs) applyAttrs(ctx, path, src, dst, dir);
+  if (action.attrs) applyAttrs(ctx, path, src, dst, dir, action.changes);
 }
 
 /**
@@ -880,9 +943,17 @@ export function applyDirMeta(
   dir: DirRef,
 ): void {
   const { src } = action;
+  const path = shown(action.path);
   const report = () => {
-    if (action.report === "") return;
-    ctx.emit({ action: "update", path: shown(action.path), kind: "dir", detail: action.report });
+    if (action.report !== "") {
+      const event: SyncEvent = { action: "update", path, kind: "dir", detail: action.report };
+      ctx.emit(coded(ctx, event, ".", action.changes));
+    } else if (ctx.itemize && action.changes !== "") {
+      // An mtime alone follows from the contents: a line as rsync's, not counted as an update.
+      ctx.emit(
+        coded(ctx, { action: "update", path, kind: "dir", uncounted: true }, ".", action.changes),
+      );
+    }
   };
   if (ctx.dryRun) return report();
   try {

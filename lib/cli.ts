@@ -62,6 +62,8 @@ export interface Config {
   debounceMs: number;
   /** False with `--no-progress`; the line is only ever drawn on a terminal. */
   progress: boolean;
+  /** `--itemize-changes` (`-i`): change lines carry rsync's 11-character codes. */
+  itemizeChanges: boolean;
 }
 
 /** What the command line asks for. */
@@ -119,6 +121,9 @@ Options:
                            disk (repeatable; like systemd's RequiresMountsFor)
   --log_level LEVEL        debug, info (default), warning or error
   --log_format FORMAT      text (default) or json (one object per line)
+  -i, --itemize-changes    log each change as rsync -i prints it: its code, then the path
+                           (>f.st...... a.txt, cd+++++++++ new/, *deleting   old.txt); in JSON
+                           logs, the code is the field "itemize"
   --health_file PATH       record what each cycle did here, for --health (its folder is
                            created when missing)
   --health                 exit 0 if --health_file shows a recent successful cycle, else 1
@@ -170,6 +175,7 @@ const FLAGS: Record<string, FlagSpec> = {
   watch: { type: "boolean" },
   debounce: { type: "string" },
   no_progress: { type: "boolean" },
+  itemize_changes: { type: "boolean", short: "i" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 };
@@ -336,6 +342,7 @@ export function parseCommandLine(args: readonly string[]): Command {
       watch: values.watch === true,
       debounceMs,
       progress: values.no_progress !== true,
+      itemizeChanges: values.itemize_changes === true,
     },
   };
 }
@@ -423,10 +430,13 @@ function wholeNumber(flag: string, text: string | undefined, min: number): numbe
  * Joins a value-taking flag with a following value that starts with a single
  * dash (`--sync_interval -1` -> `--sync_interval=-1`): node:util's parseArgs
  * refuses such a value as "ambiguous", so it would never reach the check that
- * says what is wrong with it. A following `--flag`, `-h` or `-V` is left
- * alone: that flag's value is missing.
+ * says what is wrong with it. A following `--flag` or short flag (`-h`) is
+ * left alone: that flag's value is missing.
  */
 function withDashValues(args: readonly string[], options: Record<string, FlagSpec>): string[] {
+  const shorts = new Set(
+    Object.values(FLAGS).flatMap((spec) => spec.short ? [`-${spec.short}`] : []),
+  );
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -434,7 +444,7 @@ function withDashValues(args: readonly string[], options: Record<string, FlagSpe
     const takesValue = arg.startsWith("--") && options[arg.slice(2)]?.type === "string";
     if (
       takesValue && next !== undefined && next.startsWith("-") && !next.startsWith("--") &&
-      next !== "-h" && next !== "-V"
+      !shorts.has(next)
     ) {
       out.push(`${arg}=${next}`);
       i++;

@@ -13,6 +13,7 @@ import type { LinkAnchor } from "./plan.ts";
 import {
   type ApplyContext,
   applyCopy,
+  coded,
   type CopyExtra,
   type DirRef,
   fail,
@@ -106,13 +107,20 @@ export class HardLinks {
     dir: DirRef,
   ): Promise<void> {
     const { path, dst, reason } = action;
+    // rsync: `hf+++++++++` for a new name, spaces when a file was there.
+    const changes = action.changes === "+" ? "+" : "";
     const linked = () =>
-      ctx.emit({
-        action: reason === "new" ? "create" : "update",
-        path,
-        kind: "file",
-        detail: `hard link to ${action.anchor}`,
-      });
+      ctx.emit(coded(
+        ctx,
+        {
+          action: reason === "new" ? "create" : "update",
+          path,
+          kind: "file",
+          detail: `hard link to ${action.anchor}`,
+        },
+        "h",
+        changes,
+      ));
     const backup = overwritten(ctx, path, dst);
     if (ctx.dryRun) {
       backup?.done();
@@ -151,6 +159,9 @@ async function separate(
 ): Promise<void> {
   const { path, src, dst, reason } = action;
   const detail = `not hard-linked to ${action.anchor}: ${why}`;
-  const task = await applyCopy(ctx, path, src, dst, reason, dir, { detail });
+  const task = await applyCopy(ctx, path, src, dst, reason, dir, {
+    detail,
+    changes: action.changes,
+  });
   await task?.done;
 }

@@ -8,6 +8,7 @@ import { configure, dispose, getLogger, type LogRecord, type Sink } from "@logta
 import { getRotatingFileSink } from "@logtape/file";
 import type { SyncEvent, SyncStats } from "./types.ts";
 import { formatBytes } from "./format_bytes.ts";
+import { itemizeName } from "./itemize.ts";
 
 /** The levels `--log_level` accepts. */
 export type LogLevelName = "debug" | "info" | "warning" | "error";
@@ -380,8 +381,44 @@ export async function closeLogging(): Promise<void> {
 }
 
 /**
+ * The text of a change line with `--itemize-changes`: rsync's `%i %n%L`, the
+ * code, the path (a folder's ending in `/`, the root `./`), and a link's
+ * ` -> target` or a hard link's ` => first name`. What the code already says
+ * (sizes, modes, owners) is left out; anything else follows in parentheses.
+ *
+ * @example Usage
+ * ```ts
+ * import { itemizedText } from "./logging.ts";
+ * itemizedText({ action: "update", path: "a", kind: "file", itemize: ">f..t......", bytes: 2 }); // ">f..t...... a"
+ * itemizedText({ action: "create", path: "l", kind: "symlink", itemize: "cL+++++++++", detail: "-> a" }); // "cL+++++++++ l -> a"
+ * ```
+ *
+ * @param event The event, with its code.
+ * @returns The text.
+ */
+export function itemizedText(event: SyncEvent): string {
+  const code = event.itemize ?? "";
+  let text = `${code} ${itemizeName(event.path, event.kind)}`;
+  const detail = event.detail;
+  if (detail === undefined || code.startsWith(".")) return text; // Attributes: the code says which.
+  const arrow = detail.startsWith("-> ");
+  if (code.startsWith("*") && arrow) text += ` (moved to ${detail.slice(3)})`; // --backup_dir
+  else if (event.kind === "symlink" && arrow) text += ` ${detail}`;
+  else if (code.startsWith("h") && detail.startsWith(HARD_LINK)) {
+    text += ` => ${detail.slice(HARD_LINK.length)}`;
+  } else text += ` (${detail})`;
+  return text;
+}
+
+/** How a hard link's event names the file it is linked to (hard_links.ts). */
+const HARD_LINK = "hard link to ";
+
+/**
  * Logs one sync event: changes at info, skips at warning (at debug when
- * repeated from an earlier cycle), failures at error.
+ * repeated from an earlier cycle), failures at error. An event with an rsync
+ * code (`--itemize-changes`) is logged as {@linkcode itemizedText}; one whose
+ * code is empty (rsync prints no line: a removal making room for another
+ * kind) at debug.
  *
  * @example Usage
  * ```ts
@@ -392,6 +429,10 @@ export async function closeLogging(): Promise<void> {
  * @param event The event.
  */
 export function logEvent(event: SyncEvent): void {
+  if (event.itemize) {
+    logger.info("{text}", { text: itemizedText(event), event: { ...event } });
+    return;
+  }
   const tag = event.dryRun ? " (dry run)" : "";
   let text = `${event.action.padEnd(6)} ${event.kind.padEnd(7)} ${event.path}`;
   if (event.bytes !== undefined) text += ` (${formatBytes(event.bytes)})`;
@@ -401,7 +442,8 @@ export function logEvent(event: SyncEvent): void {
   if (event.hint) text += ` (${event.hint})`;
   text += tag;
   const props = { event: { ...event } };
-  if (event.action === "error") logger.error("{text}", { text, ...props });
+  if (event.itemize === "") logger.debug("{text}", { text, ...props });
+  else if (event.action === "error") logger.error("{text}", { text, ...props });
   else if (event.action === "skip") {
     if (event.repeat) logger.debug("{text}", { text, ...props });
     else logger.warn("{text}", { text, ...props });

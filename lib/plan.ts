@@ -122,6 +122,7 @@ export function planDir(
   const prefix = dirRel === "" ? "" : dirRel + "/";
   const now = options.now ?? Date.now();
   const links = options.links;
+  const owners = options.owners ?? false;
   const named = links ? groupNames(prefix, src, dst, options) : undefined;
   const here = links ? anchorsHere(prefix, src, dst, options, links, named!) : undefined;
   let i = 0;
@@ -192,15 +193,26 @@ export function planDir(
         const needs = fileNeeds(a, b, options, named);
         if (needs === "copy") copy(a, b, path, "update", group);
         else if (needs === "compare" || needs === "compare+attrs") {
-          makes.push({ op: "compare", path, src: a, dst: b, attrs: needs !== "compare", group });
+          const attrs = needs !== "compare";
+          const changes = changesOf(a, b, owners, false, options.mtimeWindowMs);
+          makes.push({ op: "compare", path, src: a, dst: b, attrs, group, changes });
         } else {
-          if (needs === "attrs") makes.push({ op: "attrs", path, src: a, dst: b });
+          if (needs === "attrs") {
+            makes.push({
+              op: "attrs",
+              path,
+              src: a,
+              dst: b,
+              changes: changesOf(a, b, owners, false, options.mtimeWindowMs),
+            });
+          }
           if (group) makes.push({ op: "anchor", path, src: a, dst: b, group });
         }
       } else if (a.kind === "dir") {
         descends.push({ op: "descend", path, src: a, dst: b });
       } else if (a.target !== b.target) {
-        makes.push({ op: "symlink", path, src: a, dst: b, reason: "update" });
+        const changes = changesOf(a, b, owners, false, options.mtimeWindowMs);
+        makes.push({ op: "symlink", path, src: a, dst: b, reason: "update", changes });
       }
       continue;
     }
@@ -230,7 +242,8 @@ export function planDir(
     group: string | undefined,
   ) {
     const wait = settleDelay(entry.mtimeMs, now, options.mtimeWindowMs);
-    const action: Action = { op: "copy", path, src: entry, dst: was, reason };
+    const changes = changesOf(entry, was, owners, options.checksum, options.mtimeWindowMs);
+    const action: Action = { op: "copy", path, src: entry, dst: was, reason, changes };
     if (wait > 0) action.settleAt = now + wait;
     if (isFuture(entry.mtimeMs, now)) action.future = true;
     if (group) action.group = group;
@@ -247,7 +260,8 @@ export function planDir(
       removes.push({ op: "remove", path, dst: was, reason: "type" });
       was = undefined;
     }
-    linked.push({ op: "link", path, src: entry, dst: was, group, anchor, reason });
+    const changes = changesOf(entry, was, owners, options.checksum, options.mtimeWindowMs);
+    linked.push({ op: "link", path, src: entry, dst: was, group, anchor, reason, changes });
   }
 
   function create(
@@ -259,7 +273,8 @@ export function planDir(
   ) {
     if (entry.kind === "file") copy(entry, was, path, reason, group);
     else if (entry.kind === "symlink") {
-      makes.push({ op: "symlink", path, src: entry, dst: was, reason });
+      const changes = changesOf(entry, was, owners, false, options.mtimeWindowMs);
+      makes.push({ op: "symlink", path, src: entry, dst: was, reason, changes });
     } else if (entry.kind === "dir") {
       makes.push({ op: "mkdir", path, src: entry });
       descends.push({ op: "descend", path, src: entry });
@@ -410,7 +425,55 @@ export function planDirMeta(
   if (dst !== undefined && !changed && parts.length === 0 && sameMtime) {
     return undefined;
   }
-  return { op: "dirmeta", path, src, dst, report: parts.join(", ") };
+  const changes = dst === undefined ? "" : changesOf(src, dst, owners, false, windowMs);
+  return { op: "dirmeta", path, src, dst, report: parts.join(", "), changes };
+}
+
+/**
+ * What differs between a source entry and what the replica holds at its
+ * path, in rsync's letters (see itemize.ts), for `--itemize-changes`: `+`
+ * when the replica holds nothing there, or another kind. For a file: size,
+ * mtime, mode (the one it gets, see `targetMode`), owner and group when
+ * owners are mirrored, and with `--checksum` content when the sizes differ.
+ * For a folder: mtime, mode, owner and group. For a link whose target
+ * differs: the target, and an mtime of the time of the change (a link is
+ * made anew and its mtime is not set).
+ *
+ * @example Usage
+ * ```ts
+ * import { changesOf } from "./plan.ts";
+ * const file = { name: "a", kind: "file" as const, size: 1, mtimeMs: 1, atimeMs: 1, mode: 0o644,
+ *   dev: 1, ino: 1, uid: 0, gid: 0, blocks: 8, nlink: 1 };
+ * changesOf(file, undefined, false); // "+"
+ * changesOf(file, { ...file, size: 2, mtimeMs: 5 }, false); // "st"
+ * ```
+ *
+ * @param src The source entry.
+ * @param dst The replica's entry at its path (undefined: nothing).
+ * @param owners Whether owners are mirrored.
+ * @param checksum `--checksum`: a different size is a different content.
+ * @param windowMs Mtimes this close are the same (`PlanOptions.mtimeWindowMs`).
+ * @returns The letters ("" when nothing differs).
+ */
+export function changesOf(
+  src: Entry,
+  dst: Entry | undefined,
+  owners: boolean,
+  checksum = false,
+  windowMs = 0,
+): string {
+  if (dst === undefined || dst.kind !== src.kind) return "+";
+  if (src.kind === "symlink") return src.target === dst.target ? "" : "cT";
+  let changes = "";
+  if (src.kind === "file") {
+    if (src.size !== dst.size) changes += checksum ? "cs" : "s";
+  }
+  if (Math.abs(src.mtimeMs - dst.mtimeMs) > windowMs) changes += "t";
+  const mode = src.kind === "file" && !owners ? targetMode(src, dst) : src.mode;
+  if (mode !== dst.mode) changes += "p";
+  if (owners && src.uid !== dst.uid) changes += "o";
+  if (owners && src.gid !== dst.gid) changes += "g";
+  return changes;
 }
 
 /**

@@ -192,6 +192,7 @@ export async function runCycle(
       dryRun: config.dryRun,
       deletes,
       maxDelete: config.maxDelete,
+      itemize: config.itemizeChanges,
       onEvent: progress
         ? (event) => {
           progress.event(event);

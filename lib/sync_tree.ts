@@ -15,6 +15,7 @@ import {
   type ApplyContext,
   applyDirMeta,
   applyMkdir,
+  coded,
   DeleteBudget,
   type DirRef,
   fail,
@@ -64,6 +65,8 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Receives every event. */
   onEvent?: (event: SyncEvent) => void;
+  /** `--itemize-changes`: change events carry rsync's code, and a folder's mtime gets an event too. */
+  itemize?: boolean;
   /** Told the files and bytes each directory's plan will copy (for a progress line). */
   onPlan?: (files: number, bytes: number) => void;
   /** Called once this cycle has created the replica root (to lock it; may throw to stop the cycle). */
@@ -174,8 +177,9 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     settle: new SetAside(),
     stats,
     lastYield: performance.now(),
+    itemize: options.itemize ?? false,
     emit: (event) => {
-      stats[event.action]++;
+      if (!event.uncounted) stats[event.action]++;
       if (event.bytes) stats.bytes += event.bytes;
       if (dryRun) event.dryRun = true;
       onEvent?.(event);
@@ -206,7 +210,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
       }
       created = true;
     }
-    ctx.emit({ action: "create", path: ".", kind: "dir" });
+    ctx.emit(coded(ctx, { action: "create", path: ".", kind: "dir" }, "c", "+"));
     if (created) options.onRootCreated?.();
   }
   const root: DirRef = {
@@ -222,11 +226,12 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
       : reachStart(ctx, srcRoot, root, wanted);
     // A start folder not reached: its nearest good ancestor is synced instead, shallow.
     if (start.dir.rel !== wanted) ctx.shallow = true;
+    const found = start.dir.seen; // As found: what its metadata is compared with.
+    let probed = false;
     if (!dryRun && dstRoot) {
       // Owners of entries already there are mirrored only once chown is known to work.
       probeChown(start.dir);
       probeMtimeTick(start.dir);
-      // The probes changed its mtime: set back after its contents.
       try {
         start.dir.seen = lookAgain(start.dir);
       } catch (error) {
@@ -234,14 +239,16 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
         fail(ctx, start.dir.rel, "dir", "cannot read replica directory", error);
         return stats;
       }
+      // The probes changed its mtime: set back after its contents.
+      probed = start.dir.seen.mtimeMs !== found.mtimeMs;
     }
     ctx.mtimeWindowMs = Math.max(mtimeTick(dstRoot?.dev) - 1, options.modifyWindowMs ?? 0);
-    const scanned = created || !dstRoot ? undefined : start.dir.seen;
+    const scanned = created || !dstRoot ? undefined : found;
     if (options.prefetch) {
       ctx.lister = prefetchSource(source, start.dir.rel, options.prefetch.exclude);
     }
     try {
-      await walkDir(ctx, start.src, start.dir, scanned, created || !dstRoot);
+      await walkDir(ctx, start.src, start.dir, scanned, created || !dstRoot, probed);
     } finally {
       ctx.lister.close();
       // Copies still set aside are released (and give up) at once when the cycle stopped;
@@ -435,6 +442,7 @@ function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
  * @param dir The replica directory (in a dry run, a stand-in when it does not exist).
  * @param scanned The replica directory as its parent's scan saw it (undefined: new).
  * @param empty True when the replica directory is known to be empty (just made, or absent in a dry run).
+ * @param touched True when its mtime was changed since `scanned` (the chown probe in the root).
  */
 async function walkDir(
   ctx: Ctx,
@@ -442,6 +450,7 @@ async function walkDir(
   dir: DirRef,
   scanned: Entry | undefined,
   empty: boolean,
+  touched = false,
 ): Promise<void> {
   if (ctx.signal?.aborted) return;
   await yieldNow(ctx);
@@ -494,7 +503,7 @@ async function walkDir(
     if (files > 0) ctx.onPlan(files, bytes);
   }
 
-  let changed = false;
+  let changed = touched;
   const tasks: Promise<void>[] = [];
   const failed = new Set<string>();
   const made = new Map<string, Entry>();

@@ -69,24 +69,37 @@ export type Action =
      * `group` (the source's `dev:ino`); its other members are linked to the copy.
      */
     group?: string;
+    /** What differs, in rsync's letters, for `--itemize-changes` (see itemize.ts). */
+    changes: string;
   }
   /**
    * Compare content byte by byte (`--checksum`): copy when it differs; when it
    * is the same and `attrs` is set, set mode (and owner) as an `attrs` would.
    * `group` as for a copy: the members are linked to the file this leaves.
    */
-  | { op: "compare"; path: string; src: Entry; dst: Entry; attrs: boolean; group?: string }
+  | {
+    op: "compare";
+    path: string;
+    src: Entry;
+    dst: Entry;
+    attrs: boolean;
+    group?: string;
+    /** What differs besides the content (mode, owner), in rsync's letters (see itemize.ts). */
+    changes: string;
+  }
   /** Set mode bits (and owner) on a replica file whose content is current. */
-  | { op: "attrs"; path: string; src: Entry; dst: Entry }
+  | { op: "attrs"; path: string; src: Entry; dst: Entry; changes: string }
   /** Create or replace a symlink with the source's target text. */
-  | { op: "symlink"; path: string; src: Entry; dst?: Entry; reason: CopyReason }
+  | { op: "symlink"; path: string; src: Entry; dst?: Entry; reason: CopyReason; changes: string }
   /** Walk into a directory present (or just created) on both sides. */
   | { op: "descend"; path: string; src: Entry; dst?: Entry }
   /**
    * Set a directory's mode, owner and mtime after its contents; `report` names
-   * the differences worth an event (mode, owner), empty for an mtime only.
+   * the differences worth an event (mode, owner), empty for an mtime only;
+   * `changes` what differs from the directory as scanned, in rsync's letters
+   * (see itemize.ts), "" for a directory made by this cycle.
    */
-  | { op: "dirmeta"; path: string; src: Entry; dst?: Entry; report: string }
+  | { op: "dirmeta"; path: string; src: Entry; dst?: Entry; report: string; changes: string }
   /**
    * `--hard-links`: the replica file at `path` is current and stands for its
    * hard-link group `group` this cycle (the others are linked to it). Changes nothing.
@@ -104,6 +117,8 @@ export type Action =
     group: string;
     anchor: string;
     reason: CopyReason;
+    /** What differs from the replica file, in rsync's letters (see itemize.ts), should it be copied instead. */
+    changes: string;
   }
   /** Leave an entry alone and say why once. */
   | { op: "skip"; path: string; why: string; kind: EntryKind };
@@ -131,6 +146,10 @@ export interface SyncEvent {
   repeat?: boolean;
   /** True in a dry run: nothing was changed. */
   dryRun?: boolean;
+  /** With `--itemize-changes`: rsync's 11-character code (itemize.ts); "" where rsync prints no line. */
+  itemize?: string;
+  /** Not counted in the cycle's summary: a folder's mtime alone, logged with `--itemize-changes`. */
+  uncounted?: boolean;
 }
 
 /** Counts of one cycle. */

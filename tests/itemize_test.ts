@@ -1,0 +1,539 @@
+/**
+ * `--itemize-changes`: the code builder, what the planner finds different,
+ * the log line, and, end to end, the codes of a table of changes against
+ * `rsync -ai --delete` on the same pair (owners: tests/faults/itemize_owner_test.ts).
+ */
+import assert from "node:assert/strict";
+import { itemizeCode, itemizeName, type ItemUpdate } from "../lib/itemize.ts";
+import { parseCommandLine } from "../lib/cli.ts";
+import { changesOf, planDir, planDirMeta } from "../lib/plan.ts";
+import { closeLogging, itemizedText, logEvent, setupLogging } from "../lib/logging.ts";
+import type { Entry, EntryKind, SyncEvent } from "../lib/types.ts";
+import { syncOnce, tempDirs, writeTree } from "./helpers.ts";
+import { haveRsync, type OracleCase, run, runOracle } from "./itemize_oracle.ts";
+
+const codeRows: [ItemUpdate, EntryKind, string, string][] = [
+  [">", "file", "+", ">f+++++++++"],
+  [">", "file", "st", ">f.st......"],
+  [">", "file", "t", ">f..t......"],
+  [">", "file", "tp", ">f..tp....."],
+  [">", "file", "c", ">fc........"],
+  [">", "file", "cs", ">fcs......."],
+  [">", "file", "stpog", ">f.stpog..."],
+  [".", "file", "p", ".f...p....."],
+  [".", "file", "og", ".f....og..."],
+  [".", "dir", "t", ".d..t......"],
+  [".", "dir", "p", ".d...p....."],
+  [".", "dir", "o", ".d....o...."],
+  ["c", "dir", "+", "cd+++++++++"],
+  ["c", "symlink", "+", "cL+++++++++"],
+  ["c", "symlink", "cT", "cLc.T......"],
+  ["h", "file", "+", "hf+++++++++"],
+  ["h", "file", "", "hf         "],
+  ["*", "file", "", "*deleting  "],
+  ["*", "dir", "", "*deleting  "],
+];
+for (const [update, kind, changes, want] of codeRows) {
+  Deno.test(`itemizeCode: ${update} ${kind} '${changes}' -> '${want}'`, () => {
+    const code = itemizeCode(update, kind, changes);
+    assert.equal(code, want);
+    assert.equal(code.length, 11);
+  });
+}
+
+Deno.test("itemizeName: a folder ends in '/', the root is './'", () => {
+  assert.equal(itemizeName(".", "dir"), "./");
+  assert.equal(itemizeName("", "dir"), "./");
+  assert.equal(itemizeName("a/b", "dir"), "a/b/");
+  assert.equal(itemizeName("a/b", "file"), "a/b");
+  assert.equal(itemizeName("l", "symlink"), "l");
+});
+
+function e(kind: EntryKind, extra: Partial<Entry> = {}): Entry {
+  return {
+    name: "x",
+    kind,
+    size: kind === "file" ? 10 : 0,
+    mtimeMs: 1000,
+    atimeMs: 1000,
+    mode: kind === "dir" ? 0o755 : kind === "symlink" ? 0o777 : 0o644,
+    target: kind === "symlink" ? "t" : undefined,
+    dev: 1,
+    ino: 1,
+    uid: 1000,
+    gid: 1000,
+    blocks: 8,
+    nlink: kind === "dir" ? 2 : 1,
+    ...extra,
+  };
+}
+
+const changeRows: {
+  name: string;
+  src: Entry;
+  dst?: Entry;
+  owners?: boolean;
+  checksum?: boolean;
+  want: string;
+}[] = [
+  { name: "nothing there", src: e("file"), want: "+" },
+  { name: "another kind there", src: e("file"), dst: e("symlink"), want: "+" },
+  { name: "same file", src: e("file"), dst: e("file"), want: "" },
+  { name: "size and mtime", src: e("file", { size: 3, mtimeMs: 9 }), dst: e("file"), want: "st" },
+  {
+    name: "size, --checksum: content too",
+    src: e("file", { size: 3 }),
+    dst: e("file"),
+    checksum: true,
+    want: "cs",
+  },
+  { name: "mtime", src: e("file", { mtimeMs: 9 }), dst: e("file"), want: "t" },
+  { name: "mode", src: e("file", { mode: 0o600 }), dst: e("file"), want: "p" },
+  {
+    name: "owner and group, not kept: nothing",
+    src: e("file", { uid: 0, gid: 0 }),
+    dst: e("file"),
+    want: "",
+  },
+  {
+    name: "owner and group, kept",
+    src: e("file", { uid: 0, gid: 0 }),
+    dst: e("file"),
+    owners: true,
+    want: "og",
+  },
+  {
+    name: "set-uid not kept on another's file: the mode it gets is the same",
+    src: e("file", { mode: 0o4644, uid: 0 }),
+    dst: e("file"),
+    want: "",
+  },
+  { name: "link target", src: e("symlink", { target: "u" }), dst: e("symlink"), want: "cT" },
+  { name: "folder mtime", src: e("dir", { mtimeMs: 9 }), dst: e("dir"), want: "t" },
+  { name: "folder mode", src: e("dir", { mode: 0o700 }), dst: e("dir"), want: "p" },
+  { name: "folder owner", src: e("dir", { uid: 0 }), dst: e("dir"), owners: true, want: "o" },
+];
+for (const row of changeRows) {
+  Deno.test(`changesOf: ${row.name}: '${row.want}'`, () => {
+    assert.equal(changesOf(row.src, row.dst, row.owners ?? false, row.checksum), row.want);
+  });
+}
+
+Deno.test("plan: each change carries what differs; a folder's metadata too", () => {
+  const base = { checksum: false, excluded: () => false, deletes: true };
+  const changes = (src: Entry[], dst: Entry[]) =>
+    planDir("", src, dst, base).map((a) => `${a.op} ${"changes" in a ? a.changes : "-"}`);
+  assert.deepEqual(changes([e("file")], []), ["copy +"]);
+  assert.deepEqual(changes([e("file", { size: 1, mtimeMs: 5 })], [e("file")]), ["copy st"]);
+  assert.deepEqual(changes([e("file", { mode: 0o600 })], [e("file")]), ["attrs p"]);
+  assert.deepEqual(changes([e("symlink", { target: "u" })], [e("symlink")]), ["symlink cT"]);
+  assert.deepEqual(changes([e("symlink")], [e("file")]), ["symlink +"]);
+  assert.deepEqual(changes([e("file")], [e("dir")]), ["remove -", "copy +"]);
+  const meta = planDirMeta("x", e("dir", { mtimeMs: 5 }), e("dir"), false);
+  assert.equal(meta?.op === "dirmeta" && meta.changes, "t");
+  const made = planDirMeta("x", e("dir"), undefined, true);
+  assert.equal(made?.op === "dirmeta" && made.changes, "", "a new folder's line is its mkdir's");
+});
+
+const textRows: { name: string; event: SyncEvent; want: string }[] = [
+  {
+    name: "a copy: code and path, no size",
+    event: { action: "update", path: "a/b.txt", kind: "file", bytes: 12, itemize: ">f.st......" },
+    want: ">f.st...... a/b.txt",
+  },
+  {
+    name: "a folder ends in '/'",
+    event: { action: "create", path: "a/new", kind: "dir", itemize: "cd+++++++++" },
+    want: "cd+++++++++ a/new/",
+  },
+  {
+    name: "the root is './'",
+    event: { action: "update", path: ".", kind: "dir", itemize: ".d..t......", uncounted: true },
+    want: ".d..t...... ./",
+  },
+  {
+    name: "a link shows its target",
+    event: {
+      action: "update",
+      path: "l",
+      kind: "symlink",
+      detail: "-> c.txt",
+      itemize: "cLc.T......",
+    },
+    want: "cLc.T...... l -> c.txt",
+  },
+  {
+    name: "a hard link shows its first name",
+    event: {
+      action: "create",
+      path: "a3",
+      kind: "file",
+      detail: "hard link to a",
+      itemize: "hf+++++++++",
+    },
+    want: "hf+++++++++ a3 => a",
+  },
+  {
+    name: "attributes: the code says which",
+    event: {
+      action: "update",
+      path: "c",
+      kind: "file",
+      detail: "mode 0600",
+      itemize: ".f...p.....",
+    },
+    want: ".f...p..... c",
+  },
+  {
+    name: "a removal",
+    event: { action: "remove", path: "old", kind: "dir", itemize: "*deleting  " },
+    want: "*deleting   old/",
+  },
+  {
+    name: "a removal into the backup folder says where",
+    event: {
+      action: "backup",
+      path: "old.txt",
+      kind: "file",
+      detail: "-> b/2026-01-01T000000Z/old.txt",
+      count: 1,
+      itemize: "*deleting  ",
+    },
+    want: "*deleting   old.txt (moved to b/2026-01-01T000000Z/old.txt)",
+  },
+  {
+    name: "anything else follows in parentheses",
+    event: {
+      action: "copy",
+      path: "b2",
+      kind: "file",
+      bytes: 1,
+      detail: "not hard-linked to b: it was not copied",
+      itemize: ">f+++++++++",
+    },
+    want: ">f+++++++++ b2 (not hard-linked to b: it was not copied)",
+  },
+];
+for (const row of textRows) {
+  Deno.test(`itemizedText: ${row.name}`, () => {
+    assert.equal(itemizedText(row.event), row.want);
+  });
+}
+
+Deno.test("logEvent: an itemized line at info with the code in JSON; none where rsync has none", async () => {
+  using t = tempDirs();
+  await setupLogging({ logFile: t.log, level: "debug", format: "text", console: false });
+  logEvent({ action: "copy", path: "a", kind: "file", bytes: 1, itemize: ">f+++++++++" });
+  logEvent({ action: "remove", path: "typ", kind: "file", itemize: "" });
+  logEvent({ action: "copy", path: "b", kind: "file", bytes: 1 });
+  await closeLogging();
+  const lines = Deno.readTextFileSync(t.log).trim().split("\n").map((l) => l.slice(25));
+  assert.deepEqual(lines, [
+    "INFO  >f+++++++++ a",
+    "DEBUG remove file    typ",
+    "INFO  copy   file    b (1 B)",
+  ]);
+
+  const json = `${t.dir}/logs/json.log`;
+  await setupLogging({ logFile: json, level: "info", format: "json", console: false });
+  logEvent({ action: "update", path: "a", kind: "file", bytes: 1, itemize: ">f..t......" });
+  await closeLogging();
+  const object = JSON.parse(Deno.readTextFileSync(json));
+  assert.equal(object.itemize, ">f..t......");
+  assert.equal(object.path, "a");
+  assert.equal(object.bytes, 1);
+});
+
+/** rsync sets a new link's mtime to the source's (`t`); foldersync cannot, so says `T`. */
+function linkTime(line: string): string {
+  return line.startsWith("cLc.t") ? "cLc.T" + line.slice(5) : line;
+}
+
+const now = () => new Date();
+const touch = (path: string) => Deno.utimeSync(path, now(), now());
+const tree = {
+  "a.txt": "hello",
+  "b.txt": "bbb",
+  sub: { "e.txt": "eee", deep: { "f.txt": "f" } },
+  "l1": { link: "a.txt" },
+  "empty": {},
+};
+
+const cases: OracleCase[] = [
+  {
+    name: "new file",
+    tree,
+    change: (src) => Deno.writeTextFileSync(`${src}/new.txt`, "new"),
+    want: [">f+++++++++ new.txt", ".d..t...... ./"],
+  },
+  {
+    name: "new file in a folder",
+    tree,
+    change: (src) => Deno.writeTextFileSync(`${src}/sub/deep/g.txt`, "g"),
+    want: [">f+++++++++ sub/deep/g.txt", ".d..t...... sub/deep/"],
+  },
+  {
+    name: "content change (size)",
+    tree,
+    change: (src) => Deno.writeTextFileSync(`${src}/a.txt`, "hello world"),
+    want: [">f.st...... a.txt"],
+  },
+  {
+    name: "content change, same size",
+    tree,
+    change: (src) => Deno.writeTextFileSync(`${src}/a.txt`, "HELLO"),
+    want: [">f..t...... a.txt"],
+  },
+  {
+    name: "mtime only (touch)",
+    tree,
+    change: (src) => touch(`${src}/sub/e.txt`),
+    want: [">f..t...... sub/e.txt"],
+  },
+  {
+    name: "mode only",
+    tree,
+    change: (src) => Deno.chmodSync(`${src}/a.txt`, 0o600),
+    want: [".f...p..... a.txt"],
+  },
+  {
+    name: "mode and mtime",
+    tree,
+    change: (src) => {
+      Deno.chmodSync(`${src}/a.txt`, 0o755);
+      touch(`${src}/a.txt`);
+    },
+    want: [">f..tp..... a.txt"],
+  },
+  {
+    name: "symlink new",
+    tree,
+    change: (src) => Deno.symlinkSync("sub/e.txt", `${src}/l2`),
+    want: ["cL+++++++++ l2 -> sub/e.txt", ".d..t...... ./"],
+  },
+  {
+    name: "symlink retargeted",
+    tree,
+    change: (src) => {
+      Deno.removeSync(`${src}/l1`);
+      Deno.symlinkSync("b.txt", `${src}/l1`);
+    },
+    want: ["cLc.T...... l1 -> b.txt", ".d..t...... ./"],
+  },
+  {
+    name: "symlink removed",
+    tree,
+    change: (src) => Deno.removeSync(`${src}/l1`),
+    want: ["*deleting   l1", ".d..t...... ./"],
+  },
+  {
+    name: "folder new, with contents",
+    tree,
+    change: (src) => {
+      Deno.mkdirSync(`${src}/new/inner`, { recursive: true });
+      Deno.writeTextFileSync(`${src}/new/inner/x`, "x");
+    },
+    want: [
+      "cd+++++++++ new/",
+      "cd+++++++++ new/inner/",
+      ">f+++++++++ new/inner/x",
+      ".d..t...... ./",
+    ],
+  },
+  {
+    name: "folder mtime",
+    tree,
+    change: (src) => Deno.utimeSync(`${src}/sub`, 1609459200, 1609459200),
+    want: [".d..t...... sub/"],
+  },
+  {
+    name: "folder mode",
+    tree,
+    change: (src) => Deno.chmodSync(`${src}/empty`, 0o700),
+    want: [".d...p..... empty/"],
+  },
+  {
+    name: "file removed",
+    tree,
+    change: (src) => Deno.removeSync(`${src}/b.txt`),
+    want: ["*deleting   b.txt", ".d..t...... ./"],
+  },
+  {
+    name: "folder removed, with contents",
+    tree,
+    change: (src) => Deno.removeSync(`${src}/sub`, { recursive: true }),
+    want: [
+      "*deleting   sub/",
+      "*deleting   sub/deep/",
+      "*deleting   sub/deep/f.txt",
+      "*deleting   sub/e.txt",
+      ".d..t...... ./",
+    ],
+  },
+  {
+    name: "type change: file to folder",
+    tree,
+    change: (src) => {
+      Deno.removeSync(`${src}/b.txt`);
+      Deno.mkdirSync(`${src}/b.txt`);
+    },
+    want: ["cd+++++++++ b.txt/", ".d..t...... ./"],
+  },
+  {
+    name: "type change: folder with contents to file",
+    tree,
+    change: (src) => {
+      Deno.removeSync(`${src}/sub`, { recursive: true });
+      Deno.writeTextFileSync(`${src}/sub`, "now a file");
+    },
+    want: [
+      "*deleting   sub/deep/",
+      "*deleting   sub/deep/f.txt",
+      "*deleting   sub/e.txt",
+      ">f+++++++++ sub",
+      ".d..t...... ./",
+    ],
+  },
+  {
+    name: "type change: file to symlink",
+    tree,
+    change: (src) => {
+      Deno.removeSync(`${src}/b.txt`);
+      Deno.symlinkSync("a.txt", `${src}/b.txt`);
+    },
+    want: ["cL+++++++++ b.txt -> a.txt", ".d..t...... ./"],
+  },
+  {
+    name: "type change: symlink to file",
+    tree,
+    change: (src) => {
+      Deno.removeSync(`${src}/l1`);
+      Deno.writeTextFileSync(`${src}/l1`, "file");
+    },
+    want: [">f+++++++++ l1", ".d..t...... ./"],
+  },
+  {
+    name: "type change: folder to symlink",
+    tree,
+    change: (src) => {
+      Deno.removeSync(`${src}/empty`);
+      Deno.symlinkSync("a.txt", `${src}/empty`);
+    },
+    want: ["cL+++++++++ empty -> a.txt", ".d..t...... ./"],
+  },
+  {
+    name: "type change: symlink to folder",
+    tree,
+    change: (src) => {
+      Deno.removeSync(`${src}/l1`);
+      Deno.mkdirSync(`${src}/l1`);
+      Deno.writeTextFileSync(`${src}/l1/in`, "in");
+    },
+    want: ["cd+++++++++ l1/", ">f+++++++++ l1/in", ".d..t...... ./"],
+  },
+  {
+    name: "new replica",
+    tree: { "a.txt": "a", sub: { "b.txt": "b" }, l: { link: "a.txt" } },
+    change: (_src, dst) => Deno.removeSync(dst, { recursive: true }),
+    want: [
+      "cd+++++++++ ./",
+      ">f+++++++++ a.txt",
+      "cL+++++++++ l -> a.txt",
+      "cd+++++++++ sub/",
+      ">f+++++++++ sub/b.txt",
+    ],
+  },
+  {
+    name: "--checksum: content differs, size and mtime the same",
+    tree,
+    change: (src) => {
+      Deno.writeTextFileSync(`${src}/a.txt`, "HELLO");
+      Deno.utimeSync(`${src}/a.txt`, 1577836800, 1577836800);
+    },
+    rsync: ["-c"],
+    flags: ["--checksum"],
+    want: [">fc........ a.txt"],
+  },
+  {
+    name: "--hard-links: a new name for a linked file",
+    tree: { "a": "linked", "b": "other" },
+    change: async (src, dst) => {
+      Deno.linkSync(`${src}/a`, `${src}/a2`);
+      await run("touch", ["-h", "-d", "@1577836800", src]);
+      await run("rm", ["-r", dst]);
+      await run("cp", ["-a", src, dst]); // The replica holds the pair linked alike.
+      Deno.linkSync(`${src}/a`, `${src}/a3`);
+    },
+    rsync: ["-H"],
+    flags: ["--hard-links"],
+    want: ["hf+++++++++ a3 => a", ".d..t...... ./"],
+  },
+  {
+    name: "--hard-links: a separate copy becomes a hard link",
+    tree: { "a": "same", "a2": "same" },
+    change: (src) => {
+      Deno.removeSync(`${src}/a2`);
+      Deno.linkSync(`${src}/a`, `${src}/a2`);
+    },
+    rsync: ["-H"],
+    flags: ["--hard-links"],
+    want: ["hf          a2 => a", ".d..t...... ./"],
+  },
+];
+
+for (const c of cases) {
+  Deno.test({
+    name: `--itemize-changes matches rsync -i: ${c.name}`,
+    ignore: !haveRsync(),
+    async fn() {
+      using t = tempDirs();
+      const { rsync, foldersync } = await runOracle(t.dir, c);
+      const want = [...c.want].sort();
+      assert.deepEqual(rsync.map(linkTime), want, "rsync prints the table's lines");
+      assert.deepEqual(foldersync, want);
+    },
+  });
+}
+
+Deno.test("without --itemize-changes the change lines stay as they were", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  const result = await syncOnce(t);
+  assert.equal(result.code, 0, result.stderr);
+  const log = Deno.readTextFileSync(t.log);
+  assert.match(log, / INFO {2}create dir {5}\.\n/);
+  assert.match(log, / INFO {2}copy {3}file {4}a\.txt \(1 B\)\n/);
+  assert.doesNotMatch(log, /\+\+\+\+|"itemize"/);
+});
+
+Deno.test("cli: -i, --itemize-changes and --itemize_changes turn it on; off by default", () => {
+  const base = ["--source_path", "s", "--replica_path", "r"];
+  const itemize = (...args: string[]) => {
+    const command = parseCommandLine([...base, ...args]);
+    return command.kind === "run" && command.config.itemizeChanges;
+  };
+  assert.equal(itemize(), false);
+  assert.equal(itemize("-i"), true);
+  assert.equal(itemize("--itemize-changes"), true);
+  assert.equal(itemize("--itemize_changes"), true);
+  assert.throws(() => parseCommandLine([...base, "--log_file", "-i"]), /--log_file needs a value/);
+});
+
+Deno.test("--itemize-changes with --backup_dir: a removal says where it went; an overwrite keeps its backup line", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a", "gone.txt": "g" });
+  assert.equal((await syncOnce(t)).code, 0);
+  Deno.writeTextFileSync(`${t.src}/a.txt`, "a, longer");
+  Deno.removeSync(`${t.src}/gone.txt`);
+  Deno.writeTextFileSync(t.log, "");
+  const result = await syncOnce(t, "--itemize-changes", "--backup_dir", `${t.dir}/backups`);
+  assert.equal(result.code, 0, result.stderr);
+  const lines = Deno.readTextFileSync(t.log).split("\n").map((l) => l.slice(25));
+  const [stamp] = [...Deno.readDirSync(`${t.dir}/backups`)].map((entry) => entry.name);
+  assert.ok(
+    lines.includes(`INFO  *deleting   gone.txt (moved to ${stamp}/gone.txt)`),
+    lines.join("\n"),
+  );
+  assert.ok(lines.includes(`INFO  backup file    a.txt -> ${stamp}/a.txt`), lines.join("\n"));
+  assert.ok(lines.includes("INFO  >f.st...... a.txt"), lines.join("\n"));
+});
