@@ -362,7 +362,7 @@ export async function runLoop(
       } else if (watch?.ready) {
         const batch = watch.take();
         if (batch.full !== undefined) {
-          logMessage("warning", `watch: ${batch.full}: syncing the whole tree`);
+          if (!batch.said) logMessage("warning", `watch: ${batch.full}: syncing the whole tree`);
           await cycle();
         } else if (batch.dirs.length > 0) await cycle(batch.dirs);
       }
