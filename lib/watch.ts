@@ -139,8 +139,10 @@ const defaultOpen = (path: string): EventSource => Deno.watchFs(path, { recursiv
  * pause of a debounce, nor of a second) of half that many events makes a
  * full sync (half, since events Deno does not pass on, such as each open of a
  * file, fill the queue too). And events that queued while the process was
- * stopped or starved (a timer over `STALL_MS` late) make a full sync too,
- * whatever the queue's length: it is the usual way a queue overflows.
+ * held up (stopped, or short of CPU: a timer over `STALL_MS` late) make a
+ * full sync too, whatever the queue's length: it is the usual way a queue
+ * overflows. A long synchronous call on this thread looks the same, and
+ * costs one needless full sync.
  *
  * When the source folder is replaced (moved away, or deleted and made
  * again: seen by an event removing the root, and by its device, inode and
@@ -264,13 +266,15 @@ export function watchSource(options: WatchOptions): SourceWatch {
   // Whether the kernel's queue may have overflowed before this event (see above).
   const mayHaveLost = () => {
     const now = performance.now();
-    if (now - lastTick >= STALL_MS || now - stallEnd < pauseMs) {
-      const seconds = (Math.max(stallMs, now - lastTick) / 1000).toFixed(1);
+    // Stalled with no tick since, or the tick saw a stall that recently ended (a backlog can
+    // take a while to come through on a busy machine).
+    if (now - lastTick >= STALL_MS || now - stallEnd < Math.max(pauseMs, stallMs)) {
+      const seconds = ((now - lastTick >= STALL_MS ? now - lastTick : stallMs) / 1000).toFixed(1);
       lastTick = now;
       stallEnd = -Infinity;
       fullSync(
-        `events may have been lost: foldersync was stopped or starved of CPU for ${seconds} s ` +
-          "while changes queued",
+        `events may have been lost: foldersync was held up for ${seconds} s (stopped, or short ` +
+          "of CPU) while changes queued",
       );
     }
     if (now - lastEvent >= pauseMs) burst = 0;
