@@ -459,7 +459,7 @@ async function loop(config: Config, state: LoopState, signal: AbortSignal): Prom
       } else if (watch?.ready) {
         const batch = watch.take();
         if (batch.full !== undefined) {
-          logMessage("warning", `watch: ${batch.full}: syncing the whole tree`);
+          if (!batch.said) logMessage("warning", `watch: ${batch.full}: syncing the whole tree`);
           busy = (await cycle()).busy === true;
         } else if (batch.dirs.length > 0) {
           busy = (await cycle(batch.dirs, batch.whole)).busy === true;

@@ -37,6 +37,8 @@ export interface WatchBatch {
   whole?: string[];
   /** Set when the whole tree must be synced instead, saying why. */
   full?: string;
+  /** True when the watcher has already said why (through `onProblem`). */
+  said?: boolean;
 }
 
 /** A running watcher. */
@@ -45,7 +47,10 @@ export interface SourceWatch {
   readonly ready: boolean;
   /** Takes the settled batch (empty when none) and starts collecting afresh. */
   take(): WatchBatch;
-  /** Forgets what was collected (a full sync is about to cover it). */
+  /**
+   * Forgets what was collected (a full sync is about to cover it), and checks
+   * that the folder watched is still the source's (see {@linkcode watchSource}).
+   */
   clear(): void;
   /** Stops watching. */
   close(): void;
@@ -75,9 +80,54 @@ export interface WatchOptions {
   onProblem?: (message: string) => void;
   /** Opens the event stream (default: a recursive `Deno.watchFs`). */
   open?: (path: string) => EventSource;
+  /**
+   * How many events the kernel queues for the watcher (default: read from
+   * {@linkcode QUEUE_SYSCTL} when Deno allows it, which takes --allow-all;
+   * else the kernel's default, 16384).
+   */
+  maxQueuedEvents?: number;
 }
 
 const MAX_RESTARTS = 5;
+
+/** The kernel's limit on queued inotify events, read when an inotify instance is made. */
+export const QUEUE_SYSCTL = "/proc/sys/fs/inotify/max_queued_events";
+/** The kernel's default for {@linkcode QUEUE_SYSCTL}: assumed when it cannot be read, never a lower guess. */
+const DEFAULT_QUEUED_EVENTS = 16384;
+/** How often a source folder that is gone is looked for again. */
+const GONE_POLL_MS = 1000;
+/** A timer this late means the process was stopped or starved of CPU (it ticks 4 times as often). */
+const STALL_MS = 2000;
+
+/**
+ * {@linkcode QUEUE_SYSCTL}, or undefined when it cannot be read: Deno reads
+ * /proc only under --allow-all.
+ */
+function kernelQueueLength(): number | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "read", path: QUEUE_SYSCTL }).state === "granted") {
+      const value = Number(Deno.readTextFileSync(QUEUE_SYSCTL).trim());
+      if (Number.isInteger(value) && value > 0) return value;
+    }
+  } catch {
+    // NotCapable (no --allow-all), or no /proc.
+  }
+  return undefined;
+}
+
+/**
+ * The folder at `path` (links followed) as device, inode and birth time (a
+ * folder deleted and made again often gets the same inode), or undefined
+ * when there is none.
+ */
+function folderIdentity(path: string): string | undefined {
+  try {
+    const info = Deno.statSync(path);
+    return info.isDirectory ? `${info.dev}:${info.ino}:${info.birthtime?.getTime()}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const defaultOpen = (path: string): EventSource => Deno.watchFs(path, { recursive: true });
 
@@ -89,6 +139,23 @@ const defaultOpen = (path: string): EventSource => Deno.watchFs(path, { recursiv
  * events that arrive later go into the next batch. An
  * overflow of the kernel's queue, a watcher error, or a batch of more than
  * `maxDirs` directories makes the batch a full sync.
+ *
+ * Deno drops the kernel's overflow notice (it names no path), so an overflow
+ * is inferred, two ways. The kernel queue held `maxQueuedEvents` events when
+ * it overflowed, and all of them are delivered, back to back: a burst (no
+ * pause of a debounce, nor of a second) of half that many events makes a
+ * full sync (half, since events Deno does not pass on, such as each open of a
+ * file, fill the queue too). And events that queued while the process was
+ * held up (stopped, or short of CPU: a timer over `STALL_MS` late) make a
+ * full sync too, whatever the queue's length: it is the usual way a queue
+ * overflows. A long synchronous call on this thread looks the same, and
+ * costs one needless full sync.
+ *
+ * When the source folder is replaced (moved away, or deleted and made
+ * again: seen by an event removing the root, and by its device, inode and
+ * birth time, checked on each event at the root and each
+ * {@linkcode SourceWatch.clear}), the watcher says so once, watches the new
+ * folder (waiting for it while there is none) and makes the batch a full sync.
  *
  * @example Usage
  * ```ts
@@ -107,18 +174,27 @@ export function watchSource(options: WatchOptions): SourceWatch {
   const debounceMs = options.debounceMs ?? 200;
   const maxWaitMs = options.maxWaitMs ?? Math.max(1000, 5 * debounceMs);
   const maxDirs = options.maxDirs ?? 500;
-  const roots = new Set([resolve(options.source).replace(/(.)\/+$/, "$1")]);
+  const source = options.source;
+  const roots = new Set([resolve(source).replace(/(.)\/+$/, "$1")]);
   try {
-    roots.add(Deno.realPathSync(options.source));
+    roots.add(Deno.realPathSync(source));
   } catch {
     // The resolved path alone will do; the cycle's checks report a missing source.
   }
+  // Read before the first open: the kernel reads it when the (shared) inotify instance is made.
+  const knownQueue = options.maxQueuedEvents ?? kernelQueueLength();
+  const maxQueued = knownQueue ?? DEFAULT_QUEUED_EVENTS;
+  const burstLimit = Math.max(1, Math.ceil(maxQueued / 2));
+  // A pause this long ends a burst: shorter ones can be the loop busy between two deliveries.
+  const pauseMs = Math.max(debounceMs, 1000);
 
-  let events: EventSource;
+  // Taken before the open: a folder swapped in between is then seen as a replacement.
+  let rootId = folderIdentity(source);
+  let events: EventSource | undefined;
   try {
-    events = open(options.source);
+    events = open(source);
   } catch (error) {
-    throw new WatchError(options.source, error);
+    throw new WatchError(source, error);
   }
 
   let dirs = new Set<string>();
@@ -129,6 +205,16 @@ export function watchSource(options: WatchOptions): SourceWatch {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   let restarts = 0;
+  let pumping: Promise<void> = Promise.resolve();
+  let burst = 0;
+  let lastEvent = -Infinity;
+  let lastTick = performance.now();
+  let stallEnd = -Infinity;
+  let stallMs = 0;
+  let replacing = false;
+  let goneTimer: ReturnType<typeof setTimeout> | undefined;
+  let goneWake: (() => void) | undefined;
+  let said = false;
 
   const settle = () => {
     timer = undefined;
@@ -192,34 +278,132 @@ export function watchSource(options: WatchOptions): SourceWatch {
     if (added) touched(wasEmpty);
   };
 
+  // Whether the kernel's queue may have overflowed before this event (see above).
+  const mayHaveLost = () => {
+    const now = performance.now();
+    // Stalled with no tick since, or the tick saw a stall that recently ended (a backlog can
+    // take a while to come through on a busy machine).
+    if (now - lastTick >= STALL_MS || now - stallEnd < Math.max(pauseMs, stallMs)) {
+      const seconds = ((now - lastTick >= STALL_MS ? now - lastTick : stallMs) / 1000).toFixed(1);
+      lastTick = now;
+      stallEnd = -Infinity;
+      fullSync(
+        `events may have been lost: foldersync was held up for ${seconds} s (stopped, or short ` +
+          "of CPU) while changes queued",
+      );
+    }
+    if (now - lastEvent >= pauseMs) burst = 0;
+    lastEvent = now;
+    if (++burst < burstLimit) return;
+    burst = 0;
+    const queue = `sysctl fs.inotify.max_queued_events ${
+      knownQueue ? "=" : "taken as"
+    } ${maxQueued}`;
+    fullSync(
+      `events may have been lost: a burst of ${burstLimit} events filled half the kernel's ` +
+        `queue (${queue}: raise it if this recurs)`,
+    );
+  };
+
+  const quietClose = (stream: EventSource | undefined) => {
+    try {
+      stream?.close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  };
+
   const pump = async (stream: EventSource): Promise<void> => {
     try {
       for await (const event of stream) {
-        if (closed) return;
+        if (closed || stream !== events) return;
+        mayHaveLost();
         onEvent(event);
+        // The root itself removed (or moved away): its watch is gone, whatever is there now.
+        if (event.paths.some((path) => relative(path) === "")) checkRoot(event.kind === "remove");
       }
     } catch (error) {
-      if (closed) return;
+      if (closed || stream !== events) return;
       const reason = error instanceof Error ? error.message : String(error);
       fullSync(`the watcher failed: ${reason}`);
       options.onProblem?.(`watcher failed (${reason}): restarting it`);
     }
-    if (closed) return;
+    if (closed || stream !== events) return;
     // The stream ended or failed: open a new one (a few times), or stay in periodic mode.
     if (++restarts > MAX_RESTARTS) {
       options.onProblem?.(`watcher stopped ${restarts} times: syncing every interval only`);
       return;
     }
+    quietClose(stream);
     try {
-      events = open(options.source);
+      events = open(source);
     } catch (error) {
-      options.onProblem?.(new WatchError(options.source, error).message);
+      options.onProblem?.(new WatchError(source, error).message);
       return;
     }
     fullSync("the watcher was restarted");
-    pump(events);
+    pumping = pump(events);
   };
-  pump(events);
+
+  /** The source folder is no longer the one watched: watch the new one, once there is one. */
+  const replace = async () => {
+    const old = events;
+    events = undefined;
+    quietClose(old);
+    // Until the old stream is dropped, Deno counts the path as watched and would not watch it anew.
+    await pumping;
+    while (!closed) {
+      const id = folderIdentity(source);
+      if (id !== undefined) {
+        try {
+          events = open(source);
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) {
+            options.onProblem?.(new WatchError(source, error).message);
+            rootId = id; // Said once: tried again only when the folder changes again.
+            return;
+          }
+        }
+      }
+      if (events !== undefined) {
+        rootId = id;
+        try {
+          roots.add(Deno.realPathSync(source));
+        } catch {
+          // Gone again: the next event at the root or clear() looks again.
+        }
+        pumping = pump(events);
+        options.onProblem?.(
+          `watch: the source folder '${source}' was replaced (moved away, or deleted and made ` +
+            "again): watching the new one; syncing the whole tree",
+        );
+        said ||= full === undefined; // Unless another reason is waiting to be told.
+        fullSync("the source folder was replaced");
+        return;
+      }
+      // None yet (moved away, not made again yet): look again in a while.
+      await new Promise<void>((resolve) => {
+        goneWake = resolve;
+        goneTimer = setTimeout(resolve, GONE_POLL_MS);
+      });
+      goneTimer = goneWake = undefined;
+    }
+  };
+  const checkRoot = (gone = false) => {
+    if (closed || replacing || (!gone && folderIdentity(source) === rootId)) return;
+    replacing = true;
+    replace().finally(() => replacing = false);
+  };
+
+  pumping = pump(events);
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    if (now - lastTick >= STALL_MS) {
+      stallEnd = now;
+      stallMs = now - lastTick;
+    }
+    lastTick = now;
+  }, STALL_MS / 4);
 
   return {
     get ready() {
@@ -228,7 +412,7 @@ export function watchSource(options: WatchOptions): SourceWatch {
     take() {
       const count = whole.size === 0 ? dirs.size : new Set([...dirs, ...whole]).size;
       const batch: WatchBatch = full !== undefined
-        ? { dirs: [], full }
+        ? { dirs: [], full, ...(said ? { said } : {}) }
         : count > maxDirs
         ? { dirs: [], full: `${count} directories changed at once (more than ${maxDirs})` }
         : whole.size > 0
@@ -241,19 +425,20 @@ export function watchSource(options: WatchOptions): SourceWatch {
       dirs = new Set();
       whole = new Set();
       full = undefined;
+      said = false;
       ready = false;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
+      checkRoot();
     },
     close() {
       if (closed) return;
       closed = true;
       this.clear();
-      try {
-        events.close();
-      } catch (error) {
-        if (!(error instanceof Deno.errors.BadResource)) throw error;
-      }
+      clearInterval(ticker);
+      if (goneTimer !== undefined) clearTimeout(goneTimer);
+      goneWake?.();
+      quietClose(events);
     },
   };
 }

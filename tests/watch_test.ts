@@ -41,7 +41,10 @@ function event(kind: Deno.FsEvent["kind"], ...paths: string[]): Deno.FsEvent {
 }
 
 /** A watcher over a fake source rooted at a real temp dir; `ready` resolves per batch. */
-function fakeWatch(root: string, options: { excluded?: (p: string) => boolean; maxDirs?: number }) {
+function fakeWatch(
+  root: string,
+  options: { excluded?: (p: string) => boolean; maxDirs?: number; maxQueuedEvents?: number },
+) {
   const sources: ReturnType<typeof fakeSource>[] = [];
   const problems: string[] = [];
   let readyCount = 0;
@@ -546,5 +549,152 @@ Deno.test("cli: --watch flags are checked", async () => {
     }).output();
     assert.equal(out.code, 2);
     assert.match(new TextDecoder().decode(out.stderr), message);
+  }
+});
+
+Deno.test("watchSource: a burst of half the kernel's queue gives a full sync; a pause starts afresh", async () => {
+  using t = tempDirs();
+  writeTree(t.src, {});
+  const root = Deno.realPathSync(t.src);
+  const w = fakeWatch(root, { maxQueuedEvents: 16 });
+  try {
+    const seven = () => {
+      for (let i = 0; i < 7; i++) w.source().push(event("create", `${root}/f${i}`));
+    };
+    seven();
+    await waitFor(() => w.watch.ready, 2000, "the first batch");
+    assert.deepEqual(w.watch.take(), { dirs: [""] });
+    // A pause of a second (the floor over the debounce) ends a burst: nothing to poll for.
+    await new Promise((r) => setTimeout(r, 1100));
+    seven();
+    await waitFor(() => w.watch.ready, 2000, "the batch after the pause");
+    assert.deepEqual(w.watch.take(), { dirs: [""] });
+    // No pause: the eighth event of this burst fills half the queue, though batches were taken.
+    w.source().push(event("create", `${root}/g`));
+    await waitFor(() => w.watch.ready, 2000, "the burst's batch");
+    assert.deepEqual(w.watch.take(), {
+      dirs: [],
+      full: "events may have been lost: a burst of 8 events filled half the kernel's queue " +
+        "(sysctl fs.inotify.max_queued_events = 16: raise it if this recurs)",
+    });
+  } finally {
+    w.watch.close();
+  }
+});
+
+Deno.test("watchSource: a source folder replaced is said once and watched anew, also after a wait", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { a: {} });
+  const root = Deno.realPathSync(t.src);
+  const w = fakeWatch(root, {});
+  const replaced = (n: number) => {
+    assert.equal(w.problems.length, n, w.problems.join("\n"));
+    assert.equal(
+      w.problems[n - 1],
+      `watch: the source folder '${root}' was replaced (moved away, or deleted and made again): ` +
+        "watching the new one; syncing the whole tree",
+    );
+    assert.equal(w.sources[n - 1].closed(), true, "the old stream is closed");
+  };
+  try {
+    // Made again at once: the event at the root finds the new folder.
+    Deno.renameSync(root, `${root}.old`);
+    Deno.mkdirSync(root);
+    w.source().push(event("rename", root));
+    await waitFor(() => w.sources.length === 2, 2000, "the new folder watched");
+    replaced(1);
+    await waitFor(() => w.watch.ready, 2000, "the batch");
+    assert.deepEqual(w.watch.take(), {
+      dirs: [],
+      full: "the source folder was replaced",
+      said: true,
+    });
+
+    // Deleted and made again: the inode is often the same, the event at the root says it all.
+    Deno.removeSync(root);
+    Deno.mkdirSync(root);
+    w.source().push(event("remove", root));
+    await waitFor(() => w.sources.length === 3, 2000, "the folder made again watched");
+    replaced(2);
+    w.watch.take();
+
+    // Moved away and seen gone: looked for again until it is back.
+    Deno.renameSync(root, `${root}.gone`);
+    w.source().push(event("remove", root));
+    await waitFor(() => w.sources[2].closed(), 2000, "the old stream closed");
+    assert.equal(w.sources.length, 3, "nothing to watch yet");
+    Deno.mkdirSync(root);
+    await waitFor(() => w.sources.length === 4, 5000, "the folder, once back, watched");
+    replaced(3);
+    w.watch.take();
+
+    // Replaced with no event seen (e.g. lost): clear(), before each whole-tree cycle, looks.
+    Deno.renameSync(root, `${root}.older`);
+    Deno.mkdirSync(root);
+    w.watch.clear();
+    await waitFor(() => w.sources.length === 5, 2000, "the folder found by clear()");
+    replaced(4);
+    // Events from the new stream count again.
+    w.source().push(event("create", `${root}/x`));
+    await waitFor(() => w.watch.ready, 2000, "an event from the new folder");
+    assert.deepEqual(w.watch.take(), {
+      dirs: [],
+      full: "the source folder was replaced",
+      said: true,
+    });
+    w.source().push(event("create", `${root}/y`));
+    await waitFor(() => w.watch.ready, 2000, "an event from the new folder");
+    assert.deepEqual(w.watch.take(), { dirs: [""] });
+  } finally {
+    w.watch.close();
+  }
+});
+
+Deno.test("cli --watch: a source folder moved away and made again is watched anew, said once each time", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a", sub: { "b.txt": "b" } });
+  await using run = new Running(watchArgs(t));
+  await firstCycle(run);
+  const warnings = () => run.stderr.split("\n").filter((l) => /WARN/.test(l));
+  const fullCycles = () => run.stdout.match(/cycle \d+ done in .* scanned$/gm)?.length ?? 0;
+  /** The summary of the cycle that logged the last line matching `line`. */
+  const summaryAfter = (line: RegExp) => {
+    const lines = run.stdout.split("\n");
+    return lines.slice(lines.findLastIndex((l) => line.test(l))).find((l) => / done in /.test(l));
+  };
+  // Made again at once, or after a gap in which the watcher finds none: both ways of meeting it.
+  const gaps = [0, 50, 400, 1500];
+  for (const [round, gap] of gaps.entries()) {
+    Deno.renameSync(t.src, `${t.dir}/src.old${round}`);
+    if (gap) await new Promise((r) => setTimeout(r, gap)); // A moment to vary: nothing to poll.
+    Deno.mkdirSync(t.src);
+    Deno.writeTextFileSync(`${t.src}/new.txt`, `new ${round}`);
+    await waitFor(() => warnings().length === round + 1, 10_000, `round ${round}'s warning`);
+    await waitFor(() => fullCycles() === round + 2, 10_000, `round ${round}'s whole-tree cycle`);
+    assert.equal(readOrEmpty(`${t.dst}/new.txt`), `new ${round}`);
+    // Then a change in the new folder comes through the watcher, in a watch cycle.
+    Deno.writeTextFileSync(`${t.src}/later.txt`, `later ${round}`);
+    await waitFor(
+      () =>
+        summaryAfter(/copy +file +later\.txt/) !== undefined &&
+        readOrEmpty(`${t.dst}/later.txt`) === `later ${round}`,
+      10_000,
+      `round ${round}'s later change`,
+    );
+    assert.match(summaryAfter(/copy +file +later\.txt/)!, /\(watch: 1 dir\)$/);
+  }
+  assert.equal(await run.stop(), 0);
+  assert.deepEqual(snap(t.dst, { dirTimes: false }), snap(t.src, { dirTimes: false }));
+  assert.equal(warnings().length, gaps.length, run.stderr);
+  for (const warning of warnings()) {
+    assert.match(
+      warning,
+      /WARN {2}watch: the source folder '.*' was replaced \(moved away, or deleted and made again\): watching the new one; syncing the whole tree$/,
+    );
+  }
+  assert.equal(fullCycles(), gaps.length + 1);
+  // A watch cycle that ran while there was no source folder says so; nothing else fails.
+  for (const error of run.stderr.split("\n").filter((l) => /ERROR/.test(l))) {
+    assert.match(error, /ERROR cycle \d+ refused: Source '.*' does not exist/);
   }
 });
