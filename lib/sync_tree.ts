@@ -18,6 +18,7 @@ import {
   DeleteBudget,
   type DirRef,
   fail,
+  mountedReplica,
   refusedDir,
   skip,
 } from "./apply.ts";
@@ -64,6 +65,15 @@ export interface SyncOptions {
   onRootCreated?: () => void;
   /** Given the set of temporary paths of the copies under way (for a progress line). */
   onInflight?: (paths: ReadonlySet<string>) => void;
+  /** Called once the walk has listed every folder (the copies may still run): totals are final. */
+  onWalked?: () => void;
+  /**
+   * `--one-file-system`: a source folder on another filesystem than the
+   * source root is mirrored as a folder but not entered (its replica
+   * contents are left alone, as `rsync -x` does); a replica folder on
+   * another filesystem than the replica root is neither entered nor removed.
+   */
+  oneFileSystem?: boolean;
   /** Paths already warned about by earlier cycles (so idle cycles stay quiet). Updated in place. */
   warned?: Set<string>;
   /**
@@ -103,6 +113,8 @@ interface Ctx extends ApplyContext {
   copying: Set<string>;
   /** Copies set aside until their files have settled: each runs once due, while the walk goes on. */
   settle: SetAside;
+  /** `--one-file-system`: the source root's device; folders on another are not entered. */
+  sourceDev?: number;
   stats: SyncStats;
   lastYield: number;
 }
@@ -175,7 +187,8 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   };
   options.onInflight?.(ctx.inflight);
 
-  const start = startDir(ctx, options.start ?? "");
+  let start = startDir(ctx, options.start ?? "");
+  if (options.oneFileSystem) start = sameFilesystem(ctx, start);
   const srcAbs = start === "" ? source : source + "/" + start;
   const dstAbs = start === "" ? replica : replica + "/" + start;
   const look = (path: string) => start === "" ? Deno.statSync(path) : Deno.lstatSync(path);
@@ -206,6 +219,10 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     ctx.emit({ action: "create", path: ".", kind: "dir" });
     if (created) options.onRootCreated?.();
   }
+  if (options.oneFileSystem) {
+    ctx.sourceDev = Deno.statSync(source).dev;
+    if (dstRoot) ctx.replicaDev = Deno.statSync(replica).dev;
+  }
   if (!dryRun && dstRoot) {
     // Owners of entries already there are mirrored only once chown is known to work.
     probeChown({ abs: dstAbs, seen: dstRoot });
@@ -217,10 +234,13 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     seen: dstRoot ?? { ...srcRoot, mode: 0o700 },
     root: start === "",
   };
-  if (options.prefetch) ctx.lister = prefetchSource(source, start, options.prefetch.exclude);
+  if (options.prefetch) {
+    ctx.lister = prefetchSource(source, start, options.prefetch.exclude, undefined, ctx.sourceDev);
+  }
   try {
     try {
       await walkDir(ctx, srcRoot, root, created ? undefined : dstRoot, created || !dstRoot);
+      if (!ctx.signal?.aborted) options.onWalked?.();
     } finally {
       ctx.lister.close();
       // Copies still set aside are released (and give up) at once when the cycle stopped;
@@ -326,6 +346,31 @@ function startDir(ctx: Ctx, rel: string): string {
   return "";
 }
 
+/**
+ * `--one-file-system`: the nearest of `rel` and its ancestors that lies on
+ * the roots' own filesystems on both sides (a `--watch` change inside a
+ * mount is synced from the folder that holds the mount point).
+ */
+function sameFilesystem(ctx: Ctx, rel: string): string {
+  if (rel === "") return rel;
+  const sourceDev = Deno.statSync(ctx.source).dev;
+  const replicaDev = Deno.statSync(ctx.replica).dev;
+  let dir = rel;
+  while (dir !== "") {
+    try {
+      if (
+        Deno.lstatSync(ctx.source + "/" + dir).dev === sourceDev &&
+        Deno.lstatSync(ctx.replica + "/" + dir).dev === replicaDev
+      ) return dir;
+    } catch {
+      // Gone on one side: its parent decides.
+    }
+    const slash = dir.lastIndexOf("/");
+    dir = slash < 0 ? "" : dir.slice(0, slash);
+  }
+  return "";
+}
+
 async function yieldNow(ctx: Ctx): Promise<void> {
   // Sync lstat loops would otherwise keep signal handlers from running.
   const now = performance.now();
@@ -336,6 +381,10 @@ async function yieldNow(ctx: Ctx): Promise<void> {
 }
 
 const EMPTY: DirListing = { entries: [], problems: [] };
+
+/** `--one-file-system`: what the log says of a mount point in the source (as `rsync -x` does). */
+const SOURCE_MOUNT = "another filesystem is mounted here (--one-file-system): the folder is " +
+  "mirrored, not its contents";
 
 /**
  * Lists a replica directory once the process is inside it and has checked it
@@ -383,6 +432,8 @@ function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
  * @param dir The replica directory (in a dry run, a stand-in when it does not exist).
  * @param scanned The replica directory as its parent's scan saw it (undefined: new).
  * @param empty True when the replica directory is known to be empty (just made, or absent in a dry run).
+ * @param enter False for a mount point (`--one-file-system`): neither side is listed, only the
+ *   folder's own mode and mtime are set.
  */
 async function walkDir(
   ctx: Ctx,
@@ -390,18 +441,19 @@ async function walkDir(
   dir: DirRef,
   scanned: Entry | undefined,
   empty: boolean,
+  enter = true,
 ): Promise<void> {
   if (ctx.signal?.aborted) return;
   await yieldNow(ctx);
   const rel = dir.rel;
   let src: DirListing;
   try {
-    src = await ctx.lister.list(rel);
+    src = enter ? await ctx.lister.list(rel) : EMPTY;
   } catch (error) {
     fail(ctx, rel, "dir", "cannot read source directory", error);
     return; // Nothing under an unreadable source directory is touched.
   }
-  const dst = empty ? EMPTY : readReplica(ctx, dir);
+  const dst = empty || !enter ? EMPTY : readReplica(ctx, dir);
   if (dst === undefined) return;
   ctx.stats.scanned += src.entries.length;
   const prefix = rel === "" ? "" : rel + "/";
@@ -459,7 +511,10 @@ async function walkDir(
           parent: dir,
         };
         if (action.dst && refusedDir(ctx, action.path, action.dst, "replica")) continue;
-        await walkDir(ctx, action.src, childRef, action.dst, action.dst === undefined);
+        if (action.dst && mountedReplica(ctx, action.path, action.dst)) continue;
+        const mount = ctx.sourceDev !== undefined && action.src.dev !== ctx.sourceDev;
+        if (mount) skip(ctx, action.path, "dir", SOURCE_MOUNT);
+        await walkDir(ctx, action.src, childRef, action.dst, action.dst === undefined, !mount);
       }
       continue;
     }
