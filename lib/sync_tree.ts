@@ -178,7 +178,12 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     stats,
     lastYield: performance.now(),
     emit: (event) => {
-      stats[event.action]++;
+      if (event.action === "backup" && event.count !== undefined) {
+        // Removed into the backup folder: a removal of each entry moved.
+        stats.backup += event.count;
+        stats.backupRemoved += event.count;
+        stats.remove += event.count;
+      } else stats[event.action]++;
       if (event.bytes) stats.bytes += event.bytes;
       if (dryRun) event.dryRun = true;
       onEvent?.(event);
