@@ -12,9 +12,10 @@ import { cycleBackup, pruneBackups } from "./backup.ts";
 import { makeExcludeMatcher } from "./exclude.ts";
 import { recordCycle } from "./health.ts";
 import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
-import { logEvent, logMessage, logSummary } from "./logging.ts";
+import { logEvent, logMessage, logQuietCycles, logSummary } from "./logging.ts";
 import { setLongTimeout } from "./long_timeout.ts";
 import type { ProgressLine } from "./progress.ts";
+import { isQuiet, QuietCycles } from "./quiet_cycles.ts";
 import { type SyncOptions, syncTree } from "./sync_tree.ts";
 import { emptyStats, type SyncStats } from "./types.ts";
 import { type SourceWatch, WatchError, watchSource } from "./watch.ts";
@@ -29,6 +30,11 @@ export interface LoopState {
   cycle: number;
   /** The live progress line, on a terminal. */
   progress?: ProgressLine;
+  /**
+   * In the loop: counts the quiet cycles (see quiet_cycles.ts), whose summaries go to debug
+   * after the first cycle's. Without it (`--once`) every summary is at info.
+   */
+  quiet?: QuietCycles;
 }
 
 /** How a cycle ended. */
@@ -125,6 +131,7 @@ export async function runCycle(
     concurrency: config.concurrency,
     signal: state.signal,
     warned: state.warned,
+    oneFileSystem: config.oneFileSystem,
   };
   let deletes = true;
   let ok = true;
@@ -149,7 +156,8 @@ export async function runCycle(
       ok = false;
       logMessage(
         "error",
-        `cycle ${cycle} would remove ${removals} entries, more than --max-delete ${config.maxDelete}: ` +
+        `cycle ${cycle} would remove ${removals} ${removals === 1 ? "entry" : "entries"}, ` +
+          `more than --max-delete ${config.maxDelete}: ` +
           `removing none (check the source; raise --max-delete if this is intended)`,
       );
     }
@@ -157,19 +165,20 @@ export async function runCycle(
   const progress = state.progress;
   progress?.start();
   let stats: SyncStats;
+  let warnings = 0; // New warnings make a cycle worth its summary at info.
   try {
     stats = await syncScope(config, dirs, {
       ...base,
       dryRun: config.dryRun,
       deletes,
       maxDelete: config.maxDelete,
-      onEvent: progress
-        ? (event) => {
-          progress.event(event);
-          logEvent(event);
-        }
-        : logEvent,
+      onEvent: (event) => {
+        if (event.action === "skip" && !event.repeat) warnings++;
+        progress?.event(event);
+        logEvent(event);
+      },
       onPlan: progress?.plan,
+      onWalked: progress?.scanDone,
       onInflight: progress?.watch,
       onRootCreated,
     });
@@ -191,8 +200,12 @@ export async function runCycle(
   if (config.backupDir !== undefined && config.backupKeepSeconds !== undefined) {
     pruneOld(config.backupDir, config.backupKeepSeconds, config.dryRun);
   }
-  logSummary(cycle, seconds, stats, config.dryRun, dirs?.length, config.backupDir !== undefined);
   ok = ok && stats.error === 0 && !stats.aborted;
+  const quiet = state.quiet !== undefined && cycle > 1 && ok && isQuiet(stats, warnings);
+  const kept = base.backup && `${base.backup.root}/${base.backup.stamp}`;
+  logSummary(cycle, seconds, stats, config.dryRun, dirs?.length, kept, quiet);
+  const report = quiet ? state.quiet!.note() : undefined;
+  if (report) logQuietCycles(report.cycles, report.ms);
   if (healthFile) {
     const status = stats.aborted ? "stopped" : ok ? "ok" : "failed";
     recordCycle(healthFile, { cycle, status, errors: stats.error }, config.intervalSeconds);
@@ -243,7 +256,8 @@ async function syncScope(
     let stats: SyncStats;
     while (true) {
       try {
-        stats = await syncTree({ ...options, start: dir, shallow: true });
+        // Totals are final only after the last directory: no ETA before.
+        stats = await syncTree({ ...options, start: dir, shallow: true, onWalked: undefined });
         break;
       } catch (error) {
         // Removed between the start check and the walk: its parent will do.
@@ -322,6 +336,7 @@ export async function runLoop(
   options: LoopOptions = {},
 ): Promise<number> {
   const state: LoopState = { signal, warned: new Set(), cycle: 0, progress: options.progress };
+  if (!config.once) state.quiet = new QuietCycles();
   // An interrupted cycle is always reported: with --once it fails the run (exit 1), so it is an
   // error, shown at every --log_level; a stopped loop exits 0, so there it is a warning.
   const cycle = async (dirs?: readonly string[]): Promise<CycleResult> => {
@@ -383,6 +398,8 @@ export async function runLoop(
     }
   } finally {
     watch?.close();
+    const left = state.quiet?.flush(); // The quiet cycles since the last count, before "stopped".
+    if (left) logQuietCycles(left.cycles, left.ms);
   }
   return 0;
 }
