@@ -263,7 +263,8 @@ Deno.test("cli e2e: works with permissions narrowed to the paths; a missing gran
 Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it with exit 0 and a complete log", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
-  const child = spawnCli(treeArgs(t, "--sync_interval", "0.2"));
+  // At debug, quiet cycles log their summaries too: every cycle is seen.
+  const child = spawnCli(treeArgs(t, "--sync_interval", "0.2", "--log_level", "debug"));
   try {
     await waitFor(() => readOr(`${t.dst}/a.txt`) === "a", 10_000, "first cycle");
     Deno.writeTextFileSync(`${t.src}/b.txt`, "b");

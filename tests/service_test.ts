@@ -175,7 +175,8 @@ Deno.test("SIGHUP reopens the log file: the renamed file keeps the earlier lines
   writeTree(t.src, { "a.txt": "a" });
   Deno.mkdirSync(`${t.dir}/logs`);
   // Path-narrowed grants: only the log file itself may be written, as under logrotate's `create`.
-  const child = spawn(treeArgs(t, "--sync_interval", "0.1"), [
+  // At debug, quiet cycles log their summaries too: every cycle is seen.
+  const child = spawn(treeArgs(t, "--sync_interval", "0.1", "--log_level", "debug"), [
     `--allow-read=${t.src},${t.dst},${t.log}`,
     `--allow-write=${t.dst},${t.log}`,
   ]);
@@ -210,7 +211,8 @@ Deno.test("SIGHUP when the log file cannot be reopened: one warning, logging goe
   writeTree(t.src, { "a.txt": "a" });
   Deno.mkdirSync(`${t.dir}/logs`);
   // Only the log file may be written: once its folder is gone, it cannot be made again.
-  const child = spawn(treeArgs(t, "--sync_interval", "0.1"), [
+  // At debug, quiet cycles log their summaries too: every cycle is seen.
+  const child = spawn(treeArgs(t, "--sync_interval", "0.1", "--log_level", "debug"), [
     `--allow-read=${t.src},${t.dst},${t.log}`,
     `--allow-write=${t.dst},${t.log}`,
   ]);
