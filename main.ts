@@ -23,7 +23,8 @@ import {
   setupLogging,
 } from "./lib/logging.ts";
 import { canCreateSymlinks, missingPermission } from "./lib/permissions.ts";
-import { createProgressLine } from "./lib/progress.ts";
+import { createProgressLine, type ProgressLine } from "./lib/progress.ts";
+import { formatDuration } from "./lib/duration.ts";
 import { runLoop } from "./lib/run_loop.ts";
 import { stopPrefetchWorker } from "./lib/prefetch.ts";
 import { stopSharedCopier } from "./lib/copier.ts";
@@ -47,6 +48,7 @@ export async function main(args: string[]): Promise<number> {
   // Signal handling comes first: without a listener, a SIGHUP (logrotate's reload) ends the
   // process, and SIGINT or SIGTERM would skip the clean stop.
   const stop = new AbortController();
+  const live: Live = {};
   let stops = 0;
   const onSignal = (name: string) => () => {
     stops++;
@@ -54,6 +56,7 @@ export async function main(args: string[]): Promise<number> {
       logMessage("info", `${name} received: finishing the copies under way, then stopping`);
       stop.abort(name); // The reason names the signal in the "interrupted" line.
     } else {
+      live.progress?.stop(); // Erased, so the shell's prompt does not land after it.
       flushConsole();
       Deno.exit(130); // A second signal: the user insists.
     }
@@ -69,14 +72,20 @@ export async function main(args: string[]): Promise<number> {
   ];
   for (const [sig, handler] of signals) Deno.addSignalListener(sig, handler);
   try {
-    return await run(args, stop.signal);
+    return await run(args, stop.signal, live);
   } finally {
     for (const [sig, handler] of signals) Deno.removeSignalListener(sig, handler);
   }
 }
 
+/** What the signal handlers must reach while a run is under way. */
+interface Live {
+  /** The progress line, while one is drawn. */
+  progress?: ProgressLine;
+}
+
 /** Everything {@linkcode main} does once signals are handled; `stop` aborts on SIGINT or SIGTERM. */
-async function run(args: string[], stop: AbortSignal): Promise<number> {
+async function run(args: string[], stop: AbortSignal, live: Live): Promise<number> {
   let command;
   try {
     command = parseCommandLine(args);
@@ -130,6 +139,7 @@ async function run(args: string[], stop: AbortSignal): Promise<number> {
       logFile: config.logFile,
       level: config.logLevel,
       format: config.logFormat,
+      quiet: config.quiet,
     });
   } catch (error) {
     if (!(error instanceof LogFileError)) throw error;
@@ -147,12 +157,13 @@ async function run(args: string[], stop: AbortSignal): Promise<number> {
   logMessage(
     "info",
     `foldersync ${denoJson.version}: mirroring '${config.source}' to '${config.replica}'` +
-      (config.once ? " once" : ` every ${config.intervalSeconds} s`) +
+      (config.once ? " once" : ` every ${formatDuration(config.intervalSeconds)}`) +
       (config.watch ? " and on changes (--watch)" : "") +
       (config.dryRun ? " (dry run)" : ""),
   );
   // The live progress line: on a terminal only, never in the log file.
   const progress = config.progress && Deno.stderr.isTerminal() ? createProgressLine() : undefined;
+  live.progress = progress;
   setConsoleGuard(progress?.around);
   let code: number;
   try {

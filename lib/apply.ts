@@ -91,6 +91,8 @@ export interface ApplyContext {
   backup?: Backup;
   /** `dev:ino` of both roots and their ancestors: a directory met below a root that is one of them is refused. */
   forbidden: ReadonlySet<string>;
+  /** `--one-file-system`: the replica root's device; folders on another are left alone. */
+  replicaDev?: number;
   /** Temporary paths of the copies under way (for the progress line and for abandoning them). */
   inflight: Set<string>;
   /** Bounds the copies running at once. */
@@ -257,6 +259,39 @@ export function refusedDir(
   return true;
 }
 
+/** `--one-file-system`: what the log says of a mount point in the replica. */
+const REPLICA_MOUNT = "another filesystem is mounted here in the replica (--one-file-system): " +
+  "left alone, with its contents";
+
+/**
+ * `--one-file-system`: tells whether a replica directory lies on another
+ * filesystem than the replica root (a mount point), reporting it when so
+ * (a warning once per process, as every skip). It is neither entered nor
+ * removed.
+ *
+ * @example Usage
+ * ```ts
+ * import { mountedReplica } from "./apply.ts";
+ * // if (mountedReplica(ctx, "mnt", entry)) return;
+ * ```
+ *
+ * @param ctx The cycle.
+ * @param rel The directory.
+ * @param entry It, as scanned.
+ * @returns True when it must be left alone.
+ */
+export function mountedReplica(
+  ctx: Pick<ApplyContext, "emit" | "warned" | "replicaDev">,
+  rel: string,
+  entry: Entry,
+): boolean {
+  if (ctx.replicaDev === undefined || entry.kind !== "dir" || entry.dev === ctx.replicaDev) {
+    return false;
+  }
+  skip(ctx, rel, "dir", REPLICA_MOUNT);
+  return true;
+}
+
 /**
  * Gives a replica directory owner write and search permission, for as long
  * as its contents change (a read-only folder mirrored as a non-root user);
@@ -369,6 +404,7 @@ export async function applyRemove(
   itemized = true,
 ): Promise<boolean> {
   if (ctx.budget.tripped) return false;
+  if (mountedReplica(ctx, rel, entry)) return false;
   if (!ctx.dryRun && !loosenDir(ctx, dir)) return false;
   const path = ctx.replica + "/" + rel;
   const name = rel.slice(rel.lastIndexOf("/") + 1);
@@ -421,7 +457,14 @@ export async function applyRemove(
           "cannot replace directory",
           "it still holds excluded or unremovable entries",
         );
-      } else skip(ctx, rel, "dir", "kept: it holds excluded entries");
+      } else if (ctx.replicaDev === undefined) {
+        skip(ctx, rel, "dir", "kept: it holds excluded entries");
+      } else {skip(
+          ctx,
+          rel,
+          "dir",
+          "kept: it holds excluded entries or a mount point (--one-file-system)",
+        );}
       return false;
     }
   }
@@ -473,6 +516,7 @@ function overBudget(ctx: ApplyContext, rel: string, kind: EntryKind): false {
 function survey(ctx: ApplyContext, rel: string, entry: Entry, dir: DirRef): number | undefined {
   if (entry.kind !== "dir") return 1;
   if ((entry.mode & 0o500) !== 0o500) return undefined; // Removed entry by entry, after a chmod.
+  if (ctx.replicaDev !== undefined && entry.dev !== ctx.replicaDev) return undefined; // A mount.
   const self: DirRef = { rel, abs: ctx.replica + "/" + rel, seen: entry, root: false, parent: dir };
   const listing = inDir(self, () => listDir("."));
   if (listing.problems.length > 0) return undefined;

@@ -60,10 +60,14 @@ export interface Config {
   watch: boolean;
   /** `--debounce`, in milliseconds: quiet time before a watch-triggered sync. */
   debounceMs: number;
-  /** False with `--no-progress`; the line is only ever drawn on a terminal. */
+  /** False with `--no-progress` or `--quiet`; the line is only ever drawn on a terminal. */
   progress: boolean;
   /** `--itemize-changes` (`-i`): change lines carry rsync's 11-character codes. */
   itemizeChanges: boolean;
+  /** `--quiet`: only errors on the console (the log file keeps `--log_level`). */
+  quiet: boolean;
+  /** `--one-file-system`: directories on another filesystem than their root are not entered. */
+  oneFileSystem: boolean;
 }
 
 /** What the command line asks for. */
@@ -91,12 +95,13 @@ Usage:
 
 Required:
   --source_path PATH       the folder to mirror (never modified)
-  --replica_path PATH      the folder made to match it (created when missing)
+  --replica_path PATH      the folder made to match it (when missing, it is created if its
+                           parent exists)
 
 Options:
   --sync_interval DUR      time between cycles: seconds (60, 0.5) or 90s, 5m, 1h, 1d (default 60)
   --log_file PATH          also log to this file (its folder is created when missing)
-  --once                   run one cycle and exit (exit 1 if anything failed)
+  --once                   run one cycle and exit (exit 1 if anything failed); no interval
   --dry-run                show and log what would change, change nothing, and exit
                            (one cycle; with --watch, every interval and on changes)
   --checksum               also compare content when size and mtime agree
@@ -119,8 +124,11 @@ Options:
   --backup_keep DUR        remove backup folders older than this (30d, 12h); default: keep all
   --require_mount PATH     run a cycle only while PATH is a mount point, e.g. the replica's
                            disk (repeatable; like systemd's RequiresMountsFor)
-  --log_level LEVEL        debug, info (default), warning or error
+  --log_level LEVEL        debug, info (default), warning or error; at info, cycles that
+                           changed nothing and failed nothing are one line an hour (debug:
+                           each cycle's summary)
   --log_format FORMAT      text (default) or json (one object per line)
+  --quiet                  only errors on the console (the log file keeps --log_level)
   -i, --itemize-changes    log each change as rsync -i prints it: its code, then the path
                            (>f.st...... a.txt, cd+++++++++ new/, *deleting   old.txt); in JSON
                            logs, the code is the field "itemize"
@@ -133,13 +141,19 @@ Options:
                            (inotify; the periodic sync keeps running as a safety net)
   --debounce DUR           quiet time before a --watch sync: 200ms (default), 0.5, 1s
   --no-progress            no live progress line on the terminal during long cycles
+  --one-file-system        do not enter folders on another filesystem than the source's (or
+                           the replica's) root: a mount point in the source is kept as an
+                           empty folder, one in the replica is left alone
   -h, --help               show this help
   -V, --version            show the version
 
 Every snake_case flag also has a kebab-case spelling (--source-path) and vice versa.
-Exit codes: 0 success; 1 a cycle had failures, was interrupted, or a safety check refused to
-run (the source missing or empty); 2 bad arguments, or a configuration that can never work
-(source and replica overlapping, a log or health file inside either).`;
+Exit codes: 0 success, or the loop stopped by SIGINT or SIGTERM; 1 at start a missing
+permission or a log file that cannot be written, and with --once a cycle that had failures,
+was refused (the source missing or empty), found the replica in use by another foldersync, or
+was interrupted (the loop logs these and goes on); 2 bad arguments, or a configuration that can
+never work (source and replica overlapping, a log or health file inside either); 130 a second
+SIGINT or SIGTERM, which stops without waiting for the copies under way.`;
 
 interface FlagSpec {
   type: "string" | "boolean";
@@ -176,6 +190,8 @@ const FLAGS: Record<string, FlagSpec> = {
   debounce: { type: "string" },
   no_progress: { type: "boolean" },
   itemize_changes: { type: "boolean", short: "i" },
+  quiet: { type: "boolean" },
+  one_file_system: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 };
@@ -218,6 +234,7 @@ export function parseCommandLine(args: readonly string[]): Command {
   }
   // Merge the two spellings of each flag.
   const values: Record<string, string | boolean | string[] | undefined> = {};
+  const spelled: Record<string, string> = {}; // Each flag as the user wrote it, for messages.
   for (const name of Object.keys(FLAGS)) {
     const kebab = name.replaceAll("_", "-");
     const a = (parsed.values as Record<string, unknown>)[name];
@@ -227,7 +244,10 @@ export function parseCommandLine(args: readonly string[]): Command {
     } else if (a !== undefined && b !== undefined) {
       throw new UsageError(`--${name} is given twice (as --${name} and --${kebab})`);
     } else values[name] = (a ?? b) as string | boolean | undefined;
+    spelled[name] = `--${a === undefined && b !== undefined ? kebab : name}`;
   }
+  /** A flag's name as the user wrote it (snake_case when not given). */
+  const flag = (name: string) => spelled[name];
 
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
@@ -244,19 +264,24 @@ export function parseCommandLine(args: readonly string[]): Command {
   if (!source) throw new UsageError("missing --source_path (the folder to mirror)");
   if (!replica) throw new UsageError("missing --replica_path (the folder to keep as its mirror)");
 
+  // A preview runs one cycle and exits (as rsync's and rclone's do), unless it watches.
+  const once = values.once === true || (values.dry_run === true && values.watch !== true);
   let intervalSeconds = 60;
   const interval = str("sync_interval");
   if (interval !== undefined) {
     const seconds = parseDuration(interval);
     if (seconds === undefined || !Number.isFinite(seconds)) {
       throw new UsageError(
-        `--sync_interval '${interval}' is not a duration: use seconds (60, 0.5) or 90s, 5m, 1h`,
+        `${
+          flag("sync_interval")
+        } '${interval}' is not a duration: use seconds (60, 0.5) or 90s, 5m, 1h`,
       );
     }
-    if (seconds <= 0) {
-      throw new UsageError(`--sync_interval must be more than zero, got '${interval}'`);
+    // One cycle waits for no interval: any duration goes (a script may pass 0).
+    if (seconds <= 0 && !once) {
+      throw new UsageError(`${flag("sync_interval")} must be more than zero, got '${interval}'`);
     }
-    intervalSeconds = seconds;
+    if (seconds > 0) intervalSeconds = seconds;
   }
 
   let debounceMs = 200;
@@ -265,7 +290,7 @@ export function parseCommandLine(args: readonly string[]): Command {
     const seconds = parseDuration(debounce);
     if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
       throw new UsageError(
-        `--debounce '${debounce}' is not a duration: use seconds (0.5) or 200ms, 1s`,
+        `${flag("debounce")} '${debounce}' is not a duration: use seconds (0.5) or 200ms, 1s`,
       );
     }
     debounceMs = seconds * 1000;
@@ -280,11 +305,11 @@ export function parseCommandLine(args: readonly string[]): Command {
   let backupKeepSeconds: number | undefined;
   const keep = str("backup_keep");
   if (keep !== undefined) {
-    if (!backupDir) throw new UsageError("--backup_keep needs --backup_dir DIR");
+    if (!backupDir) throw new UsageError(`${flag("backup_keep")} needs --backup_dir DIR`);
     backupKeepSeconds = parseDuration(keep);
     if (backupKeepSeconds === undefined || !(backupKeepSeconds > 0)) {
       throw new UsageError(
-        `--backup_keep '${keep}' is not a duration of more than zero: use 30d, 12h`,
+        `${flag("backup_keep")} '${keep}' is not a duration of more than zero: use 30d, 12h`,
       );
     }
   }
@@ -308,11 +333,13 @@ export function parseCommandLine(args: readonly string[]): Command {
 
   const logLevel = (str("log_level") ?? "info").toLowerCase();
   if (!LEVELS.includes(logLevel as LogLevelName)) {
-    throw new UsageError(`--log_level '${logLevel}' is not one of ${LEVELS.join(", ")}`);
+    throw new UsageError(
+      `${flag("log_level")} '${logLevel}' is not one of ${LEVELS.join(", ")}`,
+    );
   }
   const logFormat = (str("log_format") ?? "text").toLowerCase();
   if (logFormat !== "text" && logFormat !== "json") {
-    throw new UsageError(`--log_format '${logFormat}' is not one of text, json`);
+    throw new UsageError(`${flag("log_format")} '${logFormat}' is not one of text, json`);
   }
 
   return {
@@ -322,8 +349,7 @@ export function parseCommandLine(args: readonly string[]): Command {
       replica,
       intervalSeconds,
       logFile: str("log_file") || undefined,
-      // A preview runs one cycle and exits (as rsync's and rclone's do), unless it watches.
-      once: values.once === true || (values.dry_run === true && values.watch !== true),
+      once,
       dryRun: values.dry_run === true,
       checksum: values.checksum === true,
       modifyWindowSeconds,
@@ -331,18 +357,20 @@ export function parseCommandLine(args: readonly string[]): Command {
       filters,
       deleteExcluded: values.delete_excluded === true,
       allowEmptySource: values.allow_empty_source === true,
-      maxDelete: wholeNumber("max_delete", str("max_delete"), 0),
+      maxDelete: wholeNumber(flag("max_delete"), str("max_delete"), 0),
       backupDir,
       backupKeepSeconds,
       requireMount,
       logLevel: logLevel as LogLevelName,
       logFormat: logFormat as LogFormat,
       healthFile: str("health_file") || undefined,
-      concurrency: wholeNumber("concurrency", str("concurrency"), 1) ?? 8,
+      concurrency: wholeNumber(flag("concurrency"), str("concurrency"), 1) ?? 8,
       watch: values.watch === true,
       debounceMs,
-      progress: values.no_progress !== true,
+      progress: values.no_progress !== true && values.quiet !== true,
       itemizeChanges: values.itemize_changes === true,
+      quiet: values.quiet === true,
+      oneFileSystem: values.one_file_system === true,
     },
   };
 }
@@ -421,7 +449,7 @@ function readStdin(): string {
 function wholeNumber(flag: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text.trim()) || Number(text) < min) {
-    throw new UsageError(`--${flag} takes a whole number of at least ${min}, got '${text}'`);
+    throw new UsageError(`${flag} takes a whole number of at least ${min}, got '${text}'`);
   }
   return Number(text);
 }

@@ -33,3 +33,33 @@ export function parseDuration(text: string): number | undefined {
   }
   return total;
 }
+
+/**
+ * Writes seconds as a duration `parseDuration` reads back, in the largest
+ * whole units: `600` is `10m`, `5400` is `1h30m`, `0.5` is `500ms`, `1.25`
+ * is `1.25s`. For the start line, which says the interval as a person would.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatDuration } from "./duration.ts";
+ * formatDuration(600); // "10m"
+ * formatDuration(90); // "1m30s"
+ * formatDuration(0.2); // "200ms"
+ * ```
+ *
+ * @param seconds More than zero.
+ * @returns The duration's text.
+ */
+export function formatDuration(seconds: number): string {
+  if (seconds < 1) return `${Math.round(seconds * 1e6) / 1e3}ms`;
+  if (!Number.isInteger(seconds)) return `${seconds}s`;
+  let left = seconds;
+  let text = "";
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]] as const) {
+    if (left >= size) {
+      text += `${Math.floor(left / size)}${unit}`;
+      left %= size;
+    }
+  }
+  return text;
+}

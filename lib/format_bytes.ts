@@ -12,13 +12,14 @@
  * import { formatBytes } from "./format_bytes.ts";
  * formatBytes(512); // "512 B"
  * formatBytes(1536); // "1.5 KiB"
+ * formatBytes(600.4); // "600 B"
  * ```
  *
  * @param bytes The count.
  * @returns E.g. `97.7 KiB`.
  */
 export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024) return `${Math.round(bytes)} B`; // A rate can be a fraction.
   const units = ["KiB", "MiB", "GiB", "TiB"];
   let value = bytes / 1024;
   let unit = 0;

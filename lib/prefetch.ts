@@ -15,7 +15,16 @@ import { type ErrorInfo, reviveError } from "./errors.ts";
 
 /** Messages to the worker. */
 export type ScanRequest =
-  | { type: "start"; id: number; root: string; start: string; exclude: string[]; window: number }
+  | {
+    type: "start";
+    id: number;
+    root: string;
+    start: string;
+    exclude: string[];
+    window: number;
+    /** `--one-file-system`: folders on another device than this are not walked. */
+    dev?: number;
+  }
   | { type: "credit"; id: number; count: number }
   | { type: "stop"; id: number };
 
@@ -203,6 +212,7 @@ export function stopPrefetchWorker(): void {
  * @param window How far the worker may run ahead, in entries (each listing
  *   counts its entries plus one), so memory stays bounded whatever the
  *   directories' width.
+ * @param dev `--one-file-system`: the source root's device; folders on another are not walked.
  * @returns The lister.
  */
 export function prefetchSource(
@@ -210,6 +220,7 @@ export function prefetchSource(
   start: string,
   exclude: string[],
   window = 4096,
+  dev?: number,
 ): SourceLister {
   let w: Worker | undefined;
   try {
@@ -230,7 +241,7 @@ export function prefetchSource(
     else return;
     waiting?.();
   };
-  w.postMessage({ type: "start", id, root, start, exclude, window } satisfies ScanRequest);
+  w.postMessage({ type: "start", id, root, start, exclude, window, dev } satisfies ScanRequest);
   const local = localLister(root);
   return {
     async list(rel: string): Promise<DirListing> {

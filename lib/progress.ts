@@ -26,6 +26,11 @@ export interface ProgressLine {
   start(): void;
   /** The walk found more to copy. */
   plan(files: number, bytes: number): void;
+  /**
+   * The walk has listed every folder: the totals are final, so the line
+   * gives an ETA from now on. Reset by `start`.
+   */
+  scanDone(): void;
   /** Something was done (copies and updates count). */
   event(event: SyncEvent): void;
   /**
@@ -83,15 +88,17 @@ function sizes(paths: ReadonlySet<string>): number {
 /**
  * Makes a progress line: files and bytes done of those found so far (the
  * walk streams, so the total grows as it goes; bytes of copies under way
- * count as they are written, see {@linkcode ProgressLine.watch}), the copy
- * rate over the last 5 s and the ETA at that rate (`?` until a second has
- * been measured). It appears once a cycle has run for `delayMs`, is redrawn
- * at most every `intervalMs`, is erased before each log line written through
+ * count as they are written, see {@linkcode ProgressLine.watch}) and the
+ * copy rate over the last 5 s; once the walk has listed everything
+ * ({@linkcode ProgressLine.scanDone}), the ETA at that rate instead of
+ * "found so far" (`?` until a second has been measured). It appears once a
+ * cycle has run for `delayMs`, is redrawn at most every `intervalMs`, is
+ * erased before each log line written through
  * {@linkcode ProgressLine.around} and drawn again after it, and is erased
  * when the cycle stops. It never wraps: on a narrow terminal it drops words
- * ("found so far", "syncing:", the file count, the rate) until it fits in
- * one column less than the width. The caller decides whether a terminal is
- * there (`Deno.stderr.isTerminal()`).
+ * ("syncing:", the file count, the rate) until it fits in one column less
+ * than the width. The caller decides whether a terminal is there
+ * (`Deno.stderr.isTerminal()`).
  *
  * @example Usage
  * ```ts
@@ -100,7 +107,9 @@ function sizes(paths: ReadonlySet<string>): number {
  * progress.start();
  * progress.plan(2, 2048);
  * progress.event({ action: "copy", path: "a", kind: "file", bytes: 1024 });
- * progress.text(); // "syncing: 1/2 files, 1.0 KiB/2.0 KiB found so far, ..."
+ * progress.text(); // "syncing: 1/2 files, 1.0 KiB/2.0 KiB found so far, ? B/s"
+ * progress.scanDone();
+ * progress.text(); // "syncing: 1/2 files, 1.0 KiB/2.0 KiB, ? B/s, ETA ?"
  * progress.stop();
  * ```
  *
@@ -123,6 +132,7 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
   /** (time, bytes done) at the redraws of the last RATE_WINDOW_MS, and one before. */
   let samples: { t: number; bytes: number }[] = [];
   let running = false;
+  let scanned = false; // The walk has listed every folder.
   let shown = ""; // What is on the terminal now ("" when nothing).
   let timer: ReturnType<typeof setInterval> | undefined;
 
@@ -139,12 +149,21 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
     const rate = span >= RATE_MIN_MS ? Math.max(0, done - first.bytes) / (span / 1000) : undefined;
     const total = Math.max(bytes, done);
     const left = total - done;
-    const eta = left === 0 ? "0 s" : rate ? duration(left / rate) : "?";
     const count = `${doneFiles}/${Math.max(files, doneFiles)} files`;
     const amount = `${formatBytes(done)}/${formatBytes(total)}`;
     const speed = rate === undefined ? "? B/s" : `${formatBytes(rate)}/s`;
+    if (!scanned) {
+      // The totals still grow: an ETA from them would promise too soon.
+      return [
+        `syncing: ${count}, ${amount} found so far, ${speed}`,
+        `${count}, ${amount} found so far, ${speed}`,
+        `${amount} found so far, ${speed}`,
+        `${amount} so far, ${speed}`,
+        `${amount} so far`,
+      ];
+    }
+    const eta = left === 0 ? "0 s" : rate ? duration(left / rate) : "?";
     return [
-      `syncing: ${count}, ${amount} found so far, ${speed}, ETA ${eta}`,
       `syncing: ${count}, ${amount}, ${speed}, ETA ${eta}`,
       `${count}, ${amount}, ${speed}, ETA ${eta}`,
       `${amount}, ${speed}, ETA ${eta}`,
@@ -175,6 +194,7 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
       doneFiles = 0;
       doneBytes = 0;
       inflight = new Set();
+      scanned = false;
       samples = [{ t: started, bytes: 0 }];
       running = true;
       if (timer === undefined) timer = setInterval(draw, intervalMs);
@@ -182,6 +202,9 @@ export function createProgressLine(options: ProgressOptions = {}): ProgressLine 
     plan(moreFiles, moreBytes) {
       files += moreFiles;
       bytes += moreBytes;
+    },
+    scanDone() {
+      scanned = true;
     },
     event(event) {
       if (event.action === "copy" || event.action === "update") {

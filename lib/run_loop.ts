@@ -13,9 +13,10 @@ import { makeExcludeMatcher } from "./exclude.ts";
 import { recordCycle, recordedMount } from "./health.ts";
 import { leaveReplica } from "./in_dir.ts";
 import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
-import { logEvent, logMessage, logSummary } from "./logging.ts";
+import { logEvent, logMessage, logQuietCycles, logSummary } from "./logging.ts";
 import { setLongTimeout } from "./long_timeout.ts";
 import type { ProgressLine } from "./progress.ts";
+import { isQuiet, QuietCycles } from "./quiet_cycles.ts";
 import { type SyncOptions, syncTree } from "./sync_tree.ts";
 import { emptyStats, type SyncStats } from "./types.ts";
 import { type SourceWatch, WatchError, watchSource } from "./watch.ts";
@@ -37,6 +38,11 @@ export interface LoopState {
    * (`at`); undefined until the first cycle has read it from the health file.
    */
   replicaMount?: { at?: string };
+  /**
+   * In the loop: counts the quiet cycles (see quiet_cycles.ts), whose summaries go to debug
+   * after the first cycle's. Without it (`--once`) every summary is at info.
+   */
+  quiet?: QuietCycles;
 }
 
 /** How a cycle ended. */
@@ -154,6 +160,7 @@ export async function runCycle(
     concurrency: config.concurrency,
     signal: state.signal,
     warned: state.warned,
+    oneFileSystem: config.oneFileSystem,
   };
   let deletes = true;
   let ok = true;
@@ -178,7 +185,8 @@ export async function runCycle(
       ok = false;
       logMessage(
         "error",
-        `cycle ${cycle} would remove ${removals} entries, more than --max-delete ${config.maxDelete}: ` +
+        `cycle ${cycle} would remove ${removals} ${removals === 1 ? "entry" : "entries"}, ` +
+          `more than --max-delete ${config.maxDelete}: ` +
           `removing none (check the source; raise --max-delete if this is intended)`,
       );
     }
@@ -186,6 +194,7 @@ export async function runCycle(
   const progress = state.progress;
   progress?.start();
   let stats: SyncStats;
+  let warnings = 0; // New warnings make a cycle worth its summary at info.
   try {
     stats = await syncScope(config, scope, {
       ...base,
@@ -193,13 +202,13 @@ export async function runCycle(
       deletes,
       maxDelete: config.maxDelete,
       itemize: config.itemizeChanges,
-      onEvent: progress
-        ? (event) => {
-          progress.event(event);
-          logEvent(event);
-        }
-        : logEvent,
+      onEvent: (event) => {
+        if (event.action === "skip" && !event.repeat) warnings++;
+        progress?.event(event);
+        logEvent(event);
+      },
       onPlan: progress?.plan,
+      onWalked: progress?.scanDone,
       onInflight: progress?.watch,
       onRootCreated,
     });
@@ -221,8 +230,12 @@ export async function runCycle(
     pruneOld(checked.backupDir, config.backupKeepSeconds, config.dryRun);
     leaveReplica(config.source); // Nor is a backup folder left the working directory.
   }
-  logSummary(cycle, seconds, stats, config.dryRun, scope?.length, config.backupDir !== undefined);
   ok = ok && stats.error === 0 && !stats.aborted;
+  const quiet = state.quiet !== undefined && cycle > 1 && ok && isQuiet(stats, warnings);
+  const kept = base.backup && `${base.backup.root}/${base.backup.stamp}`;
+  logSummary(cycle, seconds, stats, config.dryRun, scope?.length, kept, quiet);
+  const report = quiet ? state.quiet!.note() : undefined;
+  if (report) logQuietCycles(report.cycles, report.ms);
   if (healthFile) {
     const status = stats.aborted ? "stopped" : ok ? "ok" : "failed";
     recordCycle(
@@ -323,7 +336,8 @@ async function syncScope(
   const total = emptyStats();
   for (const { dir, whole } of scope) {
     if (options.signal?.aborted) break;
-    const stats = await syncTree({ ...options, start: dir, shallow: !whole });
+    // Totals are final only after the last directory: no ETA before.
+    const stats = await syncTree({ ...options, start: dir, shallow: !whole, onWalked: undefined });
     for (const key of Object.keys(total) as (keyof SyncStats)[]) {
       if (key === "aborted") total.aborted ||= stats.aborted;
       else total[key] += stats[key];
@@ -396,6 +410,7 @@ export async function runLoop(
   options: LoopOptions = {},
 ): Promise<number> {
   const state: LoopState = { signal, warned: new Set(), cycle: 0, progress: options.progress };
+  if (!config.once) state.quiet = new QuietCycles();
   // One process per replica: locked before anything else (when the replica is there already).
   try {
     state.lock = lockReplica(config.replica, config.logFile, config.source);
@@ -481,6 +496,8 @@ async function loop(config: Config, state: LoopState, signal: AbortSignal): Prom
     }
   } finally {
     watch?.close();
+    const left = state.quiet?.flush(); // The quiet cycles since the last count, before "stopped".
+    if (left) logQuietCycles(left.cycles, left.ms);
   }
   return 0;
 }

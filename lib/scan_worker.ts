@@ -55,9 +55,8 @@ async function walk(request: Extract<ScanRequest, { type: "start" }>): Promise<v
       const prefix = rel === "" ? "" : rel + "/";
       for (let i = listing.entries.length - 1; i >= 0; i--) {
         const entry = listing.entries[i];
-        if (entry.kind === "dir" && !excluded(prefix + entry.name, true)) {
-          stack.push(prefix + entry.name);
-        }
+        if (entry.kind !== "dir" || excluded(prefix + entry.name, true)) continue;
+        if (request.dev === undefined || entry.dev === request.dev) stack.push(prefix + entry.name);
       }
       credit -= listing.entries.length;
     } catch (error) {

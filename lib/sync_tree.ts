@@ -19,6 +19,7 @@ import {
   DeleteBudget,
   type DirRef,
   fail,
+  mountedReplica,
   refusedDir,
   skip,
 } from "./apply.ts";
@@ -73,6 +74,15 @@ export interface SyncOptions {
   onRootCreated?: () => void;
   /** Given the set of temporary paths of the copies under way (for a progress line). */
   onInflight?: (paths: ReadonlySet<string>) => void;
+  /** Called once the walk has listed every folder (the copies may still run): totals are final. */
+  onWalked?: () => void;
+  /**
+   * `--one-file-system`: a source folder on another filesystem than the
+   * source root is mirrored as a folder but not entered (its replica
+   * contents are left alone, as `rsync -x` does); a replica folder on
+   * another filesystem than the replica root is neither entered nor removed.
+   */
+  oneFileSystem?: boolean;
   /** Paths already warned about by earlier cycles (so idle cycles stay quiet). Updated in place. */
   warned?: Set<string>;
   /**
@@ -114,6 +124,8 @@ interface Ctx extends ApplyContext {
   copying: Set<string>;
   /** Copies set aside until their files have settled: each runs once due, while the walk goes on. */
   settle: SetAside;
+  /** `--one-file-system`: the source root's device; folders on another are not entered. */
+  sourceDev?: number;
   stats: SyncStats;
   lastYield: number;
 }
@@ -179,7 +191,12 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     lastYield: performance.now(),
     itemize: options.itemize ?? false,
     emit: (event) => {
-      if (!event.uncounted) stats[event.action]++;
+      if (event.action === "backup" && event.count !== undefined) {
+        // Removed into the backup folder: a removal of each entry moved.
+        stats.backup += event.count;
+        stats.backupRemoved += event.count;
+        stats.remove += event.count;
+      } else if (!event.uncounted) stats[event.action]++;
       if (event.bytes) stats.bytes += event.bytes;
       if (dryRun) event.dryRun = true;
       onEvent?.(event);
@@ -213,6 +230,10 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     ctx.emit(coded(ctx, { action: "create", path: ".", kind: "dir" }, "c", "+"));
     if (created) options.onRootCreated?.();
   }
+  if (options.oneFileSystem) {
+    ctx.sourceDev = Deno.statSync(source).dev;
+    if (dstRoot) ctx.replicaDev = Deno.statSync(replica).dev;
+  }
   const root: DirRef = {
     rel: "",
     abs: replica,
@@ -245,10 +266,17 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     ctx.mtimeWindowMs = Math.max(mtimeTick(dstRoot?.dev) - 1, options.modifyWindowMs ?? 0);
     const scanned = created || !dstRoot ? undefined : found;
     if (options.prefetch) {
-      ctx.lister = prefetchSource(source, start.dir.rel, options.prefetch.exclude);
+      ctx.lister = prefetchSource(
+        source,
+        start.dir.rel,
+        options.prefetch.exclude,
+        undefined,
+        ctx.sourceDev,
+      );
     }
     try {
       await walkDir(ctx, start.src, start.dir, scanned, created || !dstRoot, probed);
+      if (!ctx.signal?.aborted) options.onWalked?.();
     } finally {
       ctx.lister.close();
       // Copies still set aside are released (and give up) at once when the cycle stopped;
@@ -372,6 +400,10 @@ function reachStart(ctx: Ctx, srcRoot: Entry, root: DirRef, rel: string): Start 
       break; // Gone, or changed: the folder above is synced instead.
     }
     if (src.kind !== "dir" || dst.kind !== "dir") break;
+    // --one-file-system: a folder on another filesystem is not entered; the folder above is synced.
+    if (ctx.sourceDev !== undefined && (src.dev !== ctx.sourceDev || dst.dev !== ctx.replicaDev)) {
+      break;
+    }
     // The folder above reports a refused source folder when it plans it.
     if (ctx.forbidden.has(`${src.dev}:${src.ino}`) || refusedDir(ctx, path, dst, "replica")) break;
     at = { src, dir: { rel: path, abs: ctx.replica + "/" + path, seen: dst, root: false, parent } };
@@ -395,6 +427,10 @@ async function yieldNow(ctx: Ctx): Promise<void> {
 }
 
 const EMPTY: DirListing = { entries: [], problems: [] };
+
+/** `--one-file-system`: what the log says of a mount point in the source (as `rsync -x` does). */
+const SOURCE_MOUNT = "another filesystem is mounted here (--one-file-system): the folder is " +
+  "mirrored, not its contents";
 
 /**
  * Lists a replica directory once the process is inside it and has checked it
@@ -443,6 +479,8 @@ function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
  * @param scanned The replica directory as its parent's scan saw it (undefined: new).
  * @param empty True when the replica directory is known to be empty (just made, or absent in a dry run).
  * @param touched True when its mtime was changed since `scanned` (the chown probe in the root).
+ * @param enter False for a mount point (`--one-file-system`): neither side is listed, only the
+ *   folder's own mode and mtime are set.
  */
 async function walkDir(
   ctx: Ctx,
@@ -451,18 +489,19 @@ async function walkDir(
   scanned: Entry | undefined,
   empty: boolean,
   touched = false,
+  enter = true,
 ): Promise<void> {
   if (ctx.signal?.aborted) return;
   await yieldNow(ctx);
   const rel = dir.rel;
   let src: DirListing;
   try {
-    src = await ctx.lister.list(rel);
+    src = enter ? await ctx.lister.list(rel) : EMPTY;
   } catch (error) {
     fail(ctx, rel, "dir", "cannot read source directory", error);
     return; // Nothing under an unreadable source directory is touched.
   }
-  const dst = empty ? EMPTY : readReplica(ctx, dir);
+  const dst = empty || !enter ? EMPTY : readReplica(ctx, dir);
   if (dst === undefined) return;
   ctx.stats.scanned += src.entries.length;
   const prefix = rel === "" ? "" : rel + "/";
@@ -522,7 +561,11 @@ async function walkDir(
           parent: dir,
         };
         if (action.dst && refusedDir(ctx, action.path, action.dst, "replica")) continue;
-        await walkDir(ctx, action.src, childRef, action.dst, action.dst === undefined);
+        if (action.dst && mountedReplica(ctx, action.path, action.dst)) continue;
+        const mount = ctx.sourceDev !== undefined && action.src.dev !== ctx.sourceDev;
+        if (mount) skip(ctx, action.path, "dir", SOURCE_MOUNT);
+        const empty = action.dst === undefined;
+        await walkDir(ctx, action.src, childRef, action.dst, empty, false, !mount);
       }
       continue;
     }

@@ -160,10 +160,12 @@ export interface SyncStats {
   copy: number;
   /** Files, links and directories updated (content, mode, owner or target). */
   update: number;
-  /** Replica entries removed. */
+  /** Replica entries removed, those moved to the backup folder included. */
   remove: number;
   /** Entries moved to the backup folder (removed or overwritten), `--backup_dir`. */
   backup: number;
+  /** Of `backup`, the removed entries (a folder moved whole counts its entries). */
+  backupRemoved: number;
   /** Entries left alone (special files, bad names, excluded leftovers, changed during the run). */
   skip: number;
   /** Paths that failed. */
@@ -196,6 +198,7 @@ export function emptyStats(): SyncStats {
     update: 0,
     remove: 0,
     backup: 0,
+    backupRemoved: 0,
     skip: 0,
     error: 0,
     bytes: 0,

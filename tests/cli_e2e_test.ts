@@ -211,6 +211,40 @@ Deno.test("cli e2e: --dry-run without --once previews one cycle and exits, recor
   assert.match(check.stderr, /^unhealthy: no cycle recorded yet/);
 });
 
+Deno.test("cli e2e: --help says what the replica needs, exit 130 and a replica in use", async () => {
+  const help = await runCli(["--help"]);
+  assert.equal(help.code, 0);
+  assert.doesNotMatch(help.stdout, /\(created when missing\)/);
+  assert.match(
+    help.stdout,
+    /--replica_path PATH +.*when missing, it is created if its\n\s+parent exists/,
+  );
+  assert.match(help.stdout, /found the replica in use by another foldersync/);
+  assert.match(help.stdout, /130 a second\nSIGINT or SIGTERM/);
+  for (const flag of ["--quiet", "--one-file-system"]) assert.match(help.stdout, new RegExp(flag));
+});
+
+Deno.test("cli e2e: --quiet shows only errors on the console; the log file keeps its level", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  writeTree(t.dst, { "extra.txt": "x" });
+  const fifo = await new Deno.Command("mkfifo", { args: [`${t.src}/fifo`] }).output();
+  assert.ok(fifo.success, "mkfifo");
+  // --max-delete 0 with a removal to make: an error, as any user can have one.
+  const result = await syncOnce(t, "--quiet", "--max-delete", "0");
+  assert.equal(result.code, 1);
+  assert.equal(result.stdout, "", "no info lines");
+  const errors = result.stderr.trim().split("\n");
+  assert.ok(errors.every((l) => / ERROR /.test(l)), result.stderr);
+  assert.match(result.stderr, /ERROR cycle 1 would remove 1 entry, more than --max-delete 0/);
+  assert.match(result.stderr, /ERROR cycle 1 failed in .* 1 error, /);
+  const log = readOr(t.log);
+  assert.match(log, / INFO {2}foldersync .*: mirroring /);
+  assert.match(log, / INFO {2}copy {3}file {4}a\.txt/);
+  assert.match(log, / WARN {2}skip {3}other {3}fifo: /);
+  assert.match(log, /ERROR cycle 1 failed/);
+});
+
 Deno.test("cli e2e: --sync_interval 30d runs a cycle, then waits quietly (no timer overflow)", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
@@ -227,7 +261,7 @@ Deno.test("cli e2e: --sync_interval 30d runs a cycle, then waits quietly (no tim
   assert.equal(result.code, 0);
   assert.doesNotMatch(result.stderr, /TimeoutOverflowWarning/);
   assert.equal(result.stderr, "");
-  assert.match(result.stdout, /every 2592000 s/);
+  assert.match(result.stdout, /every 30d\n/, "the interval as a person writes it");
   assert.deepEqual([...readOr(t.log).matchAll(/cycle (\d+) \w+ in/g)].map((m) => m[1]), ["1"]);
 });
 
@@ -263,7 +297,8 @@ Deno.test("cli e2e: works with permissions narrowed to the paths; a missing gran
 Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it with exit 0 and a complete log", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
-  const child = spawnCli(treeArgs(t, "--sync_interval", "0.2"));
+  // At debug, quiet cycles log their summaries too: every cycle is seen.
+  const child = spawnCli(treeArgs(t, "--sync_interval", "0.2", "--log_level", "debug"));
   try {
     await waitFor(() => readOr(`${t.dst}/a.txt`) === "a", 10_000, "first cycle");
     Deno.writeTextFileSync(`${t.src}/b.txt`, "b");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { commandName, parseCommandLine, UsageError } from "../lib/cli.ts";
-import { parseDuration } from "../lib/duration.ts";
+import { formatDuration, parseDuration } from "../lib/duration.ts";
 import { tempDirs } from "./helpers.ts";
 
 const base = ["--source_path", "s", "--replica_path", "r"];
@@ -122,7 +122,8 @@ Deno.test("cli: bad values throw a UsageError naming the flag", () => {
     [["--sync_interval", "soon"], /--sync_interval/],
     [["--log_level", "loud"], /--log_level/],
     [["--log_format", "xml"], /--log_format/],
-    [["--max-delete", "x"], /--max_delete/],
+    [["--max-delete", "x"], /--max-delete/],
+    [["--max_delete", "x"], /--max_delete/],
     [["--concurrency", "0"], /--concurrency/],
     [["--bogus"], /unknown flag --bogus/],
     [["stray"], /unexpected argument 'stray'/],
@@ -151,6 +152,66 @@ Deno.test("cli: help, version and health", () => {
     healthFile: "h.json",
   });
   assert.throws(() => parseCommandLine(["--health"]), /--health_file/);
+});
+
+Deno.test("cli: messages name each flag as the user wrote it", () => {
+  assert.match(usageError([...base, "--max_delete", "-1"]), /^--max_delete takes/);
+  assert.match(usageError([...base, "--max-delete", "-1"]), /^--max-delete takes/);
+  assert.match(usageError([...base, "--log-level", "loud"]), /^--log-level 'loud'/);
+  assert.match(usageError([...base, "--log-format", "xml"]), /^--log-format 'xml'/);
+  assert.match(usageError([...base, "--backup-keep", "1d"]), /^--backup-keep needs --backup_dir/);
+  assert.match(
+    usageError([...base, "--backup_dir", "b", "--backup-keep", "0"]),
+    /^--backup-keep '0' is not a duration of more than zero/,
+  );
+  assert.match(usageError([...base, "--debounce", "x"]), /^--debounce 'x'/);
+  assert.match(usageError([...base, "--sync-interval", "0"]), /^--sync-interval must be more/);
+});
+
+Deno.test("cli: --once has no interval: --sync_interval 0 goes with it", () => {
+  const once = config(["--sync_interval", "0", "--once"]);
+  assert.equal(once.once, true);
+  assert.equal(once.intervalSeconds, 60, "the unused interval keeps its default");
+  assert.equal(config(["--sync_interval", "0", "--dry-run"]).once, true);
+  assert.equal(config(["--sync_interval", "2m", "--once"]).intervalSeconds, 120);
+  // Still refused where the loop would use it, and a non-duration is refused anyway.
+  assert.match(usageError([...base, "--sync_interval", "0"]), /must be more than zero/);
+  assert.match(
+    usageError([...base, "--sync_interval", "0", "--dry-run", "--watch"]),
+    /must be more than zero/,
+  );
+  assert.match(usageError([...base, "--sync_interval", "soon", "--once"]), /is not a duration/);
+});
+
+Deno.test("cli: --quiet and --one-file-system, under both spellings", () => {
+  const c = config([]);
+  assert.equal(c.quiet, false);
+  assert.equal(c.oneFileSystem, false);
+  assert.equal(c.progress, true);
+  const q = config(["--quiet", "--one-file-system"]);
+  assert.equal(q.quiet, true);
+  assert.equal(q.progress, false, "--quiet draws no progress line either");
+  assert.equal(q.oneFileSystem, true);
+  assert.equal(config(["--one_file_system"]).oneFileSystem, true);
+});
+
+Deno.test("duration: written back as a person writes it, and read back the same", () => {
+  const cases: [number, string][] = [
+    [600, "10m"],
+    [60, "1m"],
+    [90, "1m30s"],
+    [5400, "1h30m"],
+    [86400, "1d"],
+    [2592000, "30d"],
+    [45, "45s"],
+    [0.5, "500ms"],
+    [0.25, "250ms"],
+    [1.5, "1.5s"],
+  ];
+  for (const [seconds, text] of cases) {
+    assert.equal(formatDuration(seconds), text);
+    assert.equal(parseDuration(text), seconds, text);
+  }
 });
 
 Deno.test("duration: seconds, units and combinations", () => {
@@ -184,9 +245,13 @@ Deno.test("cli: a value starting with '-' reaches the value check, for every val
   );
   assert.equal(
     usageError([...base, "--sync-interval", "-5m"]),
-    "--sync_interval '-5m' is not a duration: use seconds (60, 0.5) or 90s, 5m, 1h",
+    "--sync-interval '-5m' is not a duration: use seconds (60, 0.5) or 90s, 5m, 1h",
   );
-  assert.match(usageError([...base, "--max-delete", "-1"]), /--max_delete takes a whole number/);
+  assert.equal(
+    usageError([...base, "--max-delete", "-1"]),
+    "--max-delete takes a whole number of at least 0, got '-1'",
+    "the flag as the user wrote it",
+  );
   assert.match(usageError([...base, "--concurrency", "-2"]), /--concurrency takes a whole number/);
   assert.match(usageError([...base, "--debounce", "-1"]), /--debounce '-1' is not a duration/);
   assert.match(usageError([...base, "--log_level", "-v"]), /--log_level '-v' is not one of/);

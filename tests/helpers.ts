@@ -197,3 +197,28 @@ export function readOr(path: string): string {
     return "";
   }
 }
+
+/**
+ * The path of `command`: on `PATH`, else in the sbin folders, which a non-root user's `PATH`
+ * often lacks though the programs there run for anyone (`/usr/sbin/logrotate`).
+ */
+export function findCommand(
+  command: string,
+  path = Deno.env.get("PATH") ?? "",
+): string | undefined {
+  const dirs = [
+    ...path.split(":").filter((d) => d !== ""),
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/sbin",
+  ];
+  for (const dir of dirs) {
+    try {
+      const info = Deno.statSync(`${dir}/${command}`);
+      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return `${dir}/${command}`;
+    } catch {
+      // Not there, or not ours to look at.
+    }
+  }
+  return undefined;
+}

@@ -1,6 +1,15 @@
 /** Text log lines: a file name can neither forge a line nor reach the terminal as control codes. */
 import assert from "node:assert/strict";
-import { closeLogging, escapeControl, logEvent, logMessage, setupLogging } from "../lib/logging.ts";
+import {
+  closeLogging,
+  escapeControl,
+  logEvent,
+  logMessage,
+  logQuietCycles,
+  logSummary,
+  setupLogging,
+} from "../lib/logging.ts";
+import { emptyStats } from "../lib/types.ts";
 import { tempDirs } from "./helpers.ts";
 
 Deno.test("escapeControl: C0, DEL and C1 controls become visible escapes; a backslash doubles", () => {
@@ -41,4 +50,43 @@ Deno.test("text log: event paths and free-form messages are escaped; JSON keeps 
   const objects = Deno.readTextFileSync(json).trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(objects.length, 1);
   assert.equal(objects[0].path, forged);
+});
+
+Deno.test("summary line: '1 error', removals kept in the backup folder, seconds to the ms in JSON", async () => {
+  using t = tempDirs();
+  const stats = { ...emptyStats(), copy: 2, remove: 5, backup: 7, backupRemoved: 5, scanned: 9 };
+  await setupLogging({ logFile: t.log, level: "debug", format: "text", console: false });
+  logSummary(3, 0.9589957969999999, { ...stats, update: 2, error: 1 }, false, undefined, "/b/S");
+  logSummary(4, 0.5, { ...emptyStats(), remove: 5, backup: 5, backupRemoved: 5 }, false, 1, "/b/T");
+  logSummary(5, 0.5, { ...emptyStats(), error: 2 });
+  logSummary(6, 0.5, { ...emptyStats(), scanned: 9 }, false, undefined, undefined, true);
+  await closeLogging();
+  const lines = Deno.readTextFileSync(t.log).trim().split("\n").map((l) => l.slice(25));
+  assert.deepEqual(lines, [
+    "ERROR cycle 3 failed in 0.96 s: 0 created, 2 copied, 2 updated (old versions kept in /b/S), " +
+    "5 removed (kept there too), 0 skipped, 1 error, 0 B copied, 9 scanned",
+    "INFO  cycle 4 done in 0.50 s: 0 created, 0 copied, 0 updated, 5 removed (kept in /b/T), " +
+    "0 skipped, 0 errors, 0 B copied, 0 scanned (watch: 1 dir)",
+    "ERROR cycle 5 failed in 0.50 s: 0 created, 0 copied, 0 updated, 0 removed, 0 skipped, " +
+    "2 errors, 0 B copied, 0 scanned",
+    "DEBUG cycle 6 done in 0.50 s: 0 created, 0 copied, 0 updated, 0 removed, 0 skipped, " +
+    "0 errors, 0 B copied, 9 scanned",
+  ]);
+
+  const json = `${t.dir}/logs/json.log`;
+  await setupLogging({ logFile: json, level: "info", format: "json", console: false });
+  logSummary(3, 0.9589957969999999, stats);
+  logQuietCycles(57, 3_600_000);
+  await closeLogging();
+  const [summary, quiet] = Deno.readTextFileSync(json).trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(summary.seconds, 0.959);
+  assert.equal(summary.remove, 5);
+  assert.equal(summary.backupRemoved, 5);
+  assert.deepEqual({ ...quiet, time: undefined }, {
+    time: undefined,
+    level: "info",
+    action: "quiet",
+    cycles: 57,
+    seconds: 3600,
+  });
 });

@@ -21,6 +21,7 @@ const inflight = new Set<string>();
 progress.start();
 progress.watch(inflight);
 progress.plan(1, size);
+progress.scanDone(); // One file: the scan is complete.
 const tmp = `${replica}/.foldersync-tmp-0123456789abcdef`;
 inflight.add(tmp);
 await Deno.copyFile(source, tmp);

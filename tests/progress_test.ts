@@ -4,7 +4,7 @@
  * a pipe) and `--log_format json`.
  */
 import assert from "node:assert/strict";
-import { MAIN, ROOT, runCli, syncOnce, tempDirs, writeTree } from "./helpers.ts";
+import { MAIN, ROOT, runCli, syncOnce, tempDirs, waitFor, writeTree } from "./helpers.ts";
 import { createProgressLine } from "../lib/progress.ts";
 
 Deno.test("progress line: counts, rate, ETA; delayed, throttled, redrawn around log lines", async () => {
@@ -25,10 +25,11 @@ Deno.test("progress line: counts, rate, ETA; delayed, throttled, redrawn around 
   assert.equal(out, "", "nothing before the delay");
   clock = 2000;
   await tick();
-  assert.equal(
-    out,
-    "\r\x1b[Ksyncing: 1/4 files, 1.0 MiB/4.0 MiB found so far, 512.0 KiB/s, ETA 6 s",
-  );
+  assert.equal(out, "\r\x1b[Ksyncing: 1/4 files, 1.0 MiB/4.0 MiB found so far, 512.0 KiB/s");
+  out = "";
+  progress.scanDone(); // The totals are final: now an ETA.
+  await tick();
+  assert.equal(out, "\r\x1b[Ksyncing: 1/4 files, 1.0 MiB/4.0 MiB, 512.0 KiB/s, ETA 6 s");
   out = "";
   await tick();
   assert.equal(out, "", "no redraw when nothing changed");
@@ -42,7 +43,7 @@ Deno.test("progress line: counts, rate, ETA; delayed, throttled, redrawn around 
   assert.equal(printed, "\r\x1b[K", "erased before the log line prints");
   assert.equal(
     out,
-    "\r\x1b[Klog line\nsyncing: 1/4 files, 1.0 MiB/4.0 MiB found so far, 512.0 KiB/s, ETA 6 s",
+    "\r\x1b[Klog line\nsyncing: 1/4 files, 1.0 MiB/4.0 MiB, 512.0 KiB/s, ETA 6 s",
     "drawn again right after it",
   );
   out = "";
@@ -56,10 +57,7 @@ Deno.test("progress line: counts, rate, ETA; delayed, throttled, redrawn around 
   clock = 4000;
   out = "";
   await tick();
-  assert.match(
-    out,
-    /syncing: 2\/6 files, 4\.0 MiB\/4\.0 MiB found so far, 1\.0 MiB\/s, ETA 0 s$/,
-  );
+  assert.match(out, /syncing: 2\/6 files, 4\.0 MiB\/4\.0 MiB, 1\.0 MiB\/s, ETA 0 s$/);
 
   out = "";
   progress.stop();
@@ -77,9 +75,10 @@ Deno.test("progress line: the rate is recent, and no ETA before there is one", (
   const progress = createProgressLine({ write: () => {}, now: () => clock });
   progress.start();
   progress.plan(3, 100 << 20);
+  progress.scanDone();
   clock = 500;
   progress.event({ action: "copy", path: "a", kind: "file", bytes: 10 << 20 });
-  assert.match(progress.text(), /10\.0 MiB\/100\.0 MiB found so far, \? B\/s, ETA \?$/);
+  assert.match(progress.text(), /10\.0 MiB\/100\.0 MiB, \? B\/s, ETA \?$/);
   // A slow start (10 MiB in the first 10 s) then 10 MiB/s: the ETA follows the last 5 s.
   clock = 10_000;
   progress.text();
@@ -88,12 +87,42 @@ Deno.test("progress line: the rate is recent, and no ETA before there is one", (
     progress.event({ action: "copy", path: `b${s}`, kind: "file", bytes: 10 << 20 });
     progress.text(); // A redraw: one sample a second.
   }
-  assert.match(progress.text(), /70\.0 MiB\/100\.0 MiB found so far, 10\.0 MiB\/s, ETA 3 s$/);
+  assert.match(progress.text(), /70\.0 MiB\/100\.0 MiB, 10\.0 MiB\/s, ETA 3 s$/);
   // Nothing moves for longer than the window: no rate, no ETA.
   clock = 30_000;
   progress.text();
   clock = 36_000;
   assert.match(progress.text(), /, 0 B\/s, ETA \?$/);
+  progress.stop();
+});
+
+Deno.test("progress line: no ETA while the walk is still finding files; found so far instead", () => {
+  let clock = 0;
+  const progress = createProgressLine({ write: () => {}, now: () => clock });
+  progress.start();
+  // The walk has found 10 small files of a tree it has not finished listing.
+  progress.plan(10, 10 << 20);
+  for (let s = 1; s <= 6; s++) {
+    clock = s * 1000;
+    progress.event({ action: "copy", path: `f${s}`, kind: "file", bytes: 1 << 20 });
+    progress.text();
+  }
+  // At this rate the files found so far are done in 4 s: not an ETA for the cycle.
+  assert.equal(progress.text(), "syncing: 6/10 files, 6.0 MiB/10.0 MiB found so far, 1.0 MiB/s");
+  assert.doesNotMatch(progress.text(), /ETA/);
+  progress.plan(990, 990 << 20);
+  progress.scanDone();
+  assert.equal(
+    progress.text(),
+    "syncing: 6/1000 files, 6.0 MiB/1000.0 MiB, 1.0 MiB/s, ETA 16 min 34 s",
+  );
+  clock = 8000;
+  progress.start();
+  progress.plan(5, 5000);
+  progress.event({ action: "copy", path: "h", kind: "file", bytes: 600.4 });
+  clock = 9000;
+  assert.match(progress.text(), /, 600 B\/s$/, "a rate under 1 KiB/s in whole bytes");
+  assert.doesNotMatch(progress.text(), /ETA/, "a new cycle scans anew");
   progress.stop();
 });
 
@@ -114,6 +143,7 @@ Deno.test("progress line: never wider than the terminal, 50 columns keep bytes a
     clock = 0;
     line.start();
     line.plan(67_890, 6 * 2 ** 30);
+    line.scanDone();
     for (let i = 0; i < 12_345; i++) {
       line.event({ action: "copy", path: "f", kind: "file", bytes: 1 });
     }
@@ -138,17 +168,18 @@ Deno.test("progress line: copies under way count as their files grow", () => {
   progress.start();
   progress.watch(inflight);
   progress.plan(2, 3 << 20);
+  progress.scanDone();
   const tmp = `${dirs.dir}/.foldersync-tmp-0123456789abcdef`;
   inflight.add(tmp);
   inflight.add(`${dirs.dir}/.foldersync-tmp-not-created-yet`);
   clock = 1000;
-  assert.match(progress.text(), /0\/2 files, 0 B\/3\.0 MiB found so far, 0 B\/s, ETA \?$/);
+  assert.match(progress.text(), /0\/2 files, 0 B\/3\.0 MiB, 0 B\/s, ETA \?$/);
   const file = Deno.openSync(tmp, { write: true, create: true });
   file.writeSync(new Uint8Array(1 << 20));
   clock = 2000;
   assert.match(
     progress.text(),
-    /0\/2 files, 1\.0 MiB\/3\.0 MiB found so far, 512\.0 KiB\/s, ETA 4 s$/,
+    /0\/2 files, 1\.0 MiB\/3\.0 MiB, 512\.0 KiB\/s, ETA 4 s$/,
   );
   file.writeSync(new Uint8Array(1 << 20));
   file.close();
@@ -157,11 +188,11 @@ Deno.test("progress line: copies under way count as their files grow", () => {
   inflight.delete(tmp);
   progress.event({ action: "copy", path: "big", kind: "file", bytes: 2 << 20 });
   clock = 3000;
-  assert.match(progress.text(), /1\/2 files, 2\.0 MiB\/3\.0 MiB found so far/);
+  assert.match(progress.text(), /1\/2 files, 2\.0 MiB\/3\.0 MiB, /);
   // A new cycle forgets the old set.
   progress.start();
   inflight.add(`${dirs.dir}/big`);
-  assert.match(progress.text(), /0\/0 files, 0 B\/0 B found so far/);
+  assert.match(progress.text(), /0\/0 files, 0 B\/0 B found so far/, "and the scan is new");
   progress.stop();
 });
 
@@ -207,7 +238,7 @@ Deno.test("progress line: drawn on a terminal (script), never in the log file or
       console.log(`cycle took only ${seconds} s: too short for the line to be sure to appear`);
       return;
     }
-    assert.match(terminal, new RegExp(String.raw`\r\u001b\[Ksyncing: \d+/\d+ files, .*/s, ETA `));
+    assert.match(terminal, new RegExp(String.raw`\r\u001b\[Ksyncing: \d+/\d+ files, .*/s`));
     // Erased before the summary line: the last progress text is followed by a clear.
     const last = terminal.lastIndexOf("syncing:");
     const summary = terminal.indexOf("cycle 1 done");
@@ -243,6 +274,97 @@ Deno.test("progress line: drawn on a terminal (script), never in the log file or
     assert.match(text, /cycle 1 done/);
     assert.doesNotMatch(text, /syncing:/);
   });
+});
+
+/** The terminal's rows once `text` is drawn: `\r`, `\n` and erase-to-end-of-line (`\x1b[K`). */
+function screen(text: string): string[] {
+  const rows = [""];
+  let col = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text.startsWith("\x1b[K", i)) {
+      rows[rows.length - 1] = rows[rows.length - 1].slice(0, col);
+      i += 2;
+    } else if (text[i] === "\r") col = 0;
+    else if (text[i] === "\n") {
+      rows.push("");
+      col = 0;
+    } else {
+      const row = rows[rows.length - 1].padEnd(col);
+      rows[rows.length - 1] = row.slice(0, col) + text[i] + row.slice(col + 1);
+      col++;
+    }
+  }
+  return rows;
+}
+
+Deno.test("progress line: a second Ctrl-C (exit 130) leaves no progress line on the terminal", async () => {
+  const script = await new Deno.Command("script", { args: ["--version"], stdout: "null" }).output()
+    .catch(() => undefined);
+  if (!script?.success) {
+    console.log("skipped: no script(1) (util-linux) to provide a terminal");
+    return;
+  }
+  using dirs = tempDirs();
+  // A first copy of 20,000 small files: long enough that the line shows while it runs.
+  const tree: Record<string, Record<string, string>> = {};
+  for (let d = 0; d < 100; d++) {
+    tree[`d${d}`] = {};
+    for (let i = 0; i < 200; i++) tree[`d${d}`][`f${i}`] = "x";
+  }
+  writeTree(dirs.src, tree);
+  const typescript = `${dirs.dir}/typescript`;
+  const pidFile = `${dirs.dir}/pid`;
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const command = [Deno.execPath(), "run", "--quiet", "--allow-read", "--allow-write", MAIN]
+    .concat(["--source_path", dirs.src, "--replica_path", dirs.dst, "--once"])
+    .map(quote).join(" ");
+  const run = new Deno.Command("script", {
+    args: ["-qfec", `echo $$ > ${quote(pidFile)}; exec ${command}`, typescript],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const read = () => {
+      try {
+        return Deno.readTextFileSync(typescript);
+      } catch {
+        return "";
+      }
+    };
+    await waitFor(() => read().includes("syncing:"), 30_000, "the progress line");
+    const pid = Number(Deno.readTextFileSync(pidFile));
+    // Two stop signals at once: SIGINT and SIGTERM are both pending when it resumes.
+    Deno.kill(pid, "SIGSTOP");
+    Deno.kill(pid, "SIGINT");
+    Deno.kill(pid, "SIGTERM");
+    Deno.kill(pid, "SIGCONT");
+    // script(1) stops itself when its child stops, and waits for a SIGCONT of its own.
+    let exited = false;
+    const status = run.status.finally(() => exited = true);
+    await waitFor(
+      () => {
+        if (!exited) Deno.kill(run.pid, "SIGCONT");
+        return exited;
+      },
+      10_000,
+      "script to exit",
+    );
+    assert.equal((await status).code, 130, "the second signal ends it at once");
+  } finally {
+    try {
+      run.kill("SIGKILL");
+    } catch {
+      // Exited.
+    }
+    await run.status;
+  }
+  const terminal = Deno.readTextFileSync(typescript);
+  const rows = screen(terminal.slice(0, terminal.lastIndexOf("Script done")));
+  // The row the cursor was left on, where the shell's prompt goes next.
+  assert.equal(rows.at(-2), "", `a line left on the terminal:\n${rows.slice(-4).join("\n")}`);
+  assert.match(rows.at(-3)!, /SIGINT received|SIGTERM received/);
 });
 
 Deno.test("progress line: one big copy on a 50-column terminal (script) moves the byte count", async () => {
@@ -333,6 +455,7 @@ Deno.test("--log_format json: one object per line on the console and in the file
         update: 0,
         remove: 1,
         backup: 0,
+        backupRemoved: 0,
         skip: 0,
         error: 0,
         bytes: 6,

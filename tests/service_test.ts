@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   denoArgs,
+  findCommand,
   readOr,
   ROOT,
   runCli,
@@ -146,7 +147,8 @@ Deno.test("SIGHUP reopens the log file: the renamed file keeps the earlier lines
   writeTree(t.src, { "a.txt": "a" });
   Deno.mkdirSync(`${t.dir}/logs`);
   // Path-narrowed grants: only the log file itself may be written, as under logrotate's `create`.
-  const child = spawn(treeArgs(t, "--sync_interval", "0.1"), [
+  // At debug, quiet cycles log their summaries too: every cycle is seen.
+  const child = spawn(treeArgs(t, "--sync_interval", "0.1", "--log_level", "debug"), [
     `--allow-read=${t.src},${t.dst},${t.log}`,
     `--allow-write=${t.dst},${t.log}`,
   ]);
@@ -216,7 +218,8 @@ Deno.test("SIGHUP when the log file cannot be reopened: one warning, logging goe
   writeTree(t.src, { "a.txt": "a" });
   Deno.mkdirSync(`${t.dir}/logs`);
   // Only the log file may be written: once its folder is gone, it cannot be made again.
-  const child = spawn(treeArgs(t, "--sync_interval", "0.1"), [
+  // At debug, quiet cycles log their summaries too: every cycle is seen.
+  const child = spawn(treeArgs(t, "--sync_interval", "0.1", "--log_level", "debug"), [
     `--allow-read=${t.src},${t.dst},${t.log}`,
     `--allow-write=${t.dst},${t.log}`,
   ]);
@@ -258,29 +261,49 @@ function localUnit(t: { src: string; dst: string; dir: string }): string {
 }
 
 /**
- * Finds `command`, installing Debian's `pkg` when it is missing and we may (root, apt-get).
- * Returns why it cannot be had, or undefined when it is there.
+ * Finds `command` (on PATH or in the sbin folders), installing Debian's `pkg` when it is missing
+ * and we may (root, apt-get). Returns its path, or why it cannot be had.
  */
-async function findOrInstall(command: string, pkg: string): Promise<string | undefined> {
-  const has = () =>
-    new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" }).output()
-      .then((o) => o.success, () => false);
-  if (await has()) return undefined;
+async function findOrInstall(
+  command: string,
+  pkg: string,
+): Promise<{ path: string; why?: undefined } | { path?: undefined; why: string }> {
+  const found = findCommand(command);
+  if (found) return { path: found };
   const root = await new Deno.Command("id", { args: ["-u"], stdout: "piped" }).output()
     .then((o) => new TextDecoder().decode(o.stdout).trim() === "0", () => false);
-  if (!root) return `no ${command}, and not root to install Debian's ${pkg} package`;
+  if (!root) return { why: `no ${command}, and not root to install Debian's ${pkg} package` };
   const install = await new Deno.Command("sh", {
     args: ["-c", `apt-get update -qq && apt-get install -y -qq ${pkg}`],
     stdout: "null",
     stderr: "null",
   }).output().catch(() => undefined);
-  if (!install?.success || !(await has())) {
-    return `no ${command}, and \`apt-get install ${pkg}\` failed`;
+  const path = findCommand(command);
+  if (!install?.success || !path) {
+    return { why: `no ${command}, and \`apt-get install ${pkg}\` failed` };
   }
-  return undefined;
+  return { path };
 }
 
-const noAnalyze = await findOrInstall("systemd-analyze", "systemd");
+Deno.test("findCommand: a program in /usr/sbin is found with a PATH that lacks it (non-root)", () => {
+  const sbin = ["logrotate", "useradd", "ldconfig"].find((c) => {
+    try {
+      return Deno.statSync(`/usr/sbin/${c}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+  if (sbin === undefined) {
+    console.log("skipped: none of logrotate, useradd, ldconfig in /usr/sbin");
+    return;
+  }
+  assert.match(findCommand(sbin, "/usr/bin:/bin") ?? "", new RegExp(`^/(usr/)?sbin/${sbin}$`));
+  assert.equal(findCommand("no-such-command-here", "/usr/bin:/bin"), undefined);
+  assert.equal(findCommand("sh", "/usr/bin:/bin"), "/usr/bin/sh");
+});
+
+const analyze = await findOrInstall("systemd-analyze", "systemd");
+const noAnalyze = analyze.why;
 
 Deno.test({
   name: "examples/foldersync.service: systemd-analyze verify passes" +
@@ -291,7 +314,7 @@ Deno.test({
     // verify checks that ExecStart's program exists: a copy pointing at this machine's deno.
     const unit = `${t.dir}/foldersync.service`;
     Deno.writeTextFileSync(unit, localUnit(t));
-    const verify = await new Deno.Command("systemd-analyze", {
+    const verify = await new Deno.Command(analyze.path!, {
       args: ["verify", unit],
       stdout: "piped",
       stderr: "piped",
@@ -300,7 +323,7 @@ Deno.test({
     assert.equal(verify.code, 0, said);
     assert.equal(said, "", "no warnings either");
     // The sandboxing stays tight: systemd's own exposure score (0 safest, 10 worst).
-    const security = await new Deno.Command("systemd-analyze", {
+    const security = await new Deno.Command(analyze.path!, {
       args: ["security", "--offline=true", unit],
       stdout: "piped",
       stderr: "piped",
@@ -352,7 +375,8 @@ Deno.test("examples/foldersync.service: its ExecStart runs, ExecReload reopens t
   }
 });
 
-const noLogrotate = await findOrInstall("logrotate", "logrotate");
+const logrotate = await findOrInstall("logrotate", "logrotate");
+const noLogrotate = logrotate.why;
 
 Deno.test({
   name: "the README's logrotate stanza rotates a running foldersync's log" +
@@ -363,7 +387,8 @@ Deno.test({
     writeTree(t.src, { "a.txt": "a" });
     const logs = `${t.dir}/logs`;
     const log = `${logs}/foldersync.log`;
-    const child = spawn(treeArgs({ ...t, log }, "--sync_interval", "0.1"));
+    // At debug, quiet cycles log their summaries too.
+    const child = spawn(treeArgs({ ...t, log }, "--sync_interval", "0.1", "--log_level", "debug"));
     try {
       await waitFor(() => readOr(log).includes("cycle 2 done"), 20_000, "two cycles");
       const readme = Deno.readTextFileSync(`${ROOT}/README.md`);
@@ -376,7 +401,7 @@ Deno.test({
         stanza.replace("/var/log/foldersync", logs).replace(/^\s*su .*\n/m, "")
           .replace(/systemctl reload .*/, `kill -HUP ${child.pid}`),
       );
-      const rotate = await new Deno.Command("logrotate", {
+      const rotate = await new Deno.Command(logrotate.path!, {
         args: ["--force", "--state", `${t.dir}/logrotate.state`, config],
         stdout: "piped",
         stderr: "piped",

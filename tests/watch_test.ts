@@ -505,6 +505,8 @@ Deno.test("cli --watch: at the inotify watch limit, warns once naming the sysctl
       "--sync_interval",
       "0.2",
       "--watch",
+      "--log_level", // Quiet cycles log their summaries at debug.
+      "debug",
     ],
     undefined,
     ["unshare", "-Ur", "sh", "-c", script, "sh"],

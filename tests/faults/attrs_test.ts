@@ -75,6 +75,8 @@ Deno.test({
         rep,
         "--sync_interval",
         "0.2",
+        "--log_level", // Quiet cycles log their summaries at debug.
+        "debug",
       ]);
       let first = 0;
       try {

@@ -102,11 +102,51 @@ Deno.test("--backup_dir: deletes, overwrites, type changes both ways and a remov
     equal(Deno.readLinkSync(`${b}/link`), "keep.txt");
     match(run.text, new RegExp(`INFO +backup file +del\\.txt -> ${stamp}/del\\.txt`));
     match(run.text, new RegExp(`INFO +backup dir +tree -> ${stamp}/tree`));
-    match(run.text, /\(backup: 6\)$/m);
+    // Removals into the backup folder are removals: del.txt, f2d, d2f and its file, tree and
+    // its 4 entries (moved in one rename each); over.txt, link (and d2f) were updated.
+    const kept = `kept in ${b.replaceAll(".", "\\.")}`;
+    match(
+      run.text,
+      new RegExp(`, 3 updated \\(old versions ${kept}\\), 9 removed \\(kept there too\\), `),
+    );
     // Nothing more to keep on the next cycle.
     const again = await once(src, rep, backups);
     equal(again.code, 0, again.text);
-    match(again.text, /\(backup: 0\)$/m);
+    match(again.text, /, 0 updated, 0 removed, /);
+    ok(!again.text.includes("kept in"), again.text);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("--backup_dir: removals into the backup folder count as removals, a folder's entries too", async () => {
+  const { dir, cleanup } = await tempRoot("backup-count");
+  try {
+    const { src, rep, backups } = await mirrored(dir);
+    // Five entries leave the replica: del.txt, and tree/b.txt with tree/a and its two files.
+    Deno.removeSync(`${src}/del.txt`);
+    Deno.removeSync(`${src}/tree/a`, { recursive: true });
+    Deno.removeSync(`${src}/tree/b.txt`);
+    const run = await once(src, rep, backups, "--log_format", "json");
+    equal(run.code, 0, run.text);
+    assertMirror(src, rep);
+    const [stamp] = stamps(backups);
+    const objects = run.text.trim().split("\n").map((l) => JSON.parse(l));
+    const summary = objects.find((o) => o.action === "summary");
+    equal(summary.remove, 5, run.text);
+    equal(summary.backup, 5);
+    equal(summary.backupRemoved, 5);
+    const text = await once(src, rep, backups);
+    match(text.text, /, 0 removed, /, "nothing left to remove");
+    Deno.removeSync(`${src}/keep.txt`);
+    Deno.removeSync(`${src}/tree`, { recursive: true });
+    const again = await once(src, rep, backups);
+    const [, second] = stamps(backups);
+    ok(second && second !== stamp, again.text);
+    match(
+      again.text,
+      new RegExp(String.raw`, 0 updated, 2 removed \(kept in ${backups}/${second}\), 0 skipped, `),
+    );
   } finally {
     await cleanup();
   }

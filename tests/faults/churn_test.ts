@@ -129,6 +129,8 @@ Deno.test("churn: a writer changes the source during 50 cycles; torn only after 
       rep,
       "--sync_interval",
       "0.05",
+      "--log_level", // Every cycle's summary, quiet ones too.
+      "debug",
     ]);
     await cli.waitForLine(SUMMARY); // the first cycle copies the initial tree
     const writer = new Deno.Command(DENO, {

@@ -438,7 +438,7 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
 
 /** The summary line of a cycle. */
 export const SUMMARY =
-  /cycle (\d+) (done|failed|stopped) in [\d.]+ s: (\d+) created, (\d+) copied, (\d+) updated, (\d+) removed, (\d+) skipped, (\d+) errors/;
+  /cycle (\d+) (done|failed|stopped) in [\d.]+ s: (\d+) created, (\d+) copied, (\d+) updated(?: \([^)]*\))?, (\d+) removed(?: \([^)]*\))?, (\d+) skipped, (\d+) errors?/;
 
 /** Parses a summary line. */
 export function parseSummary(line: string) {

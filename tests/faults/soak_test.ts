@@ -1,7 +1,7 @@
 /**
  * Soak: the periodic loop, 500 cycles over a 5,000-file tree with light
  * churn: VmRSS after cycle 500 within 10% of after cycle 50, idle cycles log
- * only their summary line, no file descriptor growth.
+ * only their summary line, at debug (none at info), no file descriptor growth.
  *
  * Memory is sampled after cycles 46-55 and 491-500 (medians; also 241-250,
  * printed). The CLI runs with exactly --allow-read --allow-write, and with
@@ -80,6 +80,8 @@ Deno.test("soak: 500 cycles over 5,000 files, light churn; flat memory, quiet id
       "0.01",
       "--log_file",
       log,
+      "--log_level", // Every cycle's summary, quiet ones too.
+      "debug",
     ], { env: { DENO_V8_FLAGS: V8_FLAGS } });
     const started = performance.now();
     const early = { rss: [] as number[], fds: [] as number[] };
@@ -110,7 +112,7 @@ Deno.test("soak: 500 cycles over 5,000 files, light churn; flat memory, quiet id
     cli.kill("SIGTERM");
     equal((await cli.status).code, 0);
 
-    // Idle cycles log their summary line and nothing else.
+    // Idle cycles log their summary line, at debug, and nothing else; busy ones at info.
     const summaries: number[] = [];
     cli.lines.forEach((l, i) => {
       if (SUMMARY.test(l)) summaries.push(i);
@@ -119,8 +121,13 @@ Deno.test("soak: 500 cycles over 5,000 files, light churn; flat memory, quiet id
     for (let k = 1; k < summaries.length; k++) {
       const s = parseSummary(cli.lines[summaries[k]])!;
       if (s.cycle > CYCLES) break; // the one cut short by SIGTERM
-      if (s.created + s.copied + s.updated + s.removed + s.skipped + s.errors > 0) continue;
+      const line = cli.lines[summaries[k]];
+      if (s.created + s.copied + s.updated + s.removed + s.skipped + s.errors > 0) {
+        ok(/ (INFO|ERROR) /.test(line), `a busy cycle's summary not at info: ${line}`);
+        continue;
+      }
       idle++;
+      ok(/ DEBUG /.test(line), `an idle cycle's summary not at debug: ${line}`);
       const between = cli.lines.slice(summaries[k - 1] + 1, summaries[k]);
       equal(
         between.length,

@@ -66,6 +66,8 @@ Deno.test("relative --log_file and --health_file stay where they were meant, SIG
         "logs/health.json",
         "--sync_interval",
         "0.3",
+        "--log_level", // Quiet cycles log their summaries at debug.
+        "debug",
       ],
       { cwd: dir },
     );
