@@ -35,7 +35,10 @@ export class ConfigError extends Error {
  * @throws {ConfigError} With a one-line message when the run can never work.
  */
 export function checkConfig(
-  config: Pick<Config, "source" | "replica" | "logFile" | "healthFile" | "backupDir">,
+  config: Pick<
+    Config,
+    "source" | "replica" | "logFile" | "healthFile" | "backupDir" | "metricsFile"
+  >,
 ): void {
   const { source, replica } = config;
   const realSource = realish(source);
@@ -71,6 +74,7 @@ export function checkConfig(
     ["--log_file", config.logFile],
     ["--health_file", config.healthFile],
     ["--backup_dir", config.backupDir],
+    ["--metrics_file", config.metricsFile],
   ];
   const seen = new Map<string, string>();
   for (const [flag, path] of own) {

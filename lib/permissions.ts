@@ -22,7 +22,10 @@ import type { Config } from "./cli.ts";
  * @returns One line naming the flag to add, or undefined when all is granted.
  */
 export function missingPermission(
-  config: Pick<Config, "source" | "replica" | "logFile" | "healthFile" | "backupDir">,
+  config: Pick<
+    Config,
+    "source" | "replica" | "logFile" | "healthFile" | "backupDir" | "metricsFile"
+  >,
 ): string | undefined {
   const reads = [
     config.source,
@@ -30,8 +33,15 @@ export function missingPermission(
     config.logFile,
     config.healthFile,
     config.backupDir,
+    config.metricsFile,
   ];
-  const writes = [config.replica, config.logFile, config.healthFile, config.backupDir];
+  const writes = [
+    config.replica,
+    config.logFile,
+    config.healthFile,
+    config.backupDir,
+    config.metricsFile,
+  ];
   const readList = reads.filter((p): p is string => p !== undefined);
   const writeList = writes.filter((p): p is string => p !== undefined);
   const hint = `run with --allow-read --allow-write, or narrowed: --allow-read=${

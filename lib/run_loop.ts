@@ -31,6 +31,10 @@ export interface LoopState {
   progress?: ProgressLine;
   /** The replica's lock, held from the first cycle that finds the replica until the process ends. */
   lock?: ReplicaLock;
+  /** The log file the lock's holder record goes beside, when not `--log_file` (see LoopOptions). */
+  holderLog?: string;
+  /** Runs each cycle, see LoopOptions. */
+  aroundCycle?: LoopOptions["aroundCycle"];
 }
 
 /** How a cycle ended. */
@@ -102,7 +106,11 @@ export async function runCycle(
   };
   // One process per replica (lib/lock.ts), for the life of the process: a replica made or
   // replaced since the last cycle is locked afresh, a new one as soon as this cycle has made it.
-  const lock = () => (state.lock = lockReplica(config.replica, config.logFile, config.source));
+  const lock = () => (state.lock = lockReplica(
+    config.replica,
+    state.holderLog ?? config.logFile,
+    config.source,
+  ));
   if (!state.lock?.current()) {
     state.lock?.[Symbol.dispose]();
     state.lock = undefined;
@@ -289,6 +297,18 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export interface LoopOptions {
   /** The live progress line, on a terminal. */
   progress?: ProgressLine;
+  /** The replica's lock, taken already (lib/pairs.ts locks every pair before any runs). */
+  lock?: ReplicaLock;
+  /** Where the lock's holder record goes (beside this path), when not beside `--log_file`. */
+  holderLog?: string;
+  /**
+   * Runs each cycle (`run`; `dirs` for a `--watch` cycle): lib/pairs.ts runs
+   * one pair's at a time and measures them for `--metrics_file`.
+   */
+  aroundCycle?: (
+    run: () => Promise<CycleResult>,
+    dirs?: readonly string[],
+  ) => Promise<CycleResult>;
 }
 
 /**
@@ -322,10 +342,18 @@ export async function runLoop(
   signal: AbortSignal,
   options: LoopOptions = {},
 ): Promise<number> {
-  const state: LoopState = { signal, warned: new Set(), cycle: 0, progress: options.progress };
+  const state: LoopState = {
+    signal,
+    warned: new Set(),
+    cycle: 0,
+    progress: options.progress,
+    holderLog: options.holderLog,
+    aroundCycle: options.aroundCycle,
+  };
   // One process per replica: locked before anything else (when the replica is there already).
   try {
-    state.lock = lockReplica(config.replica, config.logFile, config.source);
+    state.lock = options.lock ??
+      lockReplica(config.replica, options.holderLog ?? config.logFile, config.source);
   } catch (error) {
     if (!(error instanceof ReplicaBusyError)) throw error;
     logMessage("error", error.message);
@@ -343,7 +371,8 @@ async function loop(config: Config, state: LoopState, signal: AbortSignal): Prom
   // An interrupted cycle is always reported: with --once it fails the run (exit 1), so it is an
   // error, shown at every --log_level; a stopped loop exits 0, so there it is a warning.
   const cycle = async (dirs?: readonly string[]): Promise<CycleResult> => {
-    const result = await runCycle(config, state, dirs);
+    const run = () => runCycle(config, state, dirs);
+    const result = await (state.aroundCycle ? state.aroundCycle(run, dirs) : run());
     if (result.stats?.aborted) {
       const by = typeof signal.reason === "string" ? signal.reason : "a stop request";
       logMessage(
