@@ -12,6 +12,12 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { checkConfig, ConfigError } from "./lib/check_config.ts";
 import { commandName, HELP, parseCommandLine, UsageError } from "./lib/cli.ts";
+import {
+  checkPairs,
+  type ConfigCommand,
+  ConfigFileError,
+  loadConfigFile,
+} from "./lib/config_file.ts";
 import { checkHealth } from "./lib/health.ts";
 import {
   closeLogging,
@@ -21,11 +27,12 @@ import {
   reopenLogFile,
   setConsoleGuard,
   setupLogging,
+  withPair,
 } from "./lib/logging.ts";
 import { canCreateSymlinks, missingPermission } from "./lib/permissions.ts";
 import { createProgressLine, type ProgressLine } from "./lib/progress.ts";
 import { formatDuration } from "./lib/duration.ts";
-import { runLoop } from "./lib/run_loop.ts";
+import { commandLinePairName, runPairs } from "./lib/pairs.ts";
 import { stopPrefetchWorker } from "./lib/prefetch.ts";
 import { stopSharedCopier } from "./lib/copier.ts";
 import { resolve } from "node:path";
@@ -87,9 +94,15 @@ interface Live {
 /** Everything {@linkcode main} does once signals are handled; `stop` aborts on SIGINT or SIGTERM. */
 async function run(args: string[], stop: AbortSignal, live: Live): Promise<number> {
   let command;
+  let fromFile: ConfigCommand | undefined;
   try {
     command = parseCommandLine(args);
+    if (command.kind === "config") fromFile = loadConfigFile(command.file, args);
   } catch (error) {
+    if (error instanceof ConfigFileError) {
+      console.error(`foldersync: ${error.message}`);
+      return 2;
+    }
     if (!(error instanceof UsageError)) throw error;
     console.error(
       `foldersync: ${error.message}\nTry '${commandName()} --help' for the list of flags.`,
@@ -109,31 +122,60 @@ async function run(args: string[], stop: AbortSignal, live: Live): Promise<numbe
     (healthy ? console.log : console.error)(message);
     return healthy ? 0 : 1;
   }
+  if (fromFile?.kind === "health") {
+    let all = true;
+    for (const { name, healthFile } of fromFile.pairs) {
+      const { healthy, message } = checkHealth(healthFile);
+      (healthy ? console.log : console.error)(`[${name}] ${message}`);
+      all &&= healthy;
+    }
+    return all ? 0 : 1;
+  }
 
+  // With --config, the pairs of the file; else the one of the command line, named for metrics.
+  const named = fromFile !== undefined;
+  const given = fromFile?.pairs ??
+    (command.kind === "run" ? [{ name: "", config: command.config }] : []);
   // Absolute from here on: the engine works from inside replica folders (see lib/in_dir.ts).
-  const given = command.config;
-  const config = {
-    ...given,
-    source: resolve(given.source),
-    replica: resolve(given.replica),
-    logFile: given.logFile && resolve(given.logFile),
-    healthFile: given.healthFile && resolve(given.healthFile),
-    backupDir: given.backupDir && resolve(given.backupDir),
-    requireMount: given.requireMount.map((path) => resolve(path)),
-  };
-  const missing = missingPermission(config);
-  if (missing) {
-    console.error(`foldersync: ${missing}`);
-    return 1;
+  const pairs = given.map(({ name, config }) => {
+    const absolute = {
+      ...config,
+      source: resolve(config.source),
+      replica: resolve(config.replica),
+      logFile: config.logFile && resolve(config.logFile),
+      healthFile: config.healthFile && resolve(config.healthFile),
+      backupDir: config.backupDir && resolve(config.backupDir),
+      metricsFile: config.metricsFile && resolve(config.metricsFile),
+      requireMount: config.requireMount.map((path) => resolve(path)),
+    };
+    return { name: named ? name : commandLinePairName(absolute.replica), config: absolute };
+  });
+  const tag = (name: string, message: string) => named ? `[${name}] ${message}` : message;
+  for (const { name, config } of pairs) {
+    const missing = missingPermission(config);
+    if (missing) {
+      console.error(`foldersync: ${tag(name, missing)}`);
+      return 1;
+    }
   }
   // Before the log file is opened: a log file inside the source must never be created.
   try {
-    checkConfig(config);
+    for (const { name, config } of pairs) {
+      try {
+        checkConfig(config);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        throw new ConfigError(tag(name, error.message));
+      }
+    }
+    checkPairs(pairs);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`foldersync: ${error.message}`);
     return 2;
   }
+  // The whole process's settings are the same in every pair (lib/config_file.ts PROCESS_KEYS).
+  const config = pairs[0].config;
   try {
     await setupLogging({
       logFile: config.logFile,
@@ -154,20 +196,32 @@ async function run(args: string[], stop: AbortSignal, live: Live): Promise<numbe
         "replica (Deno creates links only with unscoped --allow-read --allow-write); each is reported",
     );
   }
-  logMessage(
-    "info",
-    `foldersync ${denoJson.version}: mirroring '${config.source}' to '${config.replica}'` +
+  if (named) {
+    logMessage(
+      "info",
+      `foldersync ${denoJson.version}: ${pairs.length} folder ${
+        pairs.length === 1 ? "pair" : "pairs"
+      } from '${
+        command.kind === "config" ? resolve(command.file) : ""
+      }', their cycles one at a time`,
+    );
+  }
+  for (const { name, config } of pairs) {
+    const line = `${named ? "" : `foldersync ${denoJson.version}: `}mirroring '${config.source}' ` +
+      `to '${config.replica}'` +
       (config.once ? " once" : ` every ${formatDuration(config.intervalSeconds)}`) +
       (config.watch ? " and on changes (--watch)" : "") +
-      (config.dryRun ? " (dry run)" : ""),
-  );
+      (config.dryRun ? " (dry run)" : "");
+    if (named) withPair(name, () => logMessage("info", line));
+    else logMessage("info", line);
+  }
   // The live progress line: on a terminal only, never in the log file.
   const progress = config.progress && Deno.stderr.isTerminal() ? createProgressLine() : undefined;
   live.progress = progress;
   setConsoleGuard(progress?.around);
   let code: number;
   try {
-    code = await runLoop(config, stop, { progress });
+    code = await runPairs(pairs, stop, { named, progress, metricsFile: config.metricsFile });
     if (stop.aborted) logMessage("info", "stopped");
   } catch (error) {
     logMessage(

@@ -37,7 +37,10 @@ export class ConfigError extends Error {
  * @throws {ConfigError} With a one-line message when the run can never work.
  */
 export function checkConfig(
-  config: Pick<Config, "source" | "replica" | "logFile" | "healthFile" | "backupDir">,
+  config: Pick<
+    Config,
+    "source" | "replica" | "logFile" | "healthFile" | "backupDir" | "metricsFile"
+  >,
 ): void {
   const { problem } = checkOverlaps(config);
   if (problem !== undefined) throw new ConfigError(problem);

@@ -28,6 +28,8 @@ export interface RunPaths {
   healthFile?: string;
   /** `--backup_dir`. */
   backupDir?: string;
+  /** `--metrics_file`. */
+  metricsFile?: string;
 }
 
 /** What {@linkcode checkRoots} looks at. */
@@ -128,8 +130,8 @@ export function inside(child: string, parent: string): boolean {
  * The overlap rules, in one place: made at start (check_config.ts, exit 2)
  * and again before every cycle, because links can change in between. After
  * resolving symlinks: source and replica the same folder or one inside the
- * other; a log or health file, or the backup folder, inside either tree, or
- * the backup folder holding one; the log and health file the same file.
+ * other; a log, health or metrics file, or the backup folder, inside either
+ * tree, or the backup folder holding one; two of our files the same file.
  *
  * @example Usage
  * ```ts
@@ -169,6 +171,7 @@ export function checkOverlaps(paths: RunPaths): { problem?: string; backupDir?: 
       ["--log_file", paths.logFile, paths.logFile && realish(paths.logFile)],
       ["--health_file", paths.healthFile, paths.healthFile && realish(paths.healthFile)],
       ["--backup_dir", paths.backupDir, realBackup],
+      ["--metrics_file", paths.metricsFile, paths.metricsFile && realish(paths.metricsFile)],
     ];
     const seen = new Map<string, string>();
     for (const [flag, path, real] of own) {

@@ -68,6 +68,8 @@ export interface Config {
   quiet: boolean;
   /** `--one-file-system`: directories on another filesystem than their root are not entered. */
   oneFileSystem: boolean;
+  /** `--metrics_file`: Prometheus text written after each cycle. */
+  metricsFile?: string;
 }
 
 /** What the command line asks for. */
@@ -75,7 +77,9 @@ export type Command =
   | { kind: "run"; config: Config }
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "health"; healthFile: string };
+  | { kind: "health"; healthFile: string }
+  /** `--config FILE`: the pairs come from the file (lib/config_file.ts), the other flags override it. */
+  | { kind: "config"; file: string };
 
 /** A bad command line; the message is one line, printed before the usage hint. */
 export class UsageError extends Error {
@@ -135,7 +139,7 @@ Options:
   --health_file PATH       record what each cycle did here, for --health (its folder is
                            created when missing)
   --health                 exit 0 if --health_file shows a recent successful cycle, else 1
-                           and one line saying why
+                           and one line saying why (with --config: every pair's)
   --concurrency N          large copies running at once (default 8; small files copy inline)
   --watch                  also sync the directories that change, as soon as changes settle
                            (inotify; the periodic sync keeps running as a safety net)
@@ -144,6 +148,10 @@ Options:
   --one-file-system        do not enter folders on another filesystem than the source's (or
                            the replica's) root: a mount point in the source is kept as an
                            empty folder, one in the replica is left alone
+  --config FILE            run the folder pairs of a TOML file (see the README); flags given
+                           here override the file's
+  --metrics_file PATH      write Prometheus metrics here after each cycle (node_exporter's
+                           textfile collector: name it *.prom)
   -h, --help               show this help
   -V, --version            show the version
 
@@ -155,13 +163,15 @@ was interrupted (the loop logs these and goes on); 2 bad arguments, or a configu
 never work (source and replica overlapping, a log or health file inside either); 130 a second
 SIGINT or SIGTERM, which stops without waiting for the copies under way.`;
 
-interface FlagSpec {
+/** How a flag is parsed; lib/config_file.ts maps the keys of a config file through the same table. */
+export interface FlagSpec {
   type: "string" | "boolean";
   multiple?: boolean;
   short?: string;
 }
 
-const FLAGS: Record<string, FlagSpec> = {
+/** Every flag, by its snake_case name. */
+export const FLAGS: Record<string, FlagSpec> = {
   source_path: { type: "string" },
   replica_path: { type: "string" },
   sync_interval: { type: "string" },
@@ -192,6 +202,8 @@ const FLAGS: Record<string, FlagSpec> = {
   itemize_changes: { type: "boolean", short: "i" },
   quiet: { type: "boolean" },
   one_file_system: { type: "boolean" },
+  config: { type: "string" },
+  metrics_file: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 };
@@ -252,6 +264,11 @@ export function parseCommandLine(args: readonly string[]): Command {
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const str = (name: string) => values[name] as string | undefined;
+  const configFile = str("config");
+  if (configFile !== undefined) {
+    if (configFile === "") throw new UsageError("--config needs a file");
+    return { kind: "config", file: configFile };
+  }
 
   if (values.health) {
     const healthFile = str("health_file");
@@ -371,6 +388,7 @@ export function parseCommandLine(args: readonly string[]): Command {
       itemizeChanges: values.itemize_changes === true,
       quiet: values.quiet === true,
       oneFileSystem: values.one_file_system === true,
+      metricsFile: str("metrics_file") || undefined,
     },
   };
 }
@@ -495,8 +513,21 @@ function editDistance(a: string, b: string): number {
   return row[b.length];
 }
 
-/** The known flag closest to an unknown one, when it is close enough to be a typo. */
-function closestFlag(unknown: string, names: readonly string[]): string | undefined {
+/**
+ * The known flag closest to an unknown one, when it is close enough to be a
+ * typo (lib/config_file.ts asks the same of its keys).
+ *
+ * @example Usage
+ * ```ts
+ * import { closestFlag } from "./cli.ts";
+ * closestFlag("--sync_intervl", ["sync_interval", "once"]); // "--sync_interval"
+ * ```
+ *
+ * @param unknown What was typed.
+ * @param names The known names, without dashes.
+ * @returns The closest, as `--name`, or undefined.
+ */
+export function closestFlag(unknown: string, names: readonly string[]): string | undefined {
   const typed = unknown.replace(/^-+/, "").replace(/=.*$/, "");
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.min(3, Math.floor(typed.length / 3)));

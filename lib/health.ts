@@ -25,8 +25,10 @@ export interface CycleRecord {
 export interface HealthRecord {
   /** When the last successful full cycle ended, ms since the epoch; absent if none has. */
   lastSuccess?: number;
-  /** The last full cycle, and when it ended (ms since the epoch). */
-  lastCycle?: CycleRecord & { time: number };
+  /** The same in ISO 8601 (UTC), for people and tools reading the file. */
+  lastSuccessIso?: string;
+  /** The last full cycle, and when it ended (ms since the epoch, and in ISO 8601). */
+  lastCycle?: CycleRecord & { time: number; timeIso?: string };
   /** The configured interval, seconds. */
   intervalSeconds: number;
   /** The writer's process id. */
@@ -68,7 +70,8 @@ export function recordCycle(
   const lastSuccess = cycle.status === "ok" ? now : old?.lastSuccess;
   const record: HealthRecord = {
     lastSuccess,
-    lastCycle: { ...cycle, time: now },
+    lastSuccessIso: lastSuccess === undefined ? undefined : isoTime(lastSuccess),
+    lastCycle: { ...cycle, time: now, timeIso: isoTime(now) },
     intervalSeconds,
     pid: Deno.pid,
     replicaMount: replicaMount ?? rememberedMount(old),
@@ -102,8 +105,25 @@ export function recordCycle(
   }
 }
 
-/** The record, or undefined when there is none or it is not a record. */
-function readHealth(path: string): HealthRecord | undefined {
+/** A time as ISO 8601, or undefined for a time out of range (a hand-edited record). */
+function isoTime(ms: number): string | undefined {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+/**
+ * The health record at `path`, or undefined when there is none or it is not a record.
+ *
+ * @example Usage
+ * ```ts
+ * import { readHealth } from "./health.ts";
+ * readHealth("/tmp/health.json")?.lastSuccess; // ms since the epoch, or undefined
+ * ```
+ *
+ * @param path The health file.
+ * @returns The record.
+ */
+export function readHealth(path: string): HealthRecord | undefined {
   try {
     const record = JSON.parse(Deno.readTextFileSync(path));
     return typeof record === "object" && record !== null ? record : undefined;
@@ -177,7 +197,11 @@ export function checkHealth(path: string, now = Date.now()): { healthy: boolean;
     record = JSON.parse(Deno.readTextFileSync(path));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      return { healthy: false, message: `unhealthy: no cycle recorded yet ('${path}')` };
+      return {
+        healthy: false,
+        message: `unhealthy: no cycle recorded yet: health file '${path}' is missing ` +
+          "(is foldersync running with this --health_file?)",
+      };
     }
     const reason = error instanceof Error ? error.message : String(error);
     return {

@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { configure, dispose, getLogger, type LogRecord, type Sink } from "@logtape/logtape";
+import {
+  configure,
+  dispose,
+  getLogger,
+  type LogRecord,
+  type Sink,
+  withContext,
+} from "@logtape/logtape";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { getRotatingFileSink } from "@logtape/file";
 import type { SyncEvent, SyncStats } from "./types.ts";
 import { formatBytes } from "./format_bytes.ts";
@@ -171,7 +179,10 @@ function textLine(record: LogRecord): string {
     message += i % 2 === 0 ? record.message[i] : String(record.message[i]);
   }
   // Paths and messages are escaped here, once for both sinks; JSON lines are escaped by JSON.
-  return `${isoTime(record.timestamp)} ${LEVEL_TEXT[record.level]} ${escapeControl(message)}\n`;
+  const pair = record.properties.pair === undefined ? "" : `[${record.properties.pair}] `;
+  return `${isoTime(record.timestamp)} ${LEVEL_TEXT[record.level]} ${pair}${
+    escapeControl(message)
+  }\n`;
 }
 
 function jsonLine(record: LogRecord): string {
@@ -180,6 +191,7 @@ function jsonLine(record: LogRecord): string {
     level: record.level,
   };
   const props = record.properties;
+  if (props.pair !== undefined) object.pair = props.pair;
   if (props.event !== undefined) Object.assign(object, props.event as object);
   else if (props.summary !== undefined) Object.assign(object, props.summary as object);
   else {
@@ -270,6 +282,7 @@ export async function setupLogging(options: LogOptions): Promise<void> {
   }
   await configure({
     reset: true,
+    contextLocalStorage: new AsyncLocalStorage(), // Carries the pair's name: see withPair.
     sinks,
     loggers: [
       { category: ["foldersync"], lowestLevel: options.level, sinks: names },
@@ -537,6 +550,26 @@ export function logQuietCycles(cycles: number, ms: number): void {
     "nothing changed";
   const summary = { action: "quiet", cycles, seconds: Math.round(ms / 1000) };
   logger.info("{text}", { text, summary });
+}
+
+/**
+ * Runs `fn` with every line it logs, now and after any await, tagged with a
+ * folder pair's name: `[photos] ` before the message in text, a `pair` field
+ * in JSON. Needs {@linkcode setupLogging} first.
+ *
+ * @example Usage
+ * ```ts
+ * import { logMessage, setupLogging, withPair } from "./logging.ts";
+ * await setupLogging({ level: "info", format: "text" });
+ * withPair("photos", () => logMessage("info", "started")); // ... INFO  [photos] started
+ * ```
+ *
+ * @param name The pair's name.
+ * @param fn What to run.
+ * @returns What `fn` returns.
+ */
+export function withPair<T>(name: string, fn: () => T): T {
+  return withContext({ pair: name }, fn);
 }
 
 /**

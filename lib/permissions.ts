@@ -25,7 +25,7 @@ import type { Config } from "./cli.ts";
  */
 export function missingPermission(
   config:
-    & Pick<Config, "source" | "replica" | "logFile" | "healthFile" | "backupDir">
+    & Pick<Config, "source" | "replica" | "logFile" | "healthFile" | "backupDir" | "metricsFile">
     & Partial<Pick<Config, "requireMount">>,
 ): string | undefined {
   const reads = [
@@ -36,8 +36,15 @@ export function missingPermission(
     config.backupDir,
     // A mount point is told by comparing it with its parent folder.
     ...(config.requireMount ?? []).flatMap((path) => [path, dirname(path)]),
+    config.metricsFile,
   ];
-  const writes = [config.replica, config.logFile, config.healthFile, config.backupDir];
+  const writes = [
+    config.replica,
+    config.logFile,
+    config.healthFile,
+    config.backupDir,
+    config.metricsFile,
+  ];
   const readList = reads.filter((p): p is string => p !== undefined);
   const writeList = writes.filter((p): p is string => p !== undefined);
   const hint = `run with --allow-read --allow-write, or narrowed: --allow-read=${

@@ -43,6 +43,10 @@ export interface LoopState {
    * after the first cycle's. Without it (`--once`) every summary is at info.
    */
   quiet?: QuietCycles;
+  /** The log file the lock's holder record goes beside, when not `--log_file` (see LoopOptions). */
+  holderLog?: string;
+  /** Runs each cycle, see LoopOptions. */
+  aroundCycle?: LoopOptions["aroundCycle"];
 }
 
 /** How a cycle ended. */
@@ -110,6 +114,7 @@ export async function runCycle(
       logFile: config.logFile,
       healthFile: config.healthFile,
       backupDir: config.backupDir,
+      metricsFile: config.metricsFile,
       allowEmptySource: config.allowEmptySource,
       excluded,
       requireMount: config.requireMount,
@@ -133,7 +138,11 @@ export async function runCycle(
   };
   // One process per replica (lib/lock.ts), for the life of the process: a replica made or
   // replaced since the last cycle is locked afresh, a new one as soon as this cycle has made it.
-  const lock = () => (state.lock = lockReplica(config.replica, config.logFile, config.source));
+  const lock = () => (state.lock = lockReplica(
+    config.replica,
+    state.holderLog ?? config.logFile,
+    config.source,
+  ));
   if (!state.lock?.current()) {
     state.lock?.[Symbol.dispose]();
     state.lock = undefined;
@@ -376,6 +385,18 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export interface LoopOptions {
   /** The live progress line, on a terminal. */
   progress?: ProgressLine;
+  /** The replica's lock, taken already (lib/pairs.ts locks every pair before any runs). */
+  lock?: ReplicaLock;
+  /** Where the lock's holder record goes (beside this path), when not beside `--log_file`. */
+  holderLog?: string;
+  /**
+   * Runs each cycle (`run`; `dirs` for a `--watch` cycle): lib/pairs.ts runs
+   * one pair's at a time and measures them for `--metrics_file`.
+   */
+  aroundCycle?: (
+    run: () => Promise<CycleResult>,
+    dirs?: readonly string[],
+  ) => Promise<CycleResult>;
 }
 
 /**
@@ -409,11 +430,19 @@ export async function runLoop(
   signal: AbortSignal,
   options: LoopOptions = {},
 ): Promise<number> {
-  const state: LoopState = { signal, warned: new Set(), cycle: 0, progress: options.progress };
+  const state: LoopState = {
+    signal,
+    warned: new Set(),
+    cycle: 0,
+    progress: options.progress,
+    holderLog: options.holderLog,
+    aroundCycle: options.aroundCycle,
+  };
   if (!config.once) state.quiet = new QuietCycles();
   // One process per replica: locked before anything else (when the replica is there already).
   try {
-    state.lock = lockReplica(config.replica, config.logFile, config.source);
+    state.lock = options.lock ??
+      lockReplica(config.replica, options.holderLog ?? config.logFile, config.source);
   } catch (error) {
     if (!(error instanceof ReplicaBusyError)) throw error;
     logMessage("error", error.message);
@@ -434,7 +463,8 @@ async function loop(config: Config, state: LoopState, signal: AbortSignal): Prom
     dirs?: readonly string[],
     whole?: readonly string[],
   ): Promise<CycleResult> => {
-    const result = await runCycle(config, state, dirs, whole);
+    const run = () => runCycle(config, state, dirs, whole);
+    const result = await (state.aroundCycle ? state.aroundCycle(run, dirs) : run());
     if (result.stats?.aborted) {
       const by = typeof signal.reason === "string" ? signal.reason : "a stop request";
       logMessage(

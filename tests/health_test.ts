@@ -10,16 +10,25 @@ Deno.test("health: each cycle is recorded, in a folder created when missing; a f
   const path = `${t.dir}/state/deeper/h.json`;
   const t0 = 1_800_000_000_000;
   recordCycle(path, { cycle: 1, status: "ok", errors: 0 }, 60, t0);
+  // Each time twice: ms since the epoch for programs, ISO 8601 for people.
   assert.deepEqual(read(path), {
     lastSuccess: t0,
-    lastCycle: { cycle: 1, status: "ok", errors: 0, time: t0 },
+    lastSuccessIso: "2027-01-15T08:00:00.000Z",
+    lastCycle: { cycle: 1, status: "ok", errors: 0, time: t0, timeIso: "2027-01-15T08:00:00.000Z" },
     intervalSeconds: 60,
     pid: Deno.pid,
   });
   recordCycle(path, { cycle: 2, status: "failed", errors: 3 }, 60, t0 + 60_000);
   const record = read(path);
   assert.equal(record.lastSuccess, t0);
-  assert.deepEqual(record.lastCycle, { cycle: 2, status: "failed", errors: 3, time: t0 + 60_000 });
+  assert.equal(record.lastSuccessIso, "2027-01-15T08:00:00.000Z");
+  assert.deepEqual(record.lastCycle, {
+    cycle: 2,
+    status: "failed",
+    errors: 3,
+    time: t0 + 60_000,
+    timeIso: "2027-01-15T08:01:00.000Z",
+  });
 
   // Within 2 x 60 + 30 s of the last success: healthy, and the failure is mentioned.
   assert.deepEqual(checkHealth(path, t0 + 72_000), {
@@ -51,7 +60,8 @@ Deno.test("health: an unhealthy answer says why, in one line", () => {
   const now = 1_800_000_000_000;
   assert.deepEqual(checkHealth(path, now), {
     healthy: false,
-    message: `unhealthy: no cycle recorded yet ('${path}')`,
+    message: `unhealthy: no cycle recorded yet: health file '${path}' is missing ` +
+      "(is foldersync running with this --health_file?)",
   });
 
   const detail = "Source '/source' does not exist: check --source_path (is its volume mounted?)";
