@@ -9,6 +9,9 @@
 #   docker run ... foldersync --source_path /source --replica_path /replica \
 #     --log_file /logs/foldersync.log --health_file /logs/health.json --sync_interval 10
 # The container runs as user "deno" (uid 1993): /replica and /logs must be writable by it.
+# Full fidelity (private sources read, owners and set-uid/set-gid kept; docker-compose.full.yml):
+#   docker run ... --user 0:0 --cap-drop ALL --cap-add CHOWN --cap-add DAC_OVERRIDE \
+#     --cap-add FOWNER --cap-add FSETID ... foldersync
 
 # Official Deno image, pinned to the Deno version the project is developed and tested with.
 FROM denoland/deno:debian-2.9.6

@@ -250,14 +250,146 @@ Deno.test("SIGHUP when the log file cannot be reopened: one warning, logging goe
   assert.equal(readOr(t.log), "");
 });
 
-/** The unit file's `ExecStart=` etc., with this machine's deno, checkout and temporary paths. */
-function localUnit(t: { src: string; dst: string; dir: string }): string {
-  return Deno.readTextFileSync(`${ROOT}/examples/foldersync.service`)
-    .replaceAll("/usr/local/bin/deno", Deno.execPath())
-    .replaceAll("/opt/foldersync", ROOT)
-    .replaceAll("/srv/source", t.src)
-    .replaceAll("/srv/replica", t.dst)
-    .replaceAll("/var/log/foldersync", `${t.dir}/logs`);
+/**
+ * A unit file's install steps: the header's `#   ` lines (three spaces), a trailing `\` joining
+ * the next one.
+ */
+function installSteps(file: string): string[] {
+  const steps: string[] = [];
+  let open = false;
+  for (const line of Deno.readTextFileSync(`${ROOT}/examples/${file}`).split("\n")) {
+    if (!line.startsWith("#")) break;
+    const step = line.match(/^# {3}(\S.*)$/)?.[1];
+    if (step === undefined) {
+      open = false;
+      continue;
+    }
+    if (open) steps[steps.length - 1] += " " + step.trim();
+    else steps.push(step);
+    open = steps[steps.length - 1].endsWith("\\");
+    if (open) steps[steps.length - 1] = steps[steps.length - 1].slice(0, -1).trimEnd();
+  }
+  return steps;
+}
+
+/** The paths the install steps and the units use, moved under a scratch root. */
+const LAYOUT =
+  /(?<=^|[\s=(])(\/usr\/local\/bin|\/opt\/foldersync|\/var\/cache\/foldersync|\/var\/lib\/foldersync|\/etc\/systemd\/system|\/etc\/foldersync|\/srv)(?=[\s/)]|$)/g;
+
+/** `text` with the layout's paths under `root`, except in single quotes (a unit's own content). */
+function moved(root: string, text: string): string {
+  return text.split("'").map((part, i) => i % 2 ? part : part.replace(LAYOUT, `${root}$1`))
+    .join("'");
+}
+
+const isRoot = new TextDecoder().decode(
+  new Deno.Command("id", { args: ["-u"], stdout: "piped" }).outputSync().stdout,
+).trim() === "0";
+/** Stands for the user foldersync: uid 65534 as root; as anyone else, that user. */
+const asFoldersync = isRoot ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+
+/**
+ * Runs install steps as written, in the checkout, with every path moved under `root`: `sudo`
+ * dropped, `sudo -u foldersync` run as {@linkcode asFoldersync}, the deno binary the one running
+ * these tests (the npm-installed one in CI). `useradd` and `systemctl` are left out: they would
+ * change this machine (systemd-analyze verify stands for the daemon-reload).
+ */
+async function runSteps(root: string, steps: string[]): Promise<void> {
+  for (const step of steps) {
+    if (/\b(useradd|systemctl)\b/.test(step)) continue;
+    const here = moved(
+      root,
+      step.replaceAll("node_modules/.bin/deno", Deno.execPath())
+        .replaceAll("sudo -u foldersync ", [...asFoldersync, "env", ""].join(" "))
+        .replaceAll("-o foldersync -g foldersync", isRoot ? "-o 65534 -g 65534" : "")
+        .replaceAll(/\bsudo /g, ""),
+    );
+    const out = await new Deno.Command("bash", {
+      args: ["-ec", here],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const said = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `step \`${step}\`, run as \`${here}\`: ${said}`);
+  }
+}
+
+/**
+ * A scratch root with what any system has (the usual folders, this machine's systemd units and
+ * /bin/kill), laid out by the install steps of the unit file `file`.
+ */
+async function installed(dir: string, file: string): Promise<string> {
+  const root = `${dir}/root`;
+  Deno.chmodSync(dir, 0o755); // uid 65534 runs deno install in it.
+  for (const path of ["usr/bin", "usr/local/bin", "usr/lib/systemd", "etc/systemd/system", "opt"]) {
+    Deno.mkdirSync(`${root}/${path}`, { recursive: true });
+  }
+  for (const path of ["var/cache", "var/lib", "var/log", "srv"]) {
+    Deno.mkdirSync(`${root}/${path}`, { recursive: true });
+  }
+  Deno.symlinkSync("usr/bin", `${root}/bin`);
+  Deno.copyFileSync("/usr/bin/kill", `${root}/usr/bin/kill`);
+  try {
+    await runSteps(root, [`cp -a /usr/lib/systemd/system ${root}/usr/lib/systemd/`]);
+  } catch {
+    // No systemd here: only the tests that run the units' commands use this root.
+  }
+  await runSteps(root, installSteps(file));
+  return root;
+}
+
+/** A unit's `Key=` value (the last, as systemd takes it for these keys). */
+function value(unit: string, key: string): string {
+  const all = [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))];
+  assert.ok(all.length > 0, `no ${key}=`);
+  return all[all.length - 1][1];
+}
+
+/** Every path under `root` with its type, mode, size and mtime, but those matching `skip`. */
+function listing(root: string, skip: RegExp, rel = ""): string[] {
+  const out: string[] = [];
+  for (const entry of Deno.readDirSync(rel ? `${root}/${rel}` : root)) {
+    const path = rel ? `${rel}/${entry.name}` : entry.name;
+    if (skip.test(path)) continue;
+    const info = Deno.lstatSync(`${root}/${path}`);
+    out.push(`${path} ${info.mode} ${info.size} ${info.mtime?.getTime()}`);
+    if (entry.isDirectory) out.push(...listing(root, skip, path));
+  }
+  return out.sort();
+}
+
+/** Runs `systemd-analyze verify` on units in `root`: what it says, asserted to be nothing. */
+async function verify(root: string, ...units: string[]): Promise<void> {
+  const out = await new Deno.Command("systemd-analyze", {
+    args: ["verify", `--root=${root}`, ...units],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, said);
+  assert.equal(said, "", "no warnings either");
+}
+
+/** systemd's exposure score of a unit in `root` (0 safest, 10 worst), and its findings. */
+async function exposure(root: string, unit: string): Promise<{ score: number; text: string }> {
+  const out = await new Deno.Command("systemd-analyze", {
+    args: ["security", "--offline=true", `--root=${root}`, unit],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const score = text.match(/exposure level .*: ([\d.]+)/);
+  assert.ok(score, new TextDecoder().decode(out.stderr));
+  return { score: Number(score[1]), text };
+}
+
+/** Every `file:` path of a unit's Documentation=, asserted to exist in `root`. */
+function assertDocumented(root: string, unit: string): void {
+  const docs = value(unit, "Documentation").split(/\s+/);
+  assert.ok(docs.length > 0 && docs.every((d) => d.startsWith("file:/")), docs.join(" "));
+  for (const doc of docs) Deno.statSync(root + doc.slice("file:".length));
 }
 
 /**
@@ -306,73 +438,161 @@ const analyze = await findOrInstall("systemd-analyze", "systemd");
 const noAnalyze = analyze.why;
 
 Deno.test({
-  name: "examples/foldersync.service: systemd-analyze verify passes" +
+  name: "examples/foldersync.service installs as its header says: systemd-analyze verify passes " +
+    "with its health timer, and with the full-fidelity drop-in" +
     (noAnalyze ? ` (ignored: ${noAnalyze})` : ""),
   ignore: noAnalyze !== undefined,
   async fn() {
     using t = tempDirs();
-    // verify checks that ExecStart's program exists: a copy pointing at this machine's deno.
-    const unit = `${t.dir}/foldersync.service`;
-    Deno.writeTextFileSync(unit, localUnit(t));
-    const verify = await new Deno.Command(analyze.path!, {
-      args: ["verify", unit],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const said = new TextDecoder().decode(verify.stdout) + new TextDecoder().decode(verify.stderr);
-    assert.equal(verify.code, 0, said);
-    assert.equal(said, "", "no warnings either");
-    // The sandboxing stays tight: systemd's own exposure score (0 safest, 10 worst).
-    const security = await new Deno.Command(analyze.path!, {
-      args: ["security", "--offline=true", unit],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const score = new TextDecoder().decode(security.stdout).match(/exposure level .*: ([\d.]+)/);
-    assert.ok(score, new TextDecoder().decode(security.stderr));
-    assert.ok(Number(score[1]) <= 2, `exposure ${score[1]}`);
+    const root = await installed(t.dir, "foldersync.service");
+    const units = `${root}/etc/systemd/system`;
+    const unit = Deno.readTextFileSync(`${units}/foldersync.service`);
+    const deno = value(unit, "ExecStart").split(" ")[0];
+    assert.equal(deno, "/usr/local/bin/deno");
+    assert.ok((Deno.statSync(root + deno).mode! & 0o111) === 0o111, "deno is executable by all");
+    assert.equal(value(unit, "Environment").match(/DENO_DIR=(\S+)/)![1], "/var/cache/foldersync");
+    assert.ok(Deno.readDirSync(`${root}/var/cache/foldersync/npm`), "the npm packages are cached");
+    assertDocumented(root, unit);
+    await verify(
+      root,
+      "foldersync.service",
+      "foldersync-health.service",
+      "foldersync-health.timer",
+    );
+    assertDocumented(root, Deno.readTextFileSync(`${units}/foldersync-health.service`));
+    // The README gives the same steps.
+    const readme = Deno.readTextFileSync(`${ROOT}/README.md`);
+    for (const step of installSteps("foldersync.service")) assert.ok(readme.includes(step), step);
+    // The sandboxing stays tight: systemd's own exposure score.
+    const plain = await exposure(root, "foldersync.service");
+    assert.ok(plain.score <= 2, `exposure ${plain.score}`);
+    assert.ok((await exposure(root, "foldersync-health.service")).score <= 2);
+
+    await runSteps(root, installSteps("foldersync-full.conf"));
+    assert.ok(Deno.statSync(`${units}/foldersync.service.d/full.conf`).isFile);
+    await verify(root, "foldersync.service");
+    const full = await exposure(root, "foldersync.service");
+    assert.match(full.text, /✗ User=\/DynamicUser=\s+Service runs as root user/);
+    assert.match(full.text, /✗ RestrictSUIDSGID=/);
+    assert.match(full.text, /✓ CapabilityBoundingSet=~CAP_SYS_ADMIN/);
+    assert.ok(full.score <= 2, `exposure ${full.score}`);
   },
 });
 
-Deno.test("examples/foldersync.service: its ExecStart runs, ExecReload reopens the log, SIGTERM exits 0", async () => {
+Deno.test({
+  name: "examples/foldersync@.service installs as its header says: systemd-analyze verify passes " +
+    "for an instance with its paths, its health timer, and with the full-fidelity drop-in" +
+    (noAnalyze ? ` (ignored: ${noAnalyze})` : ""),
+  ignore: noAnalyze !== undefined,
+  async fn() {
+    using t = tempDirs();
+    const root = await installed(t.dir, "foldersync@.service");
+    const units = `${root}/etc/systemd/system`;
+    const unit = Deno.readTextFileSync(`${units}/foldersync@.service`);
+    assert.match(value(unit, "ExecStart"), / --config \/etc\/foldersync\/%i\.toml /);
+    assert.ok(Deno.statSync(`${root}/etc/foldersync/photos.toml`).isFile);
+    const paths = Deno.readTextFileSync(`${units}/foldersync@photos.service.d/paths.conf`);
+    assert.equal(value(paths, "ReadWritePaths"), "/srv/backup");
+    assertDocumented(root, unit);
+    const instance = ["foldersync@photos.service", "foldersync-health@photos.service"];
+    await verify(root, ...instance, "foldersync-health@photos.timer");
+    for (const name of instance) {
+      const score = (await exposure(root, name)).score;
+      assert.ok(score <= 2, `${name}: exposure ${score}`);
+    }
+
+    await runSteps(root, installSteps("foldersync-full.conf"));
+    await verify(root, "foldersync@photos.service");
+    assert.match(
+      (await exposure(root, "foldersync@photos.service")).text,
+      /Service runs as root user/,
+    );
+  },
+});
+
+Deno.test("the installed foldersync.service runs: from the cache the steps filled (--cached-only), the journal its only log, ExecReload, the health check, SIGTERM exits 0", async () => {
   using t = tempDirs();
-  writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b" } });
-  Deno.mkdirSync(t.dst);
-  const unit = localUnit(t);
-  const value = (key: string) => unit.match(new RegExp(`^${key}=(.*)$`, "m"))![1];
-  const [program, ...args] = value("ExecStart").split(" ");
-  assert.ok(args.includes("--allow-read") && args.includes("--allow-write"));
-  assert.ok(!args.some((a) => /^--allow-(?!read$|write$)/.test(a)), "only the two permissions");
-  const log = `${t.dir}/logs/foldersync.log`;
-  // The unit's replica is a disk's mount point; here it is a temporary folder.
-  const mount = args.indexOf("--require_mount");
-  assert.equal(args[mount + 1], t.dst);
-  args.splice(mount, 2);
-  const child = new Deno.Command(program, {
-    // The unit's 60 s interval is long for a test.
-    args: args.map((a, i) => args[i - 1] === "--sync_interval" ? "0.2" : a),
-    cwd: value("WorkingDirectory"),
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }, // DENO_DIR: this machine's cache.
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const root = await installed(t.dir, "foldersync.service");
+  const unit = Deno.readTextFileSync(`${root}/etc/systemd/system/foldersync.service`);
+  const health = Deno.readTextFileSync(`${root}/etc/systemd/system/foldersync-health.service`);
+  // What systemd does at start: StateDirectory= made and given to User=.
+  Deno.mkdirSync(`${root}/var/lib/foldersync`, { recursive: true });
+  if (isRoot) Deno.chownSync(`${root}/var/lib/foldersync`, 65534, 65534);
+  writeTree(`${root}/srv/source`, { "a.txt": "a", d: { "b.txt": "b" } });
+  assert.equal(value(unit, "User"), "foldersync");
+  assert.equal(value(health, "User"), "foldersync");
+
+  /** A unit's ExecStart= as the unit's user, with the unit's environment, in the scratch root. */
+  const command = (text: string, extra: Record<string, string> = {}) => {
+    const [program, ...args] = moved(root, value(text, "ExecStart")).split(" ");
+    assert.ok(!args.some((a) => /^--allow-(?!read|write)/.test(a)), "only read and write");
+    // The unit's replica is a disk's mount point; in the scratch root it is a plain folder.
+    const mount = args.indexOf("--require_mount");
+    if (mount >= 0) args.splice(mount, 2);
+    const env = Object.fromEntries(
+      moved(root, value(text, "Environment")).split(" ").map((kv) => kv.split("=", 2)),
+    );
+    return new Deno.Command(asFoldersync[0] ?? program, {
+      args: [...asFoldersync.slice(1), ...(asFoldersync.length ? [program] : []), ...args],
+      cwd: moved(root, value(text, "WorkingDirectory")),
+      env: { ...env, ...extra },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    });
+  };
+  const argv = value(unit, "ExecStart").split(" ");
+  assert.ok(argv.includes("--cached-only"));
+  assert.ok(!argv.some((a) => /^--log[_-]file/.test(a)), "no log file: the journal is the log");
+
+  // Everything outside what the unit may write, to see that the run wrote nothing else.
+  const outside = () =>
+    listing(root, /^(srv\/replica|var\/lib\/foldersync|var\/cache\/foldersync)$/);
+  const before = outside();
+  const child = command(unit).spawn();
+  let said = "";
+  const decoder = new TextDecoder();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) said += decoder.decode(chunk);
+  };
+  const reading = Promise.all([collect(child.stdout), collect(child.stderr)]);
   try {
-    assert.ok(args.includes("--sync_interval"));
-    await waitFor(() => readOr(log).includes("cycle 1 done"), 20_000, "a first cycle");
-    assert.equal(readOr(`${t.dst}/d/b.txt`), "b");
-    Deno.renameSync(log, `${log}.1`);
-    const [kill, ...killArgs] = value("ExecReload").replace("$MAINPID", String(child.pid))
+    await waitFor(() => said.includes("cycle 1 done"), 20_000, `a first cycle: ${said}`);
+    assert.equal(readOr(`${root}/srv/replica/d/b.txt`), "b");
+    // The journal gets each line once (stdout and stderr), and there is no log file.
+    assert.equal(said.match(/cycle 1 done/g)!.length, 1);
+    assert.equal(said.match(/copy +file +d\/b\.txt/g)!.length, 1, said);
+
+    const [kill, ...killArgs] = value(unit, "ExecReload").replace("$MAINPID", String(child.pid))
       .split(" ");
     assert.ok((await new Deno.Command(kill, { args: killArgs }).output()).success);
-    await waitFor(() => readOr(log).includes("log file reopened (SIGHUP)"), 10_000, "reopened");
-    assert.equal(value("KillSignal"), "SIGTERM");
+    await waitFor(() => said.includes("SIGHUP received: no --log_file to reopen"), 10_000);
+
+    const healthy = await command(health).output();
+    assert.equal(healthy.code, 0, decoder.decode(healthy.stderr));
+    assert.match(decoder.decode(healthy.stdout), /^healthy: last successful cycle /);
+
+    assert.equal(value(unit, "KillSignal"), "SIGTERM");
     child.kill("SIGTERM"); // systemctl stop
     assert.equal((await child.status).code, 0);
-    assert.match(readOr(log), /stopped\n$/);
+    await reading;
+    assert.match(said, /stopped\n$/);
   } finally {
     await reap(child);
   }
+  assert.deepEqual(outside(), before, "nothing written outside the replica, state and cache");
+  // foldersync stopped an hour ago: the health service fails, with one line.
+  const record = `${root}/var/lib/foldersync/health.json`;
+  const last = JSON.parse(Deno.readTextFileSync(record));
+  const hourAgo = Date.now() - 3600_000;
+  last.lastSuccess = hourAgo;
+  last.lastCycle.time = hourAgo;
+  Deno.writeTextFileSync(record, JSON.stringify(last));
+  const unhealthy = await command(health).output();
+  assert.equal(unhealthy.code, 1);
+  const lines = (decoder.decode(unhealthy.stdout) + decoder.decode(unhealthy.stderr)).trim();
+  assert.match(lines, /^unhealthy: last cycle .* ago succeeded; none since \(limit 150 s\): .*\?$/);
 });
 
 const logrotate = await findOrInstall("logrotate", "logrotate");

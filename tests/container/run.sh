@@ -10,12 +10,16 @@
 # 4. checks an exact mirror (symlinks, a dangling one, empty folders, an executable's mode), a
 #    source change, the log file, the health check, a clean stop, the image's defaults, flags
 #    without --health_file, the strict (path-scoped) variant, the one-line error for a replica or
-#    logs folder the container cannot write, and --watch.
+#    logs folder the container cannot write, and --watch;
+# 5. on a private source (root's 0700 folder and 0640 file, a user's home, set-uid and set-gid
+#    files), with SOURCE and REPLICA set: the default profile reports what it cannot read and is
+#    unhealthy, the full profile (docker-compose.full.yml) mirrors it with owners kept.
 #
 # Needs root (rootful podman) and the npm-installed Deno (npm ci). Ends with "N passed, M failed".
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+unset SOURCE REPLICA SYNC_INTERVAL # compose's variables: their defaults are tested first
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$REPO/containers/containers.conf}"
 IMAGE="foldersync:latest" # the tag docker-compose.yml uses
 INTERVAL=2
@@ -98,11 +102,15 @@ cleanup() {
   if [ -n "$WORK" ] && [ -f "$WORK/w/docker-compose.yml" ]; then
     podman-compose -p "$PROJECT-watch" -f "$WORK/w/docker-compose.yml" down >/dev/null 2>&1
   fi
+  if [ -n "$WORK" ] && [ -f "$WORK/$PROJECT-full/docker-compose.yml" ]; then
+    podman-compose -p "$PROJECT-full" -f "$WORK/$PROJECT-full/docker-compose.yml" down >/dev/null 2>&1
+  fi
   # One at a time: podman 4.3's `rm -f` removes none when one of several names is missing.
   for c in defaults own-flags strict root-replica root-logs; do
     podman rm -f "$PROJECT-$c" >/dev/null 2>&1
   done
-  podman network rm -f "${PROJECT}_default" "${PROJECT}-watch_default" >/dev/null 2>&1
+  podman network rm -f "${PROJECT}_default" "${PROJECT}-watch_default" "${PROJECT}-full_default" \
+    >/dev/null 2>&1
   [ -n "$WORK" ] && rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -378,6 +386,92 @@ podman stop -t 10 "$WCTR" >/dev/null 2>&1
 check "watch: exit code 0 on stop" \
   test "$(podman inspect "$WCTR" --format '{{.State.ExitCode}}' 2>/dev/null)" = "0"
 wcompose down >/dev/null 2>&1
+
+# ----------------------------------------------------- a private source: default and full profile
+# A compose folder holding only the two compose files: SOURCE and REPLICA point elsewhere. The
+# source: root's 0700 folder and 0640 file (of a group root is not in), a user's 0750 home with a
+# 0600 file, her set-uid program, a set-gid file, root's read-only folder.
+FULL="$WORK/$PROJECT-full"
+PSRC="$WORK/private-source"
+FULL_LINE="BUILDAH_FORMAT=docker podman-compose -f docker-compose.yml -f docker-compose.full.yml up -d"
+mkdir -p "$FULL/logs" "$PSRC/private" "$PSRC/home/alice" "$PSRC/ro" "$WORK/pdefault" "$WORK/pfull"
+cp "$REPO/docker-compose.yml" "$REPO/docker-compose.full.yml" "$FULL/"
+echo "root's" >"$PSRC/private/secret.txt"
+echo "alice's" >"$PSRC/home/alice/notes.txt"
+printf '#!/bin/sh\necho tool\n' >"$PSRC/tool"
+echo "group's" >"$PSRC/shared"
+echo "r" >"$PSRC/ro/r.txt"
+chown 0:4243 "$PSRC/private/secret.txt" "$PSRC/shared"
+chown -R 4242:4242 "$PSRC/home/alice" "$PSRC/tool"
+chmod 640 "$PSRC/private/secret.txt"
+chmod 700 "$PSRC/private"
+chmod 600 "$PSRC/home/alice/notes.txt"
+chmod 750 "$PSRC/home/alice"
+chmod 4755 "$PSRC/tool"
+chmod 2755 "$PSRC/shared"
+chmod 555 "$PSRC/ro"
+# owned DIR: every entry's path, type, mode bits, owner and group.
+owned() { (cd "$1" && find . -mindepth 1 -printf '%p %y %m %U:%G\n' | sort); }
+same_owned() { diff -r "$1" "$2" >/dev/null 2>&1 && [ "$(owned "$1")" = "$(owned "$2")" ]; }
+fcompose() { (cd "$FULL" && podman-compose -p "$PROJECT-full" "$@"); }
+fctr() {
+  podman ps -a --filter "label=io.podman.compose.project=$PROJECT-full" --format '{{.Names}}' |
+    head -1
+}
+
+step "default profile (uid 1993) on the private source, SOURCE and REPLICA set"
+chown 1993:1993 "$FULL/logs" "$WORK/pdefault"
+(cd "$FULL" && SOURCE="$PSRC" REPLICA="$WORK/pdefault" SYNC_INTERVAL=$INTERVAL \
+  podman-compose up -d --no-build) >"$WORK/compose-pdefault.log" 2>&1
+DCTR="$(fctr)"
+check "default: SOURCE and REPLICA reach the mounts" \
+  test "$(podman inspect "$DCTR" --format '{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}' |
+    tr ' ' '\n' | grep -cE "^($PSRC:/source|$WORK/pdefault:/replica)$")" = 2
+for dir in private home/alice; do
+  check "default: '$dir' reported unreadable in the log" wait_until 30 grep -q \
+    "ERROR error  dir     $dir: cannot read source directory: permission denied" \
+    "$FULL/logs/foldersync.log"
+done
+wait_until 10 test -s "$FULL/logs/health.json"
+health_check "$DCTR"
+check "default: unhealthy (try $HC_TRIES of 3: $HC_OUT)" test "$HC_RC" -ne 0
+check "default: the replica's entries all belong to uid 1993, set-uid/set-gid cleared" \
+  test "$(owned "$WORK/pdefault" | grep -vc ' 1993:1993$')" = 0 -a \
+  "$(stat -c %a "$WORK/pdefault/tool" 2>&1) $(stat -c %a "$WORK/pdefault/shared" 2>&1)" = "755 755"
+fcompose down >/dev/null 2>&1
+
+step "full profile: $FULL_LINE"
+check "docker-compose.full.yml gives the line" grep -qF "$FULL_LINE" "$REPO/docker-compose.full.yml"
+check "the README gives the docker line" grep -qF \
+  "docker compose -f docker-compose.yml -f docker-compose.full.yml up -d" "$REPO/README.md"
+rm -f "$FULL/logs/"*
+# No chown: root's replica folder, as the README says.
+(cd "$FULL" && SOURCE="$PSRC" REPLICA="$WORK/pfull" SYNC_INTERVAL=$INTERVAL \
+  BUILDAH_FORMAT=docker podman-compose -f docker-compose.yml -f docker-compose.full.yml up -d) \
+  >"$WORK/compose-full.log" 2>&1
+FCTR="$(fctr)"
+FPID="$(podman inspect "$FCTR" --format '{{.State.Pid}}' 2>/dev/null)"
+check "full: deno is PID 1 as uid 0" grep -Eq "^Uid:[[:space:]]+0[[:space:]]" "/proc/$FPID/status"
+# CHOWN (0), DAC_OVERRIDE (1), FOWNER (3), FSETID (4): 0x1b, in effect and as the bound.
+CAPS="$(grep -E '^Cap(Eff|Bnd):' "/proc/$FPID/status" | awk '{print $2}' | sort -u | paste -sd ' ')"
+check "full: capabilities CHOWN DAC_OVERRIDE FOWNER FSETID only ($CAPS)" \
+  test "$CAPS" = "000000000000001b"
+if wait_until 60 same_owned "$PSRC" "$WORK/pfull"; then
+  pass "full: the private source mirrored with owners, modes, set-uid and set-gid kept"
+else
+  diff <(owned "$PSRC") <(owned "$WORK/pfull") | head -10
+  fail "full: the private source mirrored with owners, modes, set-uid and set-gid kept"
+fi
+echo "alice's new" >"$PSRC/home/alice/new.txt"
+chown 4242:4242 "$PSRC/home/alice/new.txt"
+check "full: a new file in her folder (hers in the replica too) is mirrored" \
+  wait_until 30 same_owned "$PSRC" "$WORK/pfull"
+health_check "$FCTR"
+check "full: healthy (try $HC_TRIES of 3: $HC_OUT)" test "$HC_RC" -eq 0
+podman stop -t 10 "$FCTR" >/dev/null 2>&1
+check "full: exit code 0 on stop" \
+  test "$(podman inspect "$FCTR" --format '{{.State.ExitCode}}' 2>/dev/null)" = "0"
+fcompose down >/dev/null 2>&1
 
 if [ "$FAILED" -gt 0 ]; then
   echo "--- container output (last 30 lines)"
