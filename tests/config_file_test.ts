@@ -173,8 +173,8 @@ Deno.test("config: a bad value names the file, the line and the key, in the flag
     [`${pair}max_delete = [1]\n`, `5: max_delete takes one value, not a list, got a list`],
     [`source_path = 5\n${pair}`, `1: source_path takes a path in quotes, got 5`],
     [
-      `${pair}exclude = ["{a,b"]\n`,
-      `5: [[pair]] 'p': exclude '{a,b' is not a valid pattern: '{' without a closing '}'`,
+      `${pair}exclude = ["[a-"]\n`,
+      `5: [[pair]] 'p': exclude '[a-' is not a valid pattern: '[' without a closing ']'`,
     ],
     [`${pair}backup_keep = "1d"\n`, `5: [[pair]] 'p': backup_keep needs backup_dir DIR`],
     [

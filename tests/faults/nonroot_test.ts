@@ -399,7 +399,9 @@ Deno.test({
       Deno.mkdirSync(rep);
       Deno.chmodSync(rep, 0o777); // root's, writable by all: as many set up a shared folder
       const args = ["--source_path", src, "--replica_path", rep, "--health_file", health];
-      const live = await spawnCli([...args, "--sync_interval", "0.2"], asNobody);
+      // An idle cycle's summary is at debug (quiet cycles).
+      const loop = [...args, "--sync_interval", "0.2", "--log_level", "debug"];
+      const live = await spawnCli(loop, asNobody);
       const first = await live.waitForLine(/cycle 1 (done|failed)/);
       await live.waitForLine(/cycle 2 (done|failed)/, first + 1);
       live.kill("SIGTERM");

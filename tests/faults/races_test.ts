@@ -147,6 +147,8 @@ Deno.test("race: a --watch cycle never reaches its folder through a replica fold
       "--watch",
       "--debounce",
       "50ms",
+      "--log_level", // A watch cycle with nothing to write is quiet: its summary is at debug.
+      "debug",
     ]);
     try {
       await live.waitForLine(/cycle 1 done/);
