@@ -400,6 +400,7 @@ function reachStart(ctx: Ctx, srcRoot: Entry, root: DirRef, rel: string): Start 
       break; // Gone, or changed: the folder above is synced instead.
     }
     if (src.kind !== "dir" || dst.kind !== "dir") break;
+    if (ctx.excluded(path, true)) break; // A folder-only rule (`build/`, `*/`): never entered.
     // --one-file-system: a folder on another filesystem is not entered; the folder above is synced.
     if (ctx.sourceDev !== undefined && (src.dev !== ctx.sourceDev || dst.dev !== ctx.replicaDev)) {
       break;

@@ -268,7 +268,7 @@ export function watchSource(options: WatchOptions): SourceWatch {
       }
       if ((event.kind === "create" || event.kind === "rename") && rel !== "") {
         try {
-          if (Deno.lstatSync(path).isDirectory) whole.add(rel);
+          if (Deno.lstatSync(path).isDirectory && !excluded(rel, true)) whole.add(rel);
         } catch {
           // Gone already: its parent is in the batch.
         }

@@ -701,3 +701,21 @@ Deno.test("cli --watch: a source folder moved away and made again is watched ane
     assert.match(error, /ERROR cycle \d+ refused: Source '.*' does not exist/);
   }
 });
+
+Deno.test("cli --watch: a folder moved in that a folder-only rule excludes is never synced (build/, */)", async () => {
+  for (const rule of ["build/", "*/"]) {
+    using t = tempDirs();
+    writeTree(t.src, { "a.txt": "a" });
+    writeTree(t.dst, { build: { "local.txt": "mine" } }); // Protected: excluded, not deleted.
+    await using run = new Running(watchArgs(t, "--exclude", rule));
+    await firstCycle(run);
+    assert.equal(readOrEmpty(`${t.dst}/build/local.txt`), "mine", `${rule}: the full cycle`);
+    writeTree(`${t.dir}/staged`, { "x.txt": "x" });
+    Deno.renameSync(`${t.dir}/staged`, `${t.src}/build`);
+    // A later change: once it is mirrored, the batch with the moved-in folder was synced too.
+    Deno.writeTextFileSync(`${t.src}/b.txt`, "b");
+    await waitFor(() => readOrEmpty(`${t.dst}/b.txt`) === "b", 10_000, `${rule}: b.txt`);
+    assert.equal(readOrEmpty(`${t.dst}/build/local.txt`), "mine", `${rule}: ${run.stdout}`);
+    assert.throws(() => Deno.lstatSync(`${t.dst}/build/x.txt`), Deno.errors.NotFound);
+  }
+});
