@@ -76,6 +76,8 @@ export function holderRecordPath(logFile: string): string {
 export function lockReplica(replica: string, logFile?: string, source?: string): ReplicaLock {
   let dir: Deno.FsFile;
   try {
+    // Not a folder (a FIFO would block the open, and signals with it): the cycle's checks say so.
+    if (!Deno.statSync(replica).isDirectory) return NO_LOCK;
     dir = Deno.openSync(replica, { read: true });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {

@@ -90,6 +90,18 @@ Deno.test("cli e2e: safety stops refuse with one line, exit 1 and touch nothing"
   }
 });
 
+Deno.test("cli e2e: a replica that is a FIFO is refused, not opened (an open would block for good)", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  const fifo = `${t.dir}/fifo`;
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert.ok(made.success, "mkfifo");
+  const result = await runCliFor(treeArgs({ ...t, dst: fifo }, "--once"), 20_000);
+  assert.equal(result.killed, false, "it hung on the FIFO");
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /Replica '.*fifo' exists and is not a directory/);
+});
+
 /** Runs the CLI with its output captured; stopped with SIGTERM if still running after `ms`. */
 async function runCliFor(args: string[], ms = 30_000): Promise<CliResult & { killed: boolean }> {
   const child = spawnPiped(args);
