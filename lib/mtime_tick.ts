@@ -41,9 +41,10 @@ const ticks = new Map<number, number>();
  * ```
  *
  * @param dir A replica directory the process may write.
+ * @returns Whether the granularity is known now.
  */
-export function probeMtimeTick(dir: DirHandle): void {
-  if (ticks.has(dir.seen.dev)) return;
+export function probeMtimeTick(dir: DirHandle): boolean {
+  if (ticks.has(dir.seen.dev)) return true;
   const name = makeTempName();
   try {
     const kept = inDir(dir, () => {
@@ -59,12 +60,14 @@ export function probeMtimeTick(dir: DirHandle): void {
       Deno.removeSync(name);
       return info.mtime?.getTime();
     });
-    if (kept === undefined) return;
+    if (kept === undefined) return false;
     const off = Math.abs(PROBE_MS - kept);
     // Off by more than FAT's two seconds: the filesystem ignores the time set; nothing to learn.
     ticks.set(dir.seen.dev, TICKS.find((tick) => off < tick) ?? 1);
+    return true;
   } catch {
     // Not writable, or the name changed meanwhile (a stale temporary name, removed by a later cycle).
+    return false;
   }
 }
 

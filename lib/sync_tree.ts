@@ -252,7 +252,9 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     if (!dryRun && dstRoot) {
       // Owners of entries already there are mirrored only once chown is known to work.
       probeChown(start.dir);
-      probeMtimeTick(start.dir);
+      if (!probeMtimeTick(start.dir) && (start.dir.seen.mode & 0o200) === 0) {
+        probeReadOnly(start.dir); // A read-only replica folder (a 0555 source root mirrored).
+      }
       try {
         start.dir.seen = lookAgain(start.dir);
       } catch (error) {
@@ -263,7 +265,10 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
       // The probes changed its mtime: set back after its contents.
       probed = start.dir.seen.mtimeMs !== found.mtimeMs;
     }
-    ctx.mtimeWindowMs = Math.max(mtimeTick(dstRoot?.dev) - 1, options.modifyWindowMs ?? 0);
+    ctx.mtimeWindowMs = Math.max(
+      mtimeTick(start.dir.seen.dev) - 1,
+      options.modifyWindowMs ?? 0,
+    );
     const scanned = created || !dstRoot ? undefined : found;
     if (options.prefetch) {
       ctx.lister = prefetchSource(
@@ -410,6 +415,27 @@ function reachStart(ctx: Ctx, srcRoot: Entry, root: DirRef, rel: string): Start 
     at = { src, dir: { rel: path, abs: ctx.replica + "/" + path, seen: dst, root: false, parent } };
   }
   return at;
+}
+
+/**
+ * Learns the mtime granularity in a read-only replica folder of ours: owner write for the
+ * moment of the probe, the mode as it was after (its contents' sync sets it anyway).
+ */
+function probeReadOnly(dir: DirRef): void {
+  try {
+    onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode | 0o700));
+  } catch {
+    return; // Not ours to change: nothing is learned, as before.
+  }
+  try {
+    probeMtimeTick(dir);
+  } finally {
+    try {
+      onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode));
+    } catch {
+      // Its dirmeta at the end of the cycle sets its mode.
+    }
+  }
 }
 
 /** A replica folder's entry as it is now, once checked to be still the one seen. */

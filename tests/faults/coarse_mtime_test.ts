@@ -9,8 +9,10 @@ import { deepEqual, equal } from "node:assert/strict";
 import {
   assertMirror,
   assertSameSnapshot,
+  canDropPrivileges,
   canMount,
   type CliResult,
+  NOBODY,
   parseSummary,
   put,
   runCli,
@@ -132,6 +134,40 @@ Deno.test({
       const options = "loop,tz=UTC,fmask=0133,dmask=0022";
       await sh(["mount", "-o", options, `${dir}/img`, `${dir}/mnt`]);
       await threeRuns(dir, `${dir}/mnt/replica`, 2000, false);
+    } finally {
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "coarse mtimes, as uid 65534 with a read-only source root: the replica root is 0555, still learned",
+  ignore: !mountable || !canDropPrivileges(),
+  async fn() {
+    const { dir, cleanup } = await tempRoot("coarse-readonly");
+    try {
+      const src = `${dir}/source`;
+      const rep = `${dir}/mnt/replica`;
+      await sh(["truncate", "-s", "16M", `${dir}/img`]);
+      await sh(["mkfs.ext4", "-q", "-F", "-I", "128", `${dir}/img`]);
+      Deno.mkdirSync(`${dir}/mnt`);
+      await sh(["mount", "-o", "loop", `${dir}/img`, `${dir}/mnt`]);
+      Deno.mkdirSync(rep);
+      writeSource(src, false);
+      await sh(["chown", "-R", `${NOBODY}:${NOBODY}`, src, rep]);
+      Deno.chmodSync(src, 0o555); // Mirrored: the replica root is read-only between cycles.
+      const args = ["--source_path", src, "--replica_path", rep, "--once"];
+      const first = await runCli(args, { asNobody: true });
+      equal(first.code, 0, first.text);
+      equal(Deno.statSync(rep).mode! & 0o777, 0o555);
+      for (const run of ["second", "third"]) {
+        const again = await runCli(args, { asNobody: true });
+        equal(again.code, 0, again.text);
+        const s = summary(again);
+        deepEqual([s.copied, s.updated], [0, 0], `${run} run:\n${again.text}`);
+      }
+      assertMirror(cut(src, 1000), rep);
     } finally {
       await cleanup();
     }
