@@ -364,6 +364,39 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "cli e2e: a SIGHUP while the program loads is handled, exit 0",
+  ignore: !hasStrace,
+  fn: async () => {
+    using t = tempDirs();
+    writeTree(t.src, { "a.txt": "a" });
+    const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+    const emitted = JSON.parse(new TextDecoder().decode(info.stdout)).typescriptCache;
+    // Loading the program reads each module's emitted code: lib/cli.ts's comes after main.ts has
+    // run its first lines. A run first, so that the emitted code is there to be read.
+    assert.equal((await syncOnce(t)).code, 0);
+    const out = await new Deno.Command("strace", {
+      args: [
+        ...["-f", "-qq", "-o", "/dev/null", "-e", "trace=openat"],
+        ...[
+          "-e",
+          "inject=openat:signal=SIGHUP:when=1",
+          "-P",
+          `${emitted}/file${ROOT}/lib/cli.ts.js`,
+        ],
+        Deno.execPath(),
+        ...denoArgs(treeArgs(t, "--once")),
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `exit ${out.code} (129: killed by the SIGHUP) ${stderr}`);
+  },
+});
+
 Deno.test("cli e2e: console lines come out while the loop runs, not only at exit", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
