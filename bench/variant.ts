@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { speedMechanisms } from "../lib/run_loop.ts";
+import { speedMechanisms } from "../lib/loop/run_loop.ts";
 import { main } from "../main.ts";
 
 const [which, ...args] = Deno.args;

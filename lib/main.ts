@@ -6,10 +6,15 @@
  */
 import { takeEarlySignals } from "./early_signals.ts";
 import denoJson from "../deno.json" with { type: "json" };
-import { checkConfig, ConfigError } from "./check_config.ts";
-import { commandName, HELP, parseCommandLine, UsageError } from "./cli.ts";
-import { checkPairs, type ConfigCommand, ConfigFileError, loadConfigFile } from "./config_file.ts";
-import { checkHealth } from "./health.ts";
+import { checkConfig, ConfigError } from "./config/check_config.ts";
+import { commandName, HELP, parseCommandLine, UsageError } from "./config/cli.ts";
+import {
+  checkPairs,
+  type ConfigCommand,
+  ConfigFileError,
+  loadConfigFile,
+} from "./config/config_file.ts";
+import { checkHealth } from "./loop/health.ts";
 import {
   closeLogging,
   flushConsole,
@@ -19,13 +24,13 @@ import {
   setConsoleGuard,
   setupLogging,
   withPair,
-} from "./logging.ts";
-import { canCreateSymlinks, missingPermission } from "./permissions.ts";
-import { createProgressLine, type ProgressLine } from "./progress.ts";
-import { formatDuration } from "./duration.ts";
-import { commandLinePairName, runPairs } from "./pairs.ts";
-import { stopPrefetchWorker } from "./prefetch.ts";
-import { stopSharedCopier } from "./copier.ts";
+} from "./report/logging.ts";
+import { canCreateSymlinks, missingPermission } from "./config/permissions.ts";
+import { createProgressLine, type ProgressLine } from "./report/progress.ts";
+import { formatDuration } from "./report/duration.ts";
+import { commandLinePairName, runPairs } from "./loop/pairs.ts";
+import { stopPrefetchWorker } from "./speed/prefetch.ts";
+import { stopSharedCopier } from "./speed/copier.ts";
 import { resolve } from "node:path";
 
 /**
@@ -129,7 +134,7 @@ async function run(args: string[], stop: AbortSignal, live: Live): Promise<numbe
   const named = fromFile !== undefined;
   const given = fromFile?.pairs ??
     (command.kind === "run" ? [{ name: "", config: command.config }] : []);
-  // Absolute from here on: the engine works from inside replica folders (see lib/in_dir.ts).
+  // Absolute from here on: the engine works from inside replica folders (see lib/engine/in_dir.ts).
   const pairs = given.map(({ name, config }) => {
     const absolute = {
       ...config,
@@ -167,7 +172,7 @@ async function run(args: string[], stop: AbortSignal, live: Live): Promise<numbe
     console.error(`foldersync: ${error.message}`);
     return 2;
   }
-  // The whole process's settings are the same in every pair (lib/config_file.ts PROCESS_KEYS).
+  // The whole process's settings are the same in every pair (lib/config/config_file.ts PROCESS_KEYS).
   const config = pairs[0].config;
   try {
     await setupLogging({

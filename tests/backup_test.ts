@@ -1,12 +1,17 @@
 /**
- * lib/backup.ts: where a backup goes is made without following links, and
- * checked again right before the move; lib/volume.ts: where the replica's
+ * lib/engine/backup.ts: where a backup goes is made without following links, and
+ * checked again right before the move; lib/loop/volume.ts: where the replica's
  * filesystem is mounted.
  */
 import assert from "node:assert/strict";
-import { BackupChangedError, backupPath, checkBackupTarget, cycleBackup } from "../lib/backup.ts";
-import { SafetyError } from "../lib/check_roots.ts";
-import { checkReplicaMount, isMountPoint, mountOf } from "../lib/volume.ts";
+import {
+  BackupChangedError,
+  backupPath,
+  checkBackupTarget,
+  cycleBackup,
+} from "../lib/engine/backup.ts";
+import { SafetyError } from "../lib/loop/check_roots.ts";
+import { checkReplicaMount, isMountPoint, mountOf } from "../lib/loop/volume.ts";
 import { tempDirs } from "./helpers.ts";
 
 Deno.test("backupPath: a folder in the backup tree that is a link is refused, nothing made through it", () => {

@@ -1,6 +1,6 @@
 /** The start-up check: configurations that can never work, after resolving symlinks. */
 import assert from "node:assert/strict";
-import { checkConfig, ConfigError } from "../lib/check_config.ts";
+import { checkConfig, ConfigError } from "../lib/config/check_config.ts";
 import { tempDirs, writeTree } from "./helpers.ts";
 
 function refusal(config: Parameters<typeof checkConfig>[0]): string {

@@ -372,7 +372,7 @@ Deno.test({
     writeTree(t.src, { "a.txt": "a" });
     const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
     const emitted = JSON.parse(new TextDecoder().decode(info.stdout)).typescriptCache;
-    // Loading the program reads each module's emitted code: lib/cli.ts's comes after main.ts has
+    // Loading the program reads each module's emitted code: lib/config/cli.ts's comes after main.ts has
     // run its first lines. A run first, so that the emitted code is there to be read.
     assert.equal((await syncOnce(t)).code, 0);
     const out = await new Deno.Command("strace", {

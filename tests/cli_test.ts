@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { commandName, parseCommandLine, UsageError } from "../lib/cli.ts";
-import { formatDuration, parseDuration } from "../lib/duration.ts";
+import { commandName, parseCommandLine, UsageError } from "../lib/config/cli.ts";
+import { formatDuration, parseDuration } from "../lib/report/duration.ts";
 import { tempDirs } from "./helpers.ts";
 
 const base = ["--source_path", "s", "--replica_path", "r"];

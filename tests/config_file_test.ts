@@ -5,16 +5,16 @@
  * at a time, the metrics file, `--health` for every pair).
  */
 import assert from "node:assert/strict";
-import { type Config, FLAGS } from "../lib/cli.ts";
-import { ConfigError } from "../lib/check_config.ts";
+import { type Config, FLAGS } from "../lib/config/cli.ts";
+import { ConfigError } from "../lib/config/check_config.ts";
 import {
   checkPairs,
   type ConfigCommand,
   ConfigFileError,
   loadConfigFile,
   type Pair,
-} from "../lib/config_file.ts";
-import { holderRecordPath } from "../lib/lock.ts";
+} from "../lib/config/config_file.ts";
+import { holderRecordPath } from "../lib/loop/lock.ts";
 import { parsePrometheus, sampleValue } from "./prometheus.ts";
 import { readOr, runCli, snap, spawnCli, tempDirs, waitFor, writeTree } from "./helpers.ts";
 
@@ -218,7 +218,7 @@ Deno.test("config: a bad value names the file, the line and the key, in the flag
   );
 });
 
-Deno.test("config: every flag in lib/cli.ts's table is a key, by its snake_case name", () => {
+Deno.test("config: every flag in lib/config/cli.ts's table is a key, by its snake_case name", () => {
   using t = tempDirs();
   const commands = new Set(["config", "health", "help", "version"]);
   for (const [key, spec] of Object.entries(FLAGS)) {

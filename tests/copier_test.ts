@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { startCopier } from "../lib/copier.ts";
-import { toEntry } from "../lib/list_dir.ts";
+import { startCopier } from "../lib/speed/copier.ts";
+import { toEntry } from "../lib/engine/list_dir.ts";
 import { snap, syncOnce, tempDirs, writeTree } from "./helpers.ts";
-import type { Entry } from "../lib/types.ts";
-import type { CopyJob } from "../lib/copy_file_atomic.ts";
+import type { Entry } from "../lib/engine/types.ts";
+import type { CopyJob } from "../lib/engine/copy_file_atomic.ts";
 
 function job(src: string, dst: string, name: string, entry: Entry): CopyJob {
   return {

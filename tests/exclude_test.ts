@@ -1,5 +1,5 @@
 /**
- * The filter compiler (lib/exclude.ts): a table of rules, paths and verdicts,
+ * The filter compiler (lib/engine/exclude.ts): a table of rules, paths and verdicts,
  * then rsync as the oracle for which paths a walk leaves out, rule set by
  * rule set.
  */
@@ -10,7 +10,7 @@ import {
   makeExcludeMatcher,
   ruleFromFlag,
   rulesFromFile,
-} from "../lib/exclude.ts";
+} from "../lib/engine/exclude.ts";
 import { tempDirs, type TreeSpec, writeTree } from "./helpers.ts";
 
 /** [rules, path, is a folder, excluded?]: a bare pattern excludes; `+ `/`- ` as rsync reads them. */

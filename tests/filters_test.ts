@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { makeExcludeMatcher } from "../lib/exclude.ts";
-import { type EventSource, watchSource } from "../lib/watch.ts";
+import { makeExcludeMatcher } from "../lib/engine/exclude.ts";
+import { type EventSource, watchSource } from "../lib/loop/watch.ts";
 import { syncOnce, tempDirs, type TreeSpec, waitFor, writeTree } from "./helpers.ts";
 
 const hasRsync = (() => {

@@ -15,8 +15,8 @@ import {
   tempFiles,
   writeTree,
 } from "./helpers.ts";
-import { syncTree } from "../lib/sync_tree.ts";
-import type { SyncEvent } from "../lib/types.ts";
+import { syncTree } from "../lib/engine/sync_tree.ts";
+import type { SyncEvent } from "../lib/engine/types.ts";
 
 /** The files of a tree that share an inode, as sorted groups of paths: its link structure. */
 function linkGroups(root: string): string[][] {

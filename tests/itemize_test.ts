@@ -4,11 +4,11 @@
  * `rsync -ai --delete` on the same pair (owners: tests/faults/itemize_owner_test.ts).
  */
 import assert from "node:assert/strict";
-import { itemizeCode, itemizeName, type ItemUpdate } from "../lib/itemize.ts";
-import { parseCommandLine } from "../lib/cli.ts";
-import { changesOf, planDir, planDirMeta } from "../lib/plan.ts";
-import { closeLogging, itemizedText, logEvent, setupLogging } from "../lib/logging.ts";
-import type { Entry, EntryKind, SyncEvent } from "../lib/types.ts";
+import { itemizeCode, itemizeName, type ItemUpdate } from "../lib/engine/itemize.ts";
+import { parseCommandLine } from "../lib/config/cli.ts";
+import { changesOf, planDir, planDirMeta } from "../lib/engine/plan.ts";
+import { closeLogging, itemizedText, logEvent, setupLogging } from "../lib/report/logging.ts";
+import type { Entry, EntryKind, SyncEvent } from "../lib/engine/types.ts";
 import { syncOnce, tempDirs, writeTree } from "./helpers.ts";
 import { haveRsync, type OracleCase, run, runOracle } from "./itemize_oracle.ts";
 

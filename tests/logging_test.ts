@@ -8,8 +8,8 @@ import {
   logQuietCycles,
   logSummary,
   setupLogging,
-} from "../lib/logging.ts";
-import { emptyStats } from "../lib/types.ts";
+} from "../lib/report/logging.ts";
+import { emptyStats } from "../lib/engine/types.ts";
 import { tempDirs } from "./helpers.ts";
 
 Deno.test("escapeControl: C0, DEL and C1 controls become visible escapes; a backslash doubles", () => {

@@ -1,8 +1,8 @@
 /** `--metrics_file`: Prometheus text format, per pair, parsed by a strict reader of the format. */
 import assert from "node:assert/strict";
-import { recordCycle } from "../lib/health.ts";
-import { createMetrics } from "../lib/metrics.ts";
-import { emptyStats } from "../lib/types.ts";
+import { recordCycle } from "../lib/loop/health.ts";
+import { createMetrics } from "../lib/loop/metrics.ts";
+import { emptyStats } from "../lib/engine/types.ts";
 import { parsePrometheus, sampleValue } from "./prometheus.ts";
 import { readOr, runCli, tempDirs, writeTree } from "./helpers.ts";
 

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { createProgressLine } from "../lib/progress.ts";
+import { createProgressLine } from "../lib/report/progress.ts";
 
 const [source, replica] = Deno.args;
 const size = Deno.statSync(source).size;

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { MAIN, ROOT, runCli, syncOnce, tempDirs, waitFor, writeTree } from "./helpers.ts";
-import { createProgressLine } from "../lib/progress.ts";
+import { createProgressLine } from "../lib/report/progress.ts";
 
 Deno.test("progress line: counts, rate, ETA; delayed, throttled, redrawn around log lines", async () => {
   let clock = 0;

@@ -5,13 +5,13 @@
  * real trees, logging to a real file).
  */
 import assert from "node:assert/strict";
-import { isQuiet, QuietCycles } from "../lib/quiet_cycles.ts";
-import { emptyStats } from "../lib/types.ts";
-import { parseCommandLine } from "../lib/cli.ts";
-import { closeLogging, logQuietCycles, setupLogging } from "../lib/logging.ts";
-import { type LoopState, runCycle } from "../lib/run_loop.ts";
-import { stopPrefetchWorker } from "../lib/prefetch.ts";
-import { stopSharedCopier } from "../lib/copier.ts";
+import { isQuiet, QuietCycles } from "../lib/loop/quiet_cycles.ts";
+import { emptyStats } from "../lib/engine/types.ts";
+import { parseCommandLine } from "../lib/config/cli.ts";
+import { closeLogging, logQuietCycles, setupLogging } from "../lib/report/logging.ts";
+import { type LoopState, runCycle } from "../lib/loop/run_loop.ts";
+import { stopPrefetchWorker } from "../lib/speed/prefetch.ts";
+import { stopSharedCopier } from "../lib/speed/copier.ts";
 import { tempDirs, writeTree } from "./helpers.ts";
 
 const MINUTE = 60_000;

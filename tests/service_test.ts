@@ -17,7 +17,7 @@ import {
   waitFor,
   writeTree,
 } from "./helpers.ts";
-import { holderRecordPath, lockReplica, ReplicaBusyError } from "../lib/lock.ts";
+import { holderRecordPath, lockReplica, ReplicaBusyError } from "../lib/loop/lock.ts";
 
 function spawn(args: string[], perms?: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {

@@ -1,6 +1,6 @@
 /** SetAside: work held back until its time, on one timer, without holding up the caller. */
 import assert from "node:assert/strict";
-import { SetAside } from "../lib/set_aside.ts";
+import { SetAside } from "../lib/speed/set_aside.ts";
 
 Deno.test("set aside: each goes once its own time has passed, the earliest first", async () => {
   const aside = new SetAside();

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { snap, syncOnce, tempDirs, writeTree } from "./helpers.ts";
-import { settleDelay } from "../lib/plan.ts";
-import { planDir } from "../lib/plan.ts";
-import type { Entry } from "../lib/types.ts";
+import { settleDelay } from "../lib/engine/plan.ts";
+import { planDir } from "../lib/engine/plan.ts";
+import type { Entry } from "../lib/engine/types.ts";
 
 Deno.test("settle rule: settled, fresh, slightly ahead, and far in the future", () => {
   const now = 1_000_000;

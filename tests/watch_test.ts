@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { MAIN, ROOT, snap, tempDirs, tempFiles, waitFor, writeTree } from "./helpers.ts";
-import { type EventSource, WatchError, watchSource } from "../lib/watch.ts";
+import { type EventSource, WatchError, watchSource } from "../lib/loop/watch.ts";
 
 // ---------------------------------------------------------------- unit: watchSource
 

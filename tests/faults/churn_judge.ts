@@ -9,7 +9,7 @@
  * @module
  */
 
-/** How long the engine lets a file settle after its last write (lib/copy_file_atomic.ts). */
+/** How long the engine lets a file settle after its last write (lib/engine/copy_file_atomic.ts). */
 export const SETTLE_MS = 100;
 /**
  * One tick of the kernel's coarse clock that stamps mtimes (at most 10 ms):

@@ -1,6 +1,6 @@
 /**
  * The engine works from inside replica folders (it changes into them, see
- * lib/in_dir.ts). Between cycles its working directory is none of them, and
+ * lib/engine/in_dir.ts). Between cycles its working directory is none of them, and
  * relative paths given on the command line keep meaning what they meant at
  * start (the log file reopened on SIGHUP included). The replica's lock is held
  * for the life of the process, so its volume is busy until foldersync stops.

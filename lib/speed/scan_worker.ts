@@ -8,9 +8,9 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { listDir } from "./list_dir.ts";
-import { makeExcludeMatcher } from "./exclude.ts";
-import { toErrorInfo } from "./errors.ts";
+import { listDir } from "../engine/list_dir.ts";
+import { makeExcludeMatcher } from "../engine/exclude.ts";
+import { toErrorInfo } from "../engine/errors.ts";
 import { packEntries, type ScanReply, type ScanRequest } from "./prefetch.ts";
 
 let current = 0;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SyncStats } from "./types.ts";
+import type { SyncStats } from "../engine/types.ts";
 
 /**
  * Tells whether a cycle was quiet: it created, copied, updated, removed and
@@ -16,7 +16,7 @@ import type { SyncStats } from "./types.ts";
  * @example Usage
  * ```ts
  * import { isQuiet } from "./quiet_cycles.ts";
- * import { emptyStats } from "./types.ts";
+ * import { emptyStats } from "../engine/types.ts";
  * isQuiet({ ...emptyStats(), scanned: 10 }, 0); // true
  * isQuiet({ ...emptyStats(), copy: 1 }, 0); // false
  * ```

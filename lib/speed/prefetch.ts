@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { type DirListing, listDir } from "./list_dir.ts";
-import type { Entry } from "./types.ts";
-import { type ErrorInfo, reviveError } from "./errors.ts";
+import { type DirListing, listDir } from "../engine/list_dir.ts";
+import type { Entry } from "../engine/types.ts";
+import { type ErrorInfo, reviveError } from "../engine/errors.ts";
 
 /** Messages to the worker. */
 export type ScanRequest =
@@ -150,7 +150,7 @@ let inbox: ((replies: ScanReply[] | undefined) => void) | undefined;
 
 const WORKER_URL = new URL("./scan_worker.ts", import.meta.url);
 /** The worker imports its siblings, so it needs read access to all of lib/. */
-const LIB_URL = new URL("./", import.meta.url);
+const LIB_URL = new URL("../", import.meta.url);
 
 function getWorker(): Worker | undefined {
   if (broken) return undefined;

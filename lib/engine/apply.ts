@@ -24,8 +24,8 @@ import { ChangedError, recheck } from "./recheck.ts";
 import { type DirHandle, inDir, onDir } from "./in_dir.ts";
 import { keepOwner, noteChown, ownersKept, targetMode } from "./owner.ts";
 import { octal, settleDelay } from "./plan.ts";
-import type { Pool } from "./pool.ts";
-import { sharedCopier } from "./copier.ts";
+import type { Pool } from "../speed/pool.ts";
+import { sharedCopier } from "../speed/copier.ts";
 import {
   type Backup,
   backupPath,

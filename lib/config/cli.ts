@@ -6,9 +6,9 @@
 import { isAbsolute, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { parseDuration } from "./duration.ts";
-import { checkRule, GlobError, ruleFromFlag, rulesFromFile } from "./exclude.ts";
-import type { LogFormat, LogLevelName } from "./logging.ts";
+import { parseDuration } from "../report/duration.ts";
+import { checkRule, GlobError, ruleFromFlag, rulesFromFile } from "../engine/exclude.ts";
+import type { LogFormat, LogLevelName } from "../report/logging.ts";
 
 /** Everything a run needs, parsed and checked. */
 export interface Config {
@@ -78,7 +78,7 @@ export type Command =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "health"; healthFile: string }
-  /** `--config FILE`: the pairs come from the file (lib/config_file.ts), the other flags override it. */
+  /** `--config FILE`: the pairs come from the file (lib/config/config_file.ts), the other flags override it. */
   | { kind: "config"; file: string };
 
 /** A bad command line; the message is one line, printed before the usage hint. */
@@ -163,7 +163,7 @@ was interrupted (the loop logs these and goes on); 2 bad arguments, or a configu
 never work (source and replica overlapping, a log or health file inside either); 130 a second
 SIGINT or SIGTERM, which stops without waiting for the copies under way.`;
 
-/** How a flag is parsed; lib/config_file.ts maps the keys of a config file through the same table. */
+/** How a flag is parsed; lib/config/config_file.ts maps the keys of a config file through the same table. */
 export interface FlagSpec {
   type: "string" | "boolean";
   multiple?: boolean;
@@ -515,7 +515,7 @@ function editDistance(a: string, b: string): number {
 
 /**
  * The known flag closest to an unknown one, when it is close enough to be a
- * typo (lib/config_file.ts asks the same of its keys).
+ * typo (lib/config/config_file.ts asks the same of its keys).
  *
  * @example Usage
  * ```ts

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { SyncEvent } from "./types.ts";
+import type { SyncEvent } from "../engine/types.ts";
 import { formatBytes } from "./format_bytes.ts";
 
 /** Options of {@linkcode createProgressLine}; the defaults draw on stderr. */

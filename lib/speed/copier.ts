@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { CopyJob } from "./copy_file_atomic.ts";
-import { type ErrorInfo, reviveError } from "./errors.ts";
+import type { CopyJob } from "../engine/copy_file_atomic.ts";
+import { type ErrorInfo, reviveError } from "../engine/errors.ts";
 
 /** One copy for a worker. */
 export interface WorkerJob {
@@ -44,7 +44,7 @@ export interface Copier {
 }
 
 const WORKER_URL = new URL("./copy_worker.ts", import.meta.url);
-const LIB_URL = new URL("./", import.meta.url);
+const LIB_URL = new URL("../", import.meta.url);
 
 /**
  * Starts a copier with `threads` workers, or returns undefined where workers

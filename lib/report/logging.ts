@@ -14,9 +14,9 @@ import {
 } from "@logtape/logtape";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { getRotatingFileSink } from "@logtape/file";
-import type { SyncEvent, SyncStats } from "./types.ts";
+import type { SyncEvent, SyncStats } from "../engine/types.ts";
 import { formatBytes } from "./format_bytes.ts";
-import { itemizeName } from "./itemize.ts";
+import { itemizeName } from "../engine/itemize.ts";
 
 /** The levels `--log_level` accepts. */
 export type LogLevelName = "debug" | "info" | "warning" | "error";
@@ -475,7 +475,7 @@ export function logEvent(event: SyncEvent): void {
  * @example Usage
  * ```ts
  * import { logSummary } from "./logging.ts";
- * import { emptyStats } from "./types.ts";
+ * import { emptyStats } from "../engine/types.ts";
  * logSummary(1, 0.25, { ...emptyStats(), copy: 3, bytes: 30, scanned: 3 });
  * ```
  *

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "./cli.ts";
-import { checkOverlaps } from "./check_roots.ts";
+import { checkOverlaps } from "../loop/check_roots.ts";
 
 /** The configuration can never work; the message says what and what to do. */
 export class ConfigError extends Error {

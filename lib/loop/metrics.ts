@@ -7,8 +7,8 @@
  * @module
  */
 import { readHealth } from "./health.ts";
-import { logMessage } from "./logging.ts";
-import type { SyncStats } from "./types.ts";
+import { logMessage } from "../report/logging.ts";
+import type { SyncStats } from "../engine/types.ts";
 
 /** How a cycle ended, as the metrics count it. */
 export type MetricsStatus = "ok" | "failed" | "refused" | "stopped";

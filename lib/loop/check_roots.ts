@@ -4,7 +4,7 @@
  * @module
  */
 import { basename, dirname, resolve, sep } from "node:path";
-import { RootError } from "./errors.ts";
+import { RootError } from "../engine/errors.ts";
 import { checkReplicaMount, requireMountPoint } from "./volume.ts";
 
 /** A check refused to run the cycle. The message says what and what to do. */

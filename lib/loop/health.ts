@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { logMessage } from "./logging.ts";
+import { logMessage } from "../report/logging.ts";
 
 /** How a cycle ended, as the health record tells it. */
 export type CycleStatus = "ok" | "failed" | "refused" | "stopped";

@@ -27,13 +27,13 @@ import { inDir, leaveReplica, onDir } from "./in_dir.ts";
 import { recheck } from "./recheck.ts";
 import { RootError } from "./errors.ts";
 import type { Backup } from "./backup.ts";
-import { noReplicaParent } from "./check_roots.ts";
+import { noReplicaParent } from "../loop/check_roots.ts";
 import { ownersKept, probeChown } from "./owner.ts";
 import { mtimeTick, probeMtimeTick } from "./mtime_tick.ts";
-import { Pool } from "./pool.ts";
-import { localLister, prefetchSource, type SourceLister } from "./prefetch.ts";
+import { Pool } from "../speed/pool.ts";
+import { localLister, prefetchSource, type SourceLister } from "../speed/prefetch.ts";
 import { HardLinks } from "./hard_links.ts";
-import { SetAside } from "./set_aside.ts";
+import { SetAside } from "../speed/set_aside.ts";
 import { dirname, resolve } from "node:path";
 
 /** Options of {@linkcode syncTree}. */

@@ -5,20 +5,20 @@
  *
  * @module
  */
-import type { Config } from "./cli.ts";
+import type { Config } from "../config/cli.ts";
 import { type CheckedRoots, checkRoots, SafetyError } from "./check_roots.ts";
-import { explain, RootError } from "./errors.ts";
-import { cycleBackup, pruneBackups, PruneError } from "./backup.ts";
-import { makeExcludeMatcher } from "./exclude.ts";
+import { explain, RootError } from "../engine/errors.ts";
+import { cycleBackup, pruneBackups, PruneError } from "../engine/backup.ts";
+import { makeExcludeMatcher } from "../engine/exclude.ts";
 import { recordCycle, recordedMount } from "./health.ts";
-import { leaveReplica } from "./in_dir.ts";
+import { leaveReplica } from "../engine/in_dir.ts";
 import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
-import { logEvent, logMessage, logQuietCycles, logSummary } from "./logging.ts";
+import { logEvent, logMessage, logQuietCycles, logSummary } from "../report/logging.ts";
 import { setLongTimeout } from "./long_timeout.ts";
-import type { ProgressLine } from "./progress.ts";
+import type { ProgressLine } from "../report/progress.ts";
 import { isQuiet, QuietCycles } from "./quiet_cycles.ts";
-import { type SyncOptions, syncTree } from "./sync_tree.ts";
-import { emptyStats, type SyncStats } from "./types.ts";
+import { type SyncOptions, syncTree } from "../engine/sync_tree.ts";
+import { emptyStats, type SyncStats } from "../engine/types.ts";
 import { type SourceWatch, WatchError, watchSource } from "./watch.ts";
 
 /** State kept across the cycles of one process. */
@@ -69,7 +69,7 @@ export interface CycleResult {
  * @example Usage
  * ```ts
  * import { runCycle } from "./run_loop.ts";
- * import { parseCommandLine } from "./cli.ts";
+ * import { parseCommandLine } from "../config/cli.ts";
  * const command = parseCommandLine(["--source_path", "lib", "--replica_path", "/tmp/r"]);
  * if (command.kind === "run") {
  *   await runCycle(command.config, { signal: new AbortController().signal, warned: new Set(), cycle: 0 });
@@ -136,7 +136,7 @@ export async function runCycle(
     logMessage("error", `cycle ${cycle} not run: ${error.message}`);
     return { ok: false, busy: true };
   };
-  // One process per replica (lib/lock.ts), for the life of the process: a replica made or
+  // One process per replica (lib/loop/lock.ts), for the life of the process: a replica made or
   // replaced since the last cycle is locked afresh, a new one as soon as this cycle has made it.
   const lock = () => (state.lock = lockReplica(
     config.replica,
@@ -385,12 +385,12 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export interface LoopOptions {
   /** The live progress line, on a terminal. */
   progress?: ProgressLine;
-  /** The replica's lock, taken already (lib/pairs.ts locks every pair before any runs). */
+  /** The replica's lock, taken already (lib/loop/pairs.ts locks every pair before any runs). */
   lock?: ReplicaLock;
   /** Where the lock's holder record goes (beside this path), when not beside `--log_file`. */
   holderLog?: string;
   /**
-   * Runs each cycle (`run`; `dirs` for a `--watch` cycle): lib/pairs.ts runs
+   * Runs each cycle (`run`; `dirs` for a `--watch` cycle): lib/loop/pairs.ts runs
    * one pair's at a time and measures them for `--metrics_file`.
    */
   aroundCycle?: (
@@ -413,7 +413,7 @@ export interface LoopOptions {
  * @example Usage
  * ```ts
  * import { runLoop } from "./run_loop.ts";
- * import { parseCommandLine } from "./cli.ts";
+ * import { parseCommandLine } from "../config/cli.ts";
  * const command = parseCommandLine(["--source_path", "lib", "--replica_path", "/tmp/r", "--once"]);
  * if (command.kind === "run") await runLoop(command.config, new AbortController().signal);
  * ```

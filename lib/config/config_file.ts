@@ -2,7 +2,7 @@
  * `--config FILE`: folder pairs from a TOML file. Top-level keys are defaults,
  * each `[[pair]]` is a pair with a `name`; every key is a flag's snake_case
  * name and takes what the flag takes. Each pair's keys are turned back into
- * flags and parsed by `parseCommandLine`, so any flag in lib/cli.ts's table
+ * flags and parsed by `parseCommandLine`, so any flag in lib/config/cli.ts's table
  * works in the file, with the same checks; the command line overrides both.
  *
  * @module
@@ -11,7 +11,7 @@ import { dirname, extname, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { closestFlag, type Config, FLAGS, parseCommandLine, UsageError } from "./cli.ts";
 import { ConfigError } from "./check_config.ts";
-import { inside, realish } from "./check_roots.ts";
+import { inside, realish } from "../loop/check_roots.ts";
 
 /** A bad config file: the message is one line, `FILE:LINE: what is wrong`. */
 export class ConfigFileError extends Error {
@@ -50,7 +50,7 @@ const COMMAND_FLAGS = new Set(["config", "health", "help", "version"]);
 
 /**
  * Keys that name paths: relative ones resolve from the config file's folder.
- * By name, so flags added to lib/cli.ts with such names need nothing more.
+ * By name, so flags added to lib/config/cli.ts with such names need nothing more.
  */
 const PATH_KEY = /(_path|_file|_dir|_from|_mount)$/;
 

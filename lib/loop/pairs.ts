@@ -3,17 +3,17 @@
  * command line: each has its own lock, schedule, watch, health file and cycle
  * numbers, and its log lines carry its name. Their cycles run one at a time:
  * the engine changes the process's working directory during a cycle
- * (lib/in_dir.ts) and shares its workers (lib/prefetch.ts, lib/copier.ts), so
+ * (lib/engine/in_dir.ts) and shares its workers (lib/speed/prefetch.ts, lib/speed/copier.ts), so
  * a cycle that falls due while another pair's runs waits for it.
  *
  * @module
  */
 import { basename } from "node:path";
-import type { Config } from "./cli.ts";
+import type { Config } from "../config/cli.ts";
 import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
-import { logMessage, withPair } from "./logging.ts";
+import { logMessage, withPair } from "../report/logging.ts";
 import { createMetrics, type Metrics, type MetricsStatus } from "./metrics.ts";
-import type { ProgressLine } from "./progress.ts";
+import type { ProgressLine } from "../report/progress.ts";
 import { type CycleResult, runLoop } from "./run_loop.ts";
 
 /** A folder pair to run. */
@@ -73,7 +73,7 @@ function createTurns(): () => Promise<() => void> {
  * @example Usage
  * ```ts
  * import { runPairs } from "./pairs.ts";
- * import { parseCommandLine } from "./cli.ts";
+ * import { parseCommandLine } from "../config/cli.ts";
  * const command = parseCommandLine(["--source_path", "lib", "--replica_path", "/tmp/r", "--once"]);
  * if (command.kind === "run") {
  *   await runPairs([{ name: "r", config: command.config }], new AbortController().signal, {

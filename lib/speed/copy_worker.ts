@@ -7,10 +7,10 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { copyFileAtomicSync } from "./copy_file_atomic.ts";
+import { copyFileAtomicSync } from "../engine/copy_file_atomic.ts";
 import type { CopyReply, WorkerJob } from "./copier.ts";
-import { toErrorInfo } from "./errors.ts";
-import { chownLearned } from "./owner.ts";
+import { toErrorInfo } from "../engine/errors.ts";
+import { chownLearned } from "../engine/owner.ts";
 
 self.onmessage = (event: MessageEvent<WorkerJob[]>) => {
   const replies: CopyReply[] = [];
