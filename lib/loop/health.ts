@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { logMessage } from "../report/logging.ts";
+import { writeRecord } from "./write_record.ts";
 
 /** How a cycle ended, as the health record tells it. */
 export type CycleStatus = "ok" | "failed" | "refused" | "stopped";
@@ -77,32 +77,7 @@ export function recordCycle(
     replicaMount: replicaMount ?? rememberedMount(old),
   };
   const text = JSON.stringify(record) + "\n";
-  // Written beside it and renamed over it, so a check never reads a half-written record.
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  const write = () => {
-    try {
-      Deno.writeTextFileSync(tmp, text);
-    } catch (error) {
-      // Grants narrowed to the file itself: write it in place.
-      if (!(error instanceof Deno.errors.NotCapable)) throw error;
-      Deno.writeTextFileSync(path, text);
-      return;
-    }
-    Deno.renameSync(tmp, path);
-  };
-  try {
-    try {
-      write();
-    } catch (error) {
-      const slash = path.lastIndexOf("/");
-      if (!(error instanceof Deno.errors.NotFound) || slash <= 0) throw error;
-      Deno.mkdirSync(path.slice(0, slash), { recursive: true });
-      write();
-    }
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    logMessage("warning", `cannot write health file '${path}': ${reason}`);
-  }
+  writeRecord(path, text, "health file");
 }
 
 /** A time as ISO 8601, or undefined for a time out of range (a hand-edited record). */

@@ -7,7 +7,7 @@
  * @module
  */
 import { readHealth } from "./health.ts";
-import { logMessage } from "../report/logging.ts";
+import { writeRecord } from "./write_record.ts";
 import type { SyncStats } from "../engine/types.ts";
 
 /** How a cycle ended, as the metrics count it. */
@@ -122,7 +122,7 @@ export function createMetrics(
       return formatMetrics(state);
     },
     write() {
-      writeAtomically(path, formatMetrics(state));
+      writeRecord(path, formatMetrics(state), "metrics file");
     },
   };
   return metrics;
@@ -205,33 +205,4 @@ function formatMetrics(state: Map<string, PairState>): string {
 /** A label value as the text format wants it: backslash, quote and newline escaped. */
 function escapeLabel(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
-}
-
-/** Writes beside `path` and renames over it; in place when the grants cover only the file. */
-function writeAtomically(path: string, text: string): void {
-  // Not *.prom: the collector never reads the temporary file.
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  const write = () => {
-    try {
-      Deno.writeTextFileSync(tmp, text);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotCapable)) throw error;
-      Deno.writeTextFileSync(path, text);
-      return;
-    }
-    Deno.renameSync(tmp, path);
-  };
-  try {
-    try {
-      write();
-    } catch (error) {
-      const slash = path.lastIndexOf("/");
-      if (!(error instanceof Deno.errors.NotFound) || slash <= 0) throw error;
-      Deno.mkdirSync(path.slice(0, slash), { recursive: true });
-      write();
-    }
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    logMessage("warning", `cannot write metrics file '${path}': ${reason}`);
-  }
 }
