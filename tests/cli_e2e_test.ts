@@ -337,6 +337,29 @@ const hasStrace = (() => {
   }
 })();
 
+/**
+ * Runs `--once` over `t` with strace sending SIGHUP at the first open of `path`: at the same
+ * moment of the start on a busy machine as on an idle one. Returns the exit code and stderr.
+ */
+async function hupAtOpen(
+  t: { src: string; dst: string; log: string },
+  path: string,
+): Promise<{ code: number; stderr: string }> {
+  const out = await new Deno.Command("strace", {
+    args: [
+      ...["-f", "-qq", "-o", "/dev/null", "-e", "trace=openat"],
+      ...["-e", "inject=openat:signal=SIGHUP:when=1", "-P", path],
+      Deno.execPath(),
+      ...denoArgs(treeArgs(t, "--once")),
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
 Deno.test({
   name:
     "cli e2e: a SIGHUP before logging is set up (logrotate's reload at start) is handled, exit 0",
@@ -344,22 +367,8 @@ Deno.test({
   fn: async () => {
     using t = tempDirs();
     writeTree(t.src, { "a.txt": "a" });
-    // strace delivers SIGHUP at the first open of the log file: before logging is set up, and so
-    // at the same moment on a busy machine as on an idle one.
-    const out = await new Deno.Command("strace", {
-      args: [
-        ...["-f", "-qq", "-o", "/dev/null", "-e", "trace=openat"],
-        ...["-e", "inject=openat:signal=SIGHUP:when=1", "-P", t.log],
-        Deno.execPath(),
-        ...denoArgs(treeArgs(t, "--once")),
-      ],
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `exit ${out.code} (129: killed by the SIGHUP) ${stderr}`);
+    const { code, stderr } = await hupAtOpen(t, t.log); // Logging opens it as it is set up.
+    assert.equal(code, 0, `exit ${code} (129: killed by the SIGHUP) ${stderr}`);
     assert.equal(readOr(`${t.dst}/a.txt`), "a");
   },
 });
@@ -372,28 +381,13 @@ Deno.test({
     writeTree(t.src, { "a.txt": "a" });
     const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
     const emitted = JSON.parse(new TextDecoder().decode(info.stdout)).typescriptCache;
-    // Loading the program reads each module's emitted code: lib/config/cli.ts's comes after main.ts has
+    // Loading the program reads each module's emitted code, lib/config/cli.ts's after main.ts has
     // run its first lines. A run first, so that the emitted code is there to be read.
     assert.equal((await syncOnce(t)).code, 0);
-    const out = await new Deno.Command("strace", {
-      args: [
-        ...["-f", "-qq", "-o", "/dev/null", "-e", "trace=openat"],
-        ...[
-          "-e",
-          "inject=openat:signal=SIGHUP:when=1",
-          "-P",
-          `${emitted}/file${ROOT}/lib/cli.ts.js`,
-        ],
-        Deno.execPath(),
-        ...denoArgs(treeArgs(t, "--once")),
-      ],
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `exit ${out.code} (129: killed by the SIGHUP) ${stderr}`);
+    const cli = `${emitted}/file${ROOT}/lib/config/cli.ts.js`;
+    assert.ok(Deno.statSync(cli).isFile, "the emitted code is where the test expects it");
+    const { code, stderr } = await hupAtOpen(t, cli);
+    assert.equal(code, 0, `exit ${code} (129: killed by the SIGHUP) ${stderr}`);
   },
 });
 
