@@ -7,7 +7,8 @@
 import { takeEarlySignals } from "./early_signals.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { checkConfig, ConfigError } from "./config/check_config.ts";
-import { commandName, HELP, parseCommandLine, UsageError } from "./config/cli.ts";
+import { commandName, parseCommandLine, UsageError } from "./config/cli.ts";
+import { HELP } from "./config/help.ts";
 import {
   checkPairs,
   type ConfigCommand,
