@@ -17,6 +17,10 @@ import { getRotatingFileSink } from "@logtape/file";
 import type { SyncEvent, SyncStats } from "../engine/types.ts";
 import { formatBytes } from "./format_bytes.ts";
 import { itemizeName } from "../engine/itemize.ts";
+import { escapeControl, jsonLine, textLine } from "./log_line.ts";
+import { flushConsole, setConsoleGuard, writeConsole } from "./console.ts";
+
+export { escapeControl, flushConsole, setConsoleGuard };
 
 /** The levels `--log_level` accepts. */
 export type LogLevelName = "debug" | "info" | "warning" | "error";
@@ -52,157 +56,7 @@ export class LogFileError extends Error {
   }
 }
 
-const consoleEncoder = new TextEncoder();
-let consoleText = "";
-let consoleToStderr = false;
-let consoleTimer: ReturnType<typeof setTimeout> | undefined;
-
-/** Console lines wait here until this many characters, or the next turn of the event loop. */
-const CONSOLE_BATCH = 16384;
-
-function writeConsole(toStderr: boolean, line: string): void {
-  if (consoleText !== "" && toStderr !== consoleToStderr) flushConsole(); // keep the order
-  consoleToStderr = toStderr;
-  consoleText += line;
-  if (consoleText.length >= CONSOLE_BATCH) flushConsole();
-  else consoleTimer ??= setTimeout(flushConsole, 0);
-}
-
-/**
- * Writes the console lines still waiting (they go out in batches, at the
- * latest on the next turn of the event loop). Called before exit.
- *
- * @example Usage
- * ```ts
- * import { flushConsole } from "./logging.ts";
- * flushConsole();
- * ```
- */
-export function flushConsole(): void {
-  if (consoleTimer !== undefined) {
-    clearTimeout(consoleTimer);
-    consoleTimer = undefined;
-  }
-  if (consoleText === "") return;
-  const bytes = consoleEncoder.encode(consoleText);
-  const out = consoleToStderr ? Deno.stderr : Deno.stdout;
-  consoleText = "";
-  const print = () => {
-    try {
-      for (let done = 0; done < bytes.length;) done += out.writeSync(bytes.subarray(done));
-    } catch {
-      // A closed console (e.g. piped into `head`) must not stop the mirror; the file has it.
-    }
-  };
-  if (consoleGuard) consoleGuard(print);
-  else print();
-}
-
 const logger = getLogger(["foldersync"]);
-
-let consoleGuard: ((print: () => void) => void) | undefined;
-
-/**
- * Routes console log lines through `guard`, which prints them with the
- * progress line out of the way (see `ProgressLine.around`); undefined prints
- * them directly. The log file is never affected.
- *
- * @example Usage
- * ```ts
- * import { setConsoleGuard } from "./logging.ts";
- * import { createProgressLine } from "./progress.ts";
- * const progress = createProgressLine();
- * setConsoleGuard(progress.around);
- * ```
- *
- * @param guard Wraps each console write.
- */
-export function setConsoleGuard(guard?: (print: () => void) => void): void {
-  flushConsole(); // Lines waiting were written under the old guard's rules.
-  consoleGuard = guard;
-}
-
-const LEVEL_TEXT: Record<string, string> = {
-  trace: "TRACE",
-  debug: "DEBUG",
-  info: "INFO ",
-  warning: "WARN ",
-  error: "ERROR",
-  fatal: "FATAL",
-};
-
-let lastStamp = NaN;
-let lastStampText = "";
-
-/** The ISO time of a record; consecutive records mostly share a millisecond. */
-function isoTime(timestamp: number): string {
-  if (timestamp !== lastStamp) {
-    lastStamp = timestamp;
-    lastStampText = new Date(timestamp).toISOString();
-  }
-  return lastStampText;
-}
-
-// deno-lint-ignore no-control-regex
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\\]/;
-// deno-lint-ignore no-control-regex
-const UNSAFE_ALL = /[\x00-\x1f\x7f-\x9f\\]/g;
-const ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\" };
-
-/**
- * Makes text safe for one line of a terminal or a text log: control
- * characters (C0, DEL and C1) become visible escapes (`\n`, `\r`, `\t`,
- * `\x1b`), and a backslash becomes `\\`, so a file name can neither forge a
- * log line nor send the terminal an escape sequence, and the escaping reads
- * back unambiguously.
- *
- * @example Usage
- * ```ts
- * import { escapeControl } from "./logging.ts";
- * escapeControl("a\nb\x1b[31m"); // "a\\nb\\x1b[31m", shown as a\nb\x1b[31m
- * ```
- *
- * @param text Any text.
- * @returns The text with control characters and backslashes escaped.
- */
-export function escapeControl(text: string): string {
-  if (!UNSAFE.test(text)) return text;
-  return text.replace(
-    UNSAFE_ALL,
-    (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
-}
-
-function textLine(record: LogRecord): string {
-  let message = "";
-  for (let i = 0; i < record.message.length; i++) {
-    message += i % 2 === 0 ? record.message[i] : String(record.message[i]);
-  }
-  // Paths and messages are escaped here, once for both sinks; JSON lines are escaped by JSON.
-  const pair = record.properties.pair === undefined ? "" : `[${record.properties.pair}] `;
-  return `${isoTime(record.timestamp)} ${LEVEL_TEXT[record.level]} ${pair}${
-    escapeControl(message)
-  }\n`;
-}
-
-function jsonLine(record: LogRecord): string {
-  const object: Record<string, unknown> = {
-    time: isoTime(record.timestamp),
-    level: record.level,
-  };
-  const props = record.properties;
-  if (props.pair !== undefined) object.pair = props.pair;
-  if (props.event !== undefined) Object.assign(object, props.event as object);
-  else if (props.summary !== undefined) Object.assign(object, props.summary as object);
-  else {
-    let message = "";
-    for (let i = 0; i < record.message.length; i++) {
-      message += i % 2 === 0 ? record.message[i] : String(record.message[i]);
-    }
-    object.message = message;
-  }
-  return JSON.stringify(object) + "\n";
-}
 
 /**
  * Opens the log file for appending (creating it, and its folder when missing)
