@@ -25,12 +25,16 @@ import "./lib/early_signals.ts";
  * ```
  *
  * @param args The arguments.
+ * @param options For the bench: the speed mechanisms of a whole-tree cycle (default: both on).
  * @returns The exit code.
  */
-export async function main(args: string[]): Promise<number> {
+export async function main(
+  args: string[],
+  options: { speed?: { prefetch: boolean; copyWorkers: boolean } } = {},
+): Promise<number> {
   // A string literal: `deno compile` takes the program in.
   const program = await import("./lib/main.ts");
-  return await program.main(args);
+  return await program.main(args, options);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

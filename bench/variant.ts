@@ -8,14 +8,14 @@
  *
  * @module
  */
-import { speedMechanisms } from "../lib/loop/run_loop.ts";
 import { main } from "../main.ts";
 
 const [which, ...args] = Deno.args;
-if (which === "no-prefetch") speedMechanisms.prefetch = false;
-else if (which === "no-copiers") speedMechanisms.copyWorkers = false;
+const speed = { prefetch: true, copyWorkers: true };
+if (which === "no-prefetch") speed.prefetch = false;
+else if (which === "no-copiers") speed.copyWorkers = false;
 else {
   console.error(`usage: variant.ts no-prefetch|no-copiers <main.ts arguments>, got '${which}'`);
   Deno.exit(2);
 }
-Deno.exit(await main(args));
+Deno.exit(await main(args, { speed }));

@@ -30,6 +30,7 @@ import { canCreateSymlinks, missingPermission } from "./config/permissions.ts";
 import { createProgressLine, type ProgressLine } from "./report/progress.ts";
 import { formatDuration } from "./report/duration.ts";
 import { commandLinePairName, runPairs } from "./loop/pairs.ts";
+import type { SpeedMechanisms } from "./loop/cycle.ts";
 import { stopPrefetchWorker } from "./speed/prefetch.ts";
 import { stopSharedCopier } from "./speed/copier.ts";
 import { resolve } from "node:path";
@@ -46,9 +47,13 @@ import { resolve } from "node:path";
  * ```
  *
  * @param args The arguments.
+ * @param options For the bench: the speed mechanisms (default: both on).
  * @returns The exit code.
  */
-export async function main(args: string[]): Promise<number> {
+export async function main(
+  args: string[],
+  options: { speed?: SpeedMechanisms } = {},
+): Promise<number> {
   // Signal handling comes first: without a listener, a SIGHUP (logrotate's reload) ends the
   // process, and SIGINT or SIGTERM would skip the clean stop.
   const stop = new AbortController();
@@ -78,7 +83,7 @@ export async function main(args: string[]): Promise<number> {
   // Those that came while the program loaded, now that they can be handled.
   for (const early of takeEarlySignals()) signals.find(([sig]) => sig === early)?.[1]();
   try {
-    return await run(args, stop.signal, live);
+    return await run(args, stop.signal, live, options.speed);
   } finally {
     for (const [sig, handler] of signals) Deno.removeSignalListener(sig, handler);
   }
@@ -91,7 +96,12 @@ interface Live {
 }
 
 /** Everything {@linkcode main} does once signals are handled; `stop` aborts on SIGINT or SIGTERM. */
-async function run(args: string[], stop: AbortSignal, live: Live): Promise<number> {
+async function run(
+  args: string[],
+  stop: AbortSignal,
+  live: Live,
+  speed?: SpeedMechanisms,
+): Promise<number> {
   let command;
   let fromFile: ConfigCommand | undefined;
   try {
@@ -220,7 +230,12 @@ async function run(args: string[], stop: AbortSignal, live: Live): Promise<numbe
   setConsoleGuard(progress?.around);
   let code: number;
   try {
-    code = await runPairs(pairs, stop, { named, progress, metricsFile: config.metricsFile });
+    code = await runPairs(pairs, stop, {
+      named,
+      progress,
+      metricsFile: config.metricsFile,
+      speed,
+    });
     if (stop.aborted) logMessage("info", "stopped");
   } catch (error) {
     logMessage(

@@ -24,6 +24,8 @@ import { emptyStats, type SyncStats } from "../engine/types.ts";
 export interface LoopState {
   /** Stops the loop and the cycle under way. */
   signal: AbortSignal;
+  /** The speed mechanisms of a whole-tree cycle (default: both on). */
+  speed?: SpeedMechanisms;
   /** Warnings already given (each special file is warned about once). */
   warned: Set<string>;
   /** Number of the last cycle run. */
@@ -182,7 +184,7 @@ export async function runCycle(
         if (e.action === "remove") removals++;
         else if (e.action === "backup") removals += e.count ?? 0;
       },
-    });
+    }, state.speed);
     try {
       await counted;
     } catch (error) {
@@ -219,7 +221,7 @@ export async function runCycle(
       onWalked: progress?.scanDone,
       onInflight: progress?.watch,
       onRootCreated,
-    });
+    }, state.speed);
   } catch (error) {
     return error instanceof ReplicaBusyError ? busy(error) : refuse(error);
   } finally {
@@ -291,12 +293,17 @@ function pruneOld(dir: string, keepSeconds: number, dryRun: boolean): void {
 }
 
 /**
- * The two speed mechanisms of a whole-tree cycle, both on: the source is
- * listed ahead on a worker (prefetch.ts), and small files are copied on two
- * workers (copier.ts). `bench/variant.ts` switches one off to measure what it
- * earns (bench/README.md).
+ * The two speed mechanisms of a whole-tree cycle: the source listed ahead on a worker
+ * (lib/speed/prefetch.ts), and small files copied on two workers (lib/speed/copier.ts). Both are
+ * on unless a caller says otherwise: `bench/variant.ts` switches one off to measure what it earns
+ * (bench/README.md).
  */
-export const speedMechanisms = { prefetch: true, copyWorkers: true };
+export interface SpeedMechanisms {
+  /** List the source ahead on a worker. */
+  prefetch: boolean;
+  /** Copy small files on workers. */
+  copyWorkers: boolean;
+}
 
 /** A directory a `--watch` cycle syncs: shallow (its own entries, new directories whole), or whole. */
 interface WatchDir {
@@ -333,12 +340,13 @@ async function syncScope(
   config: Config,
   scope: readonly WatchDir[] | undefined,
   options: SyncOptions,
+  speed: SpeedMechanisms = { prefetch: true, copyWorkers: true },
 ): Promise<SyncStats> {
   if (scope === undefined) {
     return await syncTree({
       ...options,
-      prefetch: speedMechanisms.prefetch ? { exclude: config.filters } : undefined,
-      copyWorkers: speedMechanisms.copyWorkers,
+      prefetch: speed.prefetch ? { exclude: config.filters } : undefined,
+      copyWorkers: speed.copyWorkers,
     });
   }
   const total = emptyStats();

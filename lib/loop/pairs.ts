@@ -14,7 +14,7 @@ import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
 import { logMessage, withPair } from "../report/logging.ts";
 import { createMetrics, type Metrics, type MetricsStatus } from "./metrics.ts";
 import type { ProgressLine } from "../report/progress.ts";
-import { type CycleResult, runLoop } from "./run_loop.ts";
+import { type CycleResult, runLoop, type SpeedMechanisms } from "./run_loop.ts";
 
 /** A folder pair to run. */
 export interface RunPair {
@@ -32,6 +32,8 @@ export interface RunPairsOptions {
   progress?: ProgressLine;
   /** `--metrics_file`. */
   metricsFile?: string;
+  /** The speed mechanisms of a whole-tree cycle (default: both on). */
+  speed?: SpeedMechanisms;
 }
 
 /**
@@ -150,6 +152,7 @@ export async function runPairs(
       };
       const code = await runLoop(pair.config, signal, {
         progress: options.progress,
+        speed: options.speed,
         lock: locks[i],
         holderLog: holderLog(pair),
         aroundCycle: around,

@@ -13,9 +13,9 @@ import { setLongTimeout } from "./long_timeout.ts";
 import type { ProgressLine } from "../report/progress.ts";
 import { QuietCycles } from "./quiet_cycles.ts";
 import { type SourceWatch, WatchError, watchSource } from "./watch.ts";
-import { type CycleResult, type LoopState, runCycle } from "./cycle.ts";
+import { type CycleResult, type LoopState, runCycle, type SpeedMechanisms } from "./cycle.ts";
 
-export { type CycleResult, type LoopState, runCycle, speedMechanisms } from "./cycle.ts";
+export { type CycleResult, type LoopState, runCycle, type SpeedMechanisms } from "./cycle.ts";
 
 /**
  * Waits `ms` milliseconds, or less if `signal` aborts. Any length works:
@@ -47,6 +47,8 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export interface LoopOptions {
   /** The live progress line, on a terminal. */
   progress?: ProgressLine;
+  /** The speed mechanisms of a whole-tree cycle (default: both on). */
+  speed?: SpeedMechanisms;
   /** The replica's lock, taken already (lib/loop/pairs.ts locks every pair before any runs). */
   lock?: ReplicaLock;
   /** Where the lock's holder record goes (beside this path), when not beside `--log_file`. */
@@ -97,6 +99,7 @@ export async function runLoop(
     warned: new Set(),
     cycle: 0,
     progress: options.progress,
+    speed: options.speed,
     holderLog: options.holderLog,
     aroundCycle: options.aroundCycle,
   };
