@@ -19,11 +19,11 @@ import {
   UnreadableError,
 } from "./copy_file_atomic.ts";
 import { explain } from "./errors.ts";
-import { isTempName } from "./temp_name.ts";
+import { isTempName } from "./temp_shape.ts";
 import { ChangedError, recheck } from "./recheck.ts";
 import { type DirHandle, inDir, onDir } from "./in_dir.ts";
-import { keepOwner, noteChown, ownersKept, targetMode } from "./owner.ts";
-import { octal, settleDelay } from "./plan.ts";
+import { keepOwner, noteChown, ownersKept } from "./owner.ts";
+import { octal, settleDelay, targetMode } from "./plan.ts";
 import type { Pool } from "../speed/pool.ts";
 import { sharedCopier } from "../speed/copier.ts";
 import {

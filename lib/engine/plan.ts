@@ -1,12 +1,12 @@
 /**
- * The plan phase: pure, entries in, actions out. The one place where "what
- * differs" is decided.
+ * The plan phase: pure, entries in, actions out; needs no permissions. The one
+ * place where "what differs" is decided. It imports nothing that keeps state:
+ * whether owners are kept comes in as data (`PlanOptions.owners`).
  *
  * @module
  */
 import type { Action, Entry } from "./types.ts";
-import { isTempName } from "./temp_name.ts";
-import { targetMode } from "./owner.ts";
+import { isTempName } from "./temp_shape.ts";
 
 /** What the planner needs to know besides the two listings. */
 export interface PlanOptions {
@@ -571,4 +571,27 @@ export function settleDelay(mtimeMs: number, now: number, windowMs = 0): number 
  */
 export function isFuture(mtimeMs: number, now: number): boolean {
   return mtimeMs > now + FUTURE_MARGIN_MS;
+}
+
+/**
+ * The mode a replica file gets: the source's, less set-uid and set-gid when
+ * the replica file's owner or group is not the source's (what `cp -p` does
+ * when it cannot keep the owner): a copy is never set-uid to someone the
+ * source was not.
+ *
+ * @example Usage
+ * ```ts
+ * import { targetMode } from "./plan.ts";
+ * targetMode({ mode: 0o4755, uid: 65534, gid: 65534 }, { uid: 0, gid: 0 }); // 0o755
+ * ```
+ *
+ * @param src The source file's mode and owner.
+ * @param owner The replica file's owner.
+ * @returns The mode bits to set.
+ */
+export function targetMode(
+  src: { mode: number; uid: number; gid: number },
+  owner: { uid: number; gid: number },
+): number {
+  return src.uid === owner.uid && src.gid === owner.gid ? src.mode : src.mode & ~0o6000;
 }
