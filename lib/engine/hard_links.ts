@@ -13,13 +13,12 @@ import type { LinkAnchor } from "./plan.ts";
 import {
   type ApplyContext,
   applyCopy,
-  coded,
   type CopyExtra,
   type DirRef,
-  fail,
   loosenDir,
   overwritten,
 } from "./apply.ts";
+import { coded, fail } from "./report.ts";
 import type { Made } from "./copy_file_atomic.ts";
 import { AnchorChangedError, linkAtomic } from "./link_atomic.ts";
 import { explain } from "./errors.ts";

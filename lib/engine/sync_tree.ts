@@ -15,14 +15,10 @@ import {
   type ApplyContext,
   applyDirMeta,
   applyMkdir,
-  coded,
   DeleteBudget,
   type DirRef,
-  fail,
-  mountedReplica,
-  refusedDir,
-  skip,
 } from "./apply.ts";
+import { coded, fail, mountedReplica, refusedDir, skip } from "./report.ts";
 import { inDir, leaveReplica, onDir } from "./in_dir.ts";
 import { recheck } from "./recheck.ts";
 import { RootError } from "./errors.ts";
