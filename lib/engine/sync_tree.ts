@@ -10,14 +10,9 @@ import type { Entry, SyncEvent, SyncStats } from "./types.ts";
 import { emptyStats } from "./types.ts";
 import { type DirListing, listDir, toEntry } from "./list_dir.ts";
 import { planDir, planDirMeta } from "./plan.ts";
-import {
-  applyAction,
-  type ApplyContext,
-  applyDirMeta,
-  applyMkdir,
-  DeleteBudget,
-  type DirRef,
-} from "./apply.ts";
+import { applyAction, applyDirMeta, applyMkdir } from "./apply.ts";
+import type { ApplyContext, DirRef } from "./context.ts";
+import { DeleteBudget } from "./remove.ts";
 import { coded, fail, mountedReplica, refusedDir, skip } from "./report.ts";
 import { inDir, leaveReplica, onDir } from "./in_dir.ts";
 import { recheck } from "./recheck.ts";
