@@ -3,6 +3,7 @@
  * (and the directory a new entry goes into) with `lstat` right before it
  * acts, and never follows a link in the replica; a target that is no longer
  * what the scan saw is left alone with a warning and retried next cycle.
+ * Needs --allow-read on both trees and --allow-write on the replica.
  *
  * @module
  */

@@ -1,14 +1,17 @@
 /**
- * What apply works on: the cycle's state (ApplyContext) and a replica folder as the walk
- * knows it (DirRef); types only, no permissions needed.
+ * What apply and the walk work on: the cycle's state (ApplyContext, WalkContext) and a
+ * replica folder as the walk knows it (DirRef); types only, no permissions needed.
  *
  * @module
  */
-import type { Entry, SyncEvent } from "./types.ts";
+import type { Entry, SyncEvent, SyncStats } from "./types.ts";
 import type { DirHandle } from "./in_dir.ts";
 import type { Backup } from "./backup.ts";
 import type { Pool } from "../speed/pool.ts";
 import type { DeleteBudget } from "./remove.ts";
+import type { HardLinks } from "./hard_links.ts";
+import type { SourceLister } from "../speed/prefetch.ts";
+import type { SetAside } from "../speed/set_aside.ts";
 
 /** A replica directory as the walk knows it. */
 export interface DirRef extends DirHandle {
@@ -66,4 +69,25 @@ export interface ApplyContext {
   yieldNow: () => Promise<void>;
   /** Mtimes this many ms apart or closer are the same (see `PlanOptions.mtimeWindowMs`). */
   mtimeWindowMs?: number;
+}
+
+/** What the walk works on: apply's context and the walk's own state. */
+export interface WalkContext extends ApplyContext {
+  checksum: boolean;
+  deletes: boolean;
+  shallow: boolean;
+  onPlan?: (files: number, bytes: number) => void;
+  lister: SourceLister;
+  /** The hard-link groups met this cycle (`--hard-links`). */
+  links?: HardLinks;
+  /** Directory fix-ups waiting for their copies. */
+  pending: Set<Promise<void>>;
+  /** Relative paths of the pool copies under way (reported if abandoned). */
+  copying: Set<string>;
+  /** Copies set aside until their files have settled: each runs once due, while the walk goes on. */
+  settle: SetAside;
+  /** `--one-file-system`: the source root's device; folders on another are not entered. */
+  sourceDev?: number;
+  stats: SyncStats;
+  lastYield: number;
 }
