@@ -15,7 +15,7 @@ import { coded, fail, shown, skip } from "./report.ts";
 import { ChangedError, recheck } from "./recheck.ts";
 import { inDir, onDir } from "./in_dir.ts";
 import { keepOwner, ownersKept } from "./owner.ts";
-import { octal, targetMode } from "./plan.ts";
+import { octal, targetMode } from "./mode.ts";
 import { loosenDir } from "./loosen.ts";
 import { applyRemove } from "./remove.ts";
 import { applyCopy, type CopyExtra, overwritten } from "./copy.ts";

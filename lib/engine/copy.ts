@@ -15,7 +15,7 @@ import {
   type Made,
 } from "./copy_file_atomic.ts";
 import { noteChown } from "./owner.ts";
-import { settleDelay } from "./plan.ts";
+import { settleDelay } from "./settle.ts";
 import { sharedCopier } from "../speed/copier.ts";
 import { backupPath, type BackupTarget, shownBackup } from "./backup.ts";
 import { coded, fail } from "./report.ts";

@@ -9,7 +9,7 @@ import { makeTempName } from "./temp_name.ts";
 import { inDir } from "./in_dir.ts";
 import { recheck, type Seen } from "./recheck.ts";
 import { keepOwner } from "./owner.ts";
-import { targetMode } from "./plan.ts";
+import { targetMode } from "./mode.ts";
 import { type BackupTarget, keepOld } from "./backup.ts";
 
 /** One file copy: where from, where to, and what the scan saw on both sides. */
