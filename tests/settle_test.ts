@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { snap, syncOnce, tempDirs, writeTree } from "./helpers.ts";
-import { settleDelay } from "../lib/engine/plan.ts";
+import { settleDelay } from "../lib/engine/settle.ts";
 import { planDir } from "../lib/engine/plan.ts";
 import type { Entry } from "../lib/engine/types.ts";
 

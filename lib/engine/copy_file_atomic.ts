@@ -8,7 +8,8 @@ import { NotARegularFileError, SourceChangedError } from "./errors.ts";
 import { makeTempName } from "./temp_name.ts";
 import { inDir } from "./in_dir.ts";
 import { recheck, type Seen } from "./recheck.ts";
-import { keepOwner, targetMode } from "./owner.ts";
+import { keepOwner } from "./owner.ts";
+import { targetMode } from "./mode.ts";
 import { type BackupTarget, keepOld } from "./backup.ts";
 
 /** One file copy: where from, where to, and what the scan saw on both sides. */

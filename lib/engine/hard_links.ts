@@ -10,16 +10,10 @@
  */
 import type { Action } from "./types.ts";
 import type { LinkAnchor } from "./plan.ts";
-import {
-  type ApplyContext,
-  applyCopy,
-  coded,
-  type CopyExtra,
-  type DirRef,
-  fail,
-  loosenDir,
-  overwritten,
-} from "./apply.ts";
+import type { ApplyContext, DirRef } from "./context.ts";
+import { applyCopy, type CopyExtra, overwritten } from "./copy.ts";
+import { loosenDir } from "./loosen.ts";
+import { coded, fail } from "./report.ts";
 import type { Made } from "./copy_file_atomic.ts";
 import { AnchorChangedError, linkAtomic } from "./link_atomic.ts";
 import { explain } from "./errors.ts";

@@ -28,6 +28,16 @@ export const TWINS =
   "two entries have this name once decoded (one is not valid UTF-8): both left alone";
 
 /**
+ * The kind of entry an `lstat` (or `stat`) result describes.
+ *
+ * @param info What lstat returned.
+ * @returns File, dir, symlink, or other (a FIFO, socket or device).
+ */
+export function kindOf(info: Deno.FileInfo): EntryKind {
+  return info.isFile ? "file" : info.isDirectory ? "dir" : info.isSymlink ? "symlink" : "other";
+}
+
+/**
  * Converts a `Deno.FileInfo` from `lstat` into an {@linkcode Entry}.
  *
  * @example Usage
@@ -42,13 +52,7 @@ export const TWINS =
  * @returns The entry (a symlink's target is left unset).
  */
 export function toEntry(name: string, info: Deno.FileInfo): Entry {
-  const kind: EntryKind = info.isFile
-    ? "file"
-    : info.isDirectory
-    ? "dir"
-    : info.isSymlink
-    ? "symlink"
-    : "other";
+  const kind = kindOf(info);
   return {
     name,
     kind,

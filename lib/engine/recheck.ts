@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { Entry, EntryKind } from "./types.ts";
+import type { Entry } from "./types.ts";
+import { kindOf } from "./list_dir.ts";
 
 /** A replica path is no longer what the scan saw; nothing was done to it. */
 export class ChangedError extends Error {
@@ -20,10 +21,6 @@ export class ChangedError extends Error {
 
 /** What a path is expected to be: an entry as scanned (kind, dev, ino), or absent. */
 export type Seen = Pick<Entry, "kind" | "dev" | "ino"> | undefined;
-
-function kindOf(info: Deno.FileInfo): EntryKind {
-  return info.isFile ? "file" : info.isDirectory ? "dir" : info.isSymlink ? "symlink" : "other";
-}
 
 /**
  * `lstat`s a replica path right before a change to it and compares it with

@@ -2,7 +2,8 @@
  * One sync cycle: the walk. It drives the three phases a directory at a
  * time: scan both sides (`listDir`, the source possibly on a worker), plan
  * (`planDir`, pure) and apply (`apply.ts`, one function per action, each
- * re-checking its target). It decides nothing itself.
+ * re-checking its target). It decides nothing itself. Needs --allow-read on
+ * both trees and --allow-write on the replica.
  *
  * @module
  */
@@ -10,31 +11,23 @@ import type { Entry, SyncEvent, SyncStats } from "./types.ts";
 import { emptyStats } from "./types.ts";
 import { type DirListing, listDir, toEntry } from "./list_dir.ts";
 import { planDir, planDirMeta } from "./plan.ts";
-import {
-  applyAction,
-  type ApplyContext,
-  applyDirMeta,
-  applyMkdir,
-  coded,
-  DeleteBudget,
-  type DirRef,
-  fail,
-  mountedReplica,
-  refusedDir,
-  skip,
-} from "./apply.ts";
+import { applyAction, applyDirMeta, applyMkdir } from "./apply.ts";
+import type { DirRef, WalkContext } from "./context.ts";
+import { finish } from "./finish.ts";
+import { lookAgain, probeReadOnly, reachStart, rootIdentities } from "./start.ts";
+import { DeleteBudget } from "./remove.ts";
+import { coded, fail, mountedReplica, refusedDir, skip } from "./report.ts";
 import { inDir, leaveReplica, onDir } from "./in_dir.ts";
-import { recheck } from "./recheck.ts";
 import { RootError } from "./errors.ts";
 import type { Backup } from "./backup.ts";
 import { noReplicaParent } from "../loop/check_roots.ts";
 import { ownersKept, probeChown } from "./owner.ts";
 import { mtimeTick, probeMtimeTick } from "./mtime_tick.ts";
 import { Pool } from "../speed/pool.ts";
-import { localLister, prefetchSource, type SourceLister } from "../speed/prefetch.ts";
+import { localLister, prefetchSource } from "../speed/prefetch.ts";
 import { HardLinks } from "./hard_links.ts";
 import { SetAside } from "../speed/set_aside.ts";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 
 /** Options of {@linkcode syncTree}. */
 export interface SyncOptions {
@@ -110,26 +103,6 @@ export interface SyncOptions {
   copyWorkers?: boolean;
 }
 
-interface Ctx extends ApplyContext {
-  checksum: boolean;
-  deletes: boolean;
-  shallow: boolean;
-  onPlan?: (files: number, bytes: number) => void;
-  lister: SourceLister;
-  /** The hard-link groups met this cycle (`--hard-links`). */
-  links?: HardLinks;
-  /** Directory fix-ups waiting for their copies. */
-  pending: Set<Promise<void>>;
-  /** Relative paths of the pool copies under way (reported if abandoned). */
-  copying: Set<string>;
-  /** Copies set aside until their files have settled: each runs once due, while the walk goes on. */
-  settle: SetAside;
-  /** `--one-file-system`: the source root's device; folders on another are not entered. */
-  sourceDev?: number;
-  stats: SyncStats;
-  lastYield: number;
-}
-
 /**
  * Makes the replica match the source: files (content, size, mode, mtime,
  * holes, and owner where the process may), directories (empty ones too, with
@@ -163,7 +136,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   // calls getcwd() for every relative path it is given.
   const source = resolve(options.source);
   const replica = resolve(options.replica);
-  const ctx: Ctx = {
+  const ctx: WalkContext = {
     source,
     replica,
     dryRun,
@@ -296,155 +269,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   return stats;
 }
 
-/** `dev:ino` of each path and of its ancestors (those that can be looked at). */
-function rootIdentities(paths: string[]): Set<string> {
-  const ids = new Set<string>();
-  for (let path of paths) {
-    while (true) {
-      try {
-        const info = Deno.statSync(path);
-        ids.add(`${info.dev}:${info.ino}`);
-      } catch {
-        // Missing, or not ours to look at (narrowed grants).
-      }
-      const parent = dirname(path);
-      if (parent === path) break;
-      path = parent;
-    }
-  }
-  return ids;
-}
-
-/**
- * How long a stopped cycle waits for copies under way before it gives them up.
- * `Deno.copyFile` cannot be cancelled, and a multi-gigabyte copy would outlast
- * a container's stop grace period (10 s by default).
- */
-const ABANDON_MS = 2000;
-
-/**
- * Waits for the copies and directory fix-ups still running. Once the cycle's
- * signal has aborted, waits at most {@linkcode ABANDON_MS}, then reports each
- * copy still under way as abandoned, removes their temporary files (their
- * data goes to an unlinked file that vanishes when the process exits) and
- * returns.
- */
-async function finish(ctx: Ctx): Promise<void> {
-  const idle = (async () => {
-    await ctx.pool.idle();
-    while (ctx.pending.size > 0) await Promise.all([...ctx.pending]);
-    return false;
-  })();
-  const signal = ctx.signal;
-  if (!signal) {
-    await idle;
-    return;
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const abandoned = new Promise<boolean>((resolve) => {
-    onAbort = () => (timer = setTimeout(() => resolve(true), ABANDON_MS));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  const gaveUp = await Promise.race([idle, abandoned]);
-  clearTimeout(timer);
-  signal.removeEventListener("abort", onAbort!);
-  if (!gaveUp) return;
-  for (const rel of ctx.copying) {
-    ctx.emit({
-      action: "error",
-      path: rel,
-      kind: "file",
-      detail: "copy abandoned: the run was stopped before it finished",
-      hint: "it is copied next run",
-    });
-  }
-  for (const tmp of ctx.inflight) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // Renamed into place or removed in the meantime.
-    }
-  }
-}
-
-/** A folder a walk starts from: the source side as `lstat` saw it, and the replica side. */
-interface Start {
-  src: Entry;
-  dir: DirRef;
-}
-
-/**
- * Goes down from the roots to `rel` the way the walk does, one component at a
- * time: each must be a folder (not a link) on both sides, not excluded, and
- * not a root or an ancestor of one. The replica side is `lstat`ed from inside
- * its parent, itself checked by inode (see `inDir`) before and after, so a
- * link anywhere above cannot lead it out of the replica. Stops at the first
- * component that is not such a folder and returns the deepest one that is
- * (the roots at least).
- */
-function reachStart(ctx: Ctx, srcRoot: Entry, root: DirRef, rel: string): Start {
-  let at: Start = { src: srcRoot, dir: root };
-  if (rel === "") return at;
-  for (const name of rel.split("/")) {
-    const parent = at.dir;
-    const path = parent.rel === "" ? name : parent.rel + "/" + name;
-    if (name === "" || name === "." || name === ".." || ctx.excluded(path)) break;
-    let src: Entry;
-    let dst: Entry;
-    try {
-      src = toEntry(name, Deno.lstatSync(ctx.source + "/" + path));
-      dst = inDir(parent, () => {
-        const info = Deno.lstatSync(name);
-        // Deno looks a relative name up by the folder's path: does that path still lead to it?
-        recheck(parent.abs, parent.seen, parent.root);
-        return toEntry(name, info);
-      });
-    } catch {
-      break; // Gone, or changed: the folder above is synced instead.
-    }
-    if (src.kind !== "dir" || dst.kind !== "dir") break;
-    if (ctx.excluded(path, true)) break; // A folder-only rule (`build/`, `*/`): never entered.
-    // --one-file-system: a folder on another filesystem is not entered; the folder above is synced.
-    if (ctx.sourceDev !== undefined && (src.dev !== ctx.sourceDev || dst.dev !== ctx.replicaDev)) {
-      break;
-    }
-    // The folder above reports a refused source folder when it plans it.
-    if (ctx.forbidden.has(`${src.dev}:${src.ino}`) || refusedDir(ctx, path, dst, "replica")) break;
-    at = { src, dir: { rel: path, abs: ctx.replica + "/" + path, seen: dst, root: false, parent } };
-  }
-  return at;
-}
-
-/**
- * Learns the mtime granularity in a read-only replica folder of ours: owner write for the
- * moment of the probe, the mode as it was after (its contents' sync sets it anyway).
- */
-function probeReadOnly(dir: DirRef): void {
-  try {
-    onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode | 0o700));
-  } catch {
-    return; // Not ours to change: nothing is learned, as before.
-  }
-  try {
-    probeMtimeTick(dir);
-  } finally {
-    try {
-      onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode));
-    } catch {
-      // Its dirmeta at the end of the cycle sets its mode.
-    }
-  }
-}
-
-/** A replica folder's entry as it is now, once checked to be still the one seen. */
-function lookAgain(dir: DirRef): Entry {
-  const info = onDir(dir, (path) => dir.root ? Deno.statSync(path) : Deno.lstatSync(path));
-  return toEntry(dir.seen.name, info);
-}
-
-async function yieldNow(ctx: Ctx): Promise<void> {
+async function yieldNow(ctx: WalkContext): Promise<void> {
   // Sync lstat loops would otherwise keep signal handlers from running.
   const now = performance.now();
   if (now - ctx.lastYield > 25) {
@@ -468,7 +293,7 @@ const SOURCE_MOUNT = "another filesystem is mounted here (--one-file-system): th
  * list (mode 000, say: a non-root user's own) is given owner permissions
  * first, like a read-only one, and its mode is set back after its contents.
  */
-function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
+function readReplica(ctx: WalkContext, dir: DirRef): DirListing | undefined {
   try {
     return inDir(dir, () => listDir(Deno.cwd()));
   } catch (error) {
@@ -510,7 +335,7 @@ function readReplica(ctx: Ctx, dir: DirRef): DirListing | undefined {
  *   folder's own mode and mtime are set.
  */
 async function walkDir(
-  ctx: Ctx,
+  ctx: WalkContext,
   srcDir: Entry,
   dir: DirRef,
   scanned: Entry | undefined,

@@ -4,8 +4,7 @@
  * @module
  */
 
-const TEMP_PREFIX = ".foldersync-tmp-";
-const TEMP_PATTERN = /^\.foldersync-tmp-[0-9a-f]{16}$/;
+import { TEMP_PREFIX } from "./temp_shape.ts";
 
 /** Random bytes drawn in batches: one `getRandomValues` per file cost ~5 µs. */
 const pool = new Uint8Array(4096);
@@ -37,23 +36,4 @@ export function makeTempName(): string {
   for (let i = 0; i < 8; i++) name += HEX[pool[used + i]];
   used += 8;
   return name;
-}
-
-/**
- * Tells whether a name has exactly the shape of our temporary files. The
- * planner only removes such a name when it is in the replica and not in the
- * source, so a mirrored file that merely looks temporary is never touched.
- *
- * @example Usage
- * ```ts
- * import { isTempName } from "./temp_name.ts";
- * isTempName(".foldersync-tmp-0123456789abcdef"); // true
- * isTempName(".foldersync-tmp-notes.txt"); // false
- * ```
- *
- * @param name A directory entry's name.
- * @returns True for names of our shape.
- */
-export function isTempName(name: string): boolean {
-  return name.startsWith(TEMP_PREFIX) && TEMP_PATTERN.test(name);
 }

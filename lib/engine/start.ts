@@ -1,0 +1,109 @@
+/**
+ * Where a walk starts: the roots' identities, the start folder reached from the roots, and
+ * the replica folder probed and looked at again; needs --allow-read on both trees and
+ * --allow-write on the replica (the probes).
+ *
+ * @module
+ */
+import type { Entry } from "./types.ts";
+import type { DirRef, WalkContext } from "./context.ts";
+import { toEntry } from "./list_dir.ts";
+import { inDir, onDir } from "./in_dir.ts";
+import { recheck } from "./recheck.ts";
+import { refusedDir } from "./report.ts";
+import { probeMtimeTick } from "./mtime_tick.ts";
+import { dirname } from "node:path";
+
+/** `dev:ino` of each path and of its ancestors (those that can be looked at). */
+export function rootIdentities(paths: string[]): Set<string> {
+  const ids = new Set<string>();
+  for (let path of paths) {
+    while (true) {
+      try {
+        const info = Deno.statSync(path);
+        ids.add(`${info.dev}:${info.ino}`);
+      } catch {
+        // Missing, or not ours to look at (narrowed grants).
+      }
+      const parent = dirname(path);
+      if (parent === path) break;
+      path = parent;
+    }
+  }
+  return ids;
+}
+
+/** A folder a walk starts from: the source side as `lstat` saw it, and the replica side. */
+export interface Start {
+  src: Entry;
+  dir: DirRef;
+}
+
+/**
+ * Goes down from the roots to `rel` the way the walk does, one component at a
+ * time: each must be a folder (not a link) on both sides, not excluded, and
+ * not a root or an ancestor of one. The replica side is `lstat`ed from inside
+ * its parent, itself checked by inode (see `inDir`) before and after, so a
+ * link anywhere above cannot lead it out of the replica. Stops at the first
+ * component that is not such a folder and returns the deepest one that is
+ * (the roots at least).
+ */
+export function reachStart(ctx: WalkContext, srcRoot: Entry, root: DirRef, rel: string): Start {
+  let at: Start = { src: srcRoot, dir: root };
+  if (rel === "") return at;
+  for (const name of rel.split("/")) {
+    const parent = at.dir;
+    const path = parent.rel === "" ? name : parent.rel + "/" + name;
+    if (name === "" || name === "." || name === ".." || ctx.excluded(path)) break;
+    let src: Entry;
+    let dst: Entry;
+    try {
+      src = toEntry(name, Deno.lstatSync(ctx.source + "/" + path));
+      dst = inDir(parent, () => {
+        const info = Deno.lstatSync(name);
+        // Deno looks a relative name up by the folder's path: does that path still lead to it?
+        recheck(parent.abs, parent.seen, parent.root);
+        return toEntry(name, info);
+      });
+    } catch {
+      break; // Gone, or changed: the folder above is synced instead.
+    }
+    if (src.kind !== "dir" || dst.kind !== "dir") break;
+    if (ctx.excluded(path, true)) break; // A folder-only rule (`build/`, `*/`): never entered.
+    // --one-file-system: a folder on another filesystem is not entered; the folder above is synced.
+    if (ctx.sourceDev !== undefined && (src.dev !== ctx.sourceDev || dst.dev !== ctx.replicaDev)) {
+      break;
+    }
+    // The folder above reports a refused source folder when it plans it.
+    if (ctx.forbidden.has(`${src.dev}:${src.ino}`) || refusedDir(ctx, path, dst, "replica")) break;
+    at = { src, dir: { rel: path, abs: ctx.replica + "/" + path, seen: dst, root: false, parent } };
+  }
+  return at;
+}
+
+/**
+ * Learns the mtime granularity in a read-only replica folder of ours: owner write for the
+ * moment of the probe, the mode as it was after (its contents' sync sets it anyway).
+ */
+export function probeReadOnly(dir: DirRef): void {
+  try {
+    onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode | 0o700));
+  } catch {
+    return; // Not ours to change: nothing is learned, as before.
+  }
+  try {
+    probeMtimeTick(dir);
+  } finally {
+    try {
+      onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode));
+    } catch {
+      // Its dirmeta at the end of the cycle sets its mode.
+    }
+  }
+}
+
+/** A replica folder's entry as it is now, once checked to be still the one seen. */
+export function lookAgain(dir: DirRef): Entry {
+  const info = onDir(dir, (path) => dir.root ? Deno.statSync(path) : Deno.lstatSync(path));
+  return toEntry(dir.seen.name, info);
+}
