@@ -6,9 +6,16 @@
  */
 import type { Clock } from "../lib/speed/set_aside.ts";
 
+interface Timer {
+  at: number;
+  fn: () => void;
+  /** Set for a repeating timer: its period. */
+  every?: number;
+}
+
 /** A clock and one-shot timers a test drives by hand with {@linkcode FakeClock.advance}. */
 export class FakeClock implements Clock {
-  #timers = new Map<number, { at: number; fn: () => void }>();
+  #timers = new Map<number, Timer>();
   #next = 1;
 
   /** @param time The starting time, ms since the epoch. */
@@ -24,6 +31,28 @@ export class FakeClock implements Clock {
     return id;
   }
 
+  /** A repeating timer; after a jump in time it runs once, as a real one would, not once per period missed. */
+  setInterval(fn: () => void, ms: number): number {
+    const id = this.#next++;
+    const every = Math.max(1, ms);
+    this.#timers.set(id, { at: this.time + every, fn, every });
+    return id;
+  }
+
+  /**
+   * Puts this clock's intervals in place of the global `setInterval` and `clearInterval` (for
+   * code that takes only its time as a parameter) until disposed.
+   */
+  installIntervals(): Disposable {
+    const saved = { setInterval: globalThis.setInterval, clearInterval: globalThis.clearInterval };
+    const g = globalThis as unknown as Record<string, unknown>;
+    g.setInterval = (fn: () => void, ms: number) => this.setInterval(fn, ms);
+    g.clearInterval = (handle: unknown) => this.clearTimeout(handle);
+    return {
+      [Symbol.dispose]: () => Object.assign(globalThis, saved),
+    };
+  }
+
   clearTimeout(handle: unknown): void {
     if (typeof handle === "number") this.#timers.delete(handle);
   }
@@ -33,18 +62,31 @@ export class FakeClock implements Clock {
     return this.#timers.size;
   }
 
-  /** Moves the time on by `ms`, running each timer that falls due, earliest first, at its time. */
+  /** Runs every armed timer once, now, without moving the time (a repeating one stays armed). */
+  fire(): void {
+    for (const [id, timer] of [...this.#timers]) {
+      if (timer.every === undefined) this.#timers.delete(id);
+      timer.fn();
+    }
+  }
+
+  /**
+   * Moves the time on by `ms`, running each timer that falls due, earliest first, at its time
+   * (or now, if the time was set past it).
+   */
   advance(ms: number): void {
     const end = this.time + ms;
     for (;;) {
-      let first: [number, { at: number; fn: () => void }] | undefined;
+      let first: [number, Timer] | undefined;
       for (const timer of this.#timers) {
         if (timer[1].at <= end && (first === undefined || timer[1].at < first[1].at)) first = timer;
       }
       if (first === undefined) break;
-      this.#timers.delete(first[0]);
-      this.time = Math.max(this.time, first[1].at);
-      first[1].fn();
+      const [id, timer] = first;
+      this.time = Math.max(this.time, timer.at);
+      if (timer.every === undefined) this.#timers.delete(id);
+      else timer.at = this.time + timer.every;
+      timer.fn();
     }
     this.time = end;
   }

@@ -6,32 +6,34 @@
 import assert from "node:assert/strict";
 import { MAIN, ROOT, runCli, syncOnce, tempDirs, waitFor, writeTree } from "./helpers.ts";
 import { createProgressLine } from "../lib/report/progress.ts";
+import { FakeClock } from "./fixtures.ts";
 
-Deno.test("progress line: counts, rate, ETA; delayed, throttled, redrawn around log lines", async () => {
-  let clock = 0;
+Deno.test("progress line: counts, rate, ETA; delayed, throttled, redrawn around log lines", () => {
+  const fake = new FakeClock(0);
+  using _intervals = fake.installIntervals();
   let out = "";
   const progress = createProgressLine({
     write: (text) => out += text,
     columns: () => 200,
-    now: () => clock,
+    now: () => fake.now(),
     delayMs: 1000,
     intervalMs: 5,
   });
-  const tick = () => new Promise((r) => setTimeout(r, 20)); // Let the redraw timer run.
+  const tick = () => fake.fire(); // Let the redraw timer run.
   progress.start();
   progress.plan(4, 4 << 20);
   progress.event({ action: "copy", path: "a", kind: "file", bytes: 1 << 20 });
-  await tick();
+  tick();
   assert.equal(out, "", "nothing before the delay");
-  clock = 2000;
-  await tick();
+  fake.time = 2000;
+  tick();
   assert.equal(out, "\r\x1b[Ksyncing: 1/4 files, 1.0 MiB/4.0 MiB found so far, 512.0 KiB/s");
   out = "";
   progress.scanDone(); // The totals are final: now an ETA.
-  await tick();
+  tick();
   assert.equal(out, "\r\x1b[Ksyncing: 1/4 files, 1.0 MiB/4.0 MiB, 512.0 KiB/s, ETA 6 s");
   out = "";
-  await tick();
+  tick();
   assert.equal(out, "", "no redraw when nothing changed");
 
   // A log line: the progress line is erased, the line printed, the progress line drawn below it.
@@ -47,16 +49,16 @@ Deno.test("progress line: counts, rate, ETA; delayed, throttled, redrawn around 
     "drawn again right after it",
   );
   out = "";
-  await tick();
+  tick();
   assert.equal(out, "", "and not again until something changes");
 
   // Removals and skips are not progress; updates are; the walk finds more.
   progress.event({ action: "remove", path: "b", kind: "file" });
   progress.event({ action: "update", path: "c", kind: "file", bytes: 3 << 20 });
   progress.plan(2, 0);
-  clock = 4000;
+  fake.time = 4000;
   out = "";
-  await tick();
+  tick();
   assert.match(out, /syncing: 2\/6 files, 4\.0 MiB\/4\.0 MiB, 1\.0 MiB\/s, ETA 0 s$/);
 
   out = "";
@@ -66,7 +68,7 @@ Deno.test("progress line: counts, rate, ETA; delayed, throttled, redrawn around 
   progress.around(() => out += "after\n");
   assert.equal(out, "after\n", "a log line after the cycle brings nothing back");
   out = "";
-  await tick();
+  tick();
   assert.equal(out, "", "not drawn after the cycle");
 });
 
@@ -126,21 +128,22 @@ Deno.test("progress line: no ETA while the walk is still finding files; found so
   progress.stop();
 });
 
-Deno.test("progress line: never wider than the terminal, 50 columns keep bytes and ETA", async () => {
-  let clock = 0;
+Deno.test("progress line: never wider than the terminal, 50 columns keep bytes and ETA", () => {
+  const fake = new FakeClock(0);
+  using _intervals = fake.installIntervals();
   const lines = (columns: number) => {
     const draws: string[] = [];
     const line = createProgressLine({
       write: (t) => draws.push(t),
       columns: () => columns,
-      now: () => clock,
+      now: () => fake.now(),
       intervalMs: 5,
     });
     return { line, draws };
   };
   for (const columns of [200, 80, 50, 30, 20]) {
     const { line, draws } = lines(columns);
-    clock = 0;
+    fake.time = 0;
     line.start();
     line.plan(67_890, 6 * 2 ** 30);
     line.scanDone();
@@ -148,8 +151,8 @@ Deno.test("progress line: never wider than the terminal, 50 columns keep bytes a
       line.event({ action: "copy", path: "f", kind: "file", bytes: 1 });
     }
     line.event({ action: "copy", path: "big", kind: "file", bytes: 1023.9 * 2 ** 20 });
-    clock = 1000;
-    await new Promise((r) => setTimeout(r, 20));
+    fake.time = 1000;
+    fake.fire();
     line.stop();
     const drawn = draws[0].replace("\r\x1b[K", "");
     assert.ok(drawn.length <= columns - 1, `${columns} columns: '${drawn}' (${drawn.length})`);
