@@ -1,7 +1,7 @@
 /** SetAside: work held back until its time, on one timer, without holding up the caller. */
 import assert from "node:assert/strict";
-import { SetAside } from "../lib/speed/set_aside.ts";
-import { FakeClock } from "./fixtures.ts";
+import { SetAside } from "../../lib/speed/set_aside.ts";
+import { FakeClock } from "../fixtures.ts";
 
 /** Lets the promises settled so far run their callbacks. */
 const settle = () => new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => {});

@@ -3,8 +3,8 @@
  * one named case, {source entry, replica entry, options} -> the actions.
  */
 import assert from "node:assert/strict";
-import { planDir, planDirMeta, type PlanOptions } from "../lib/engine/plan.ts";
-import type { Action, Entry, EntryKind } from "../lib/engine/types.ts";
+import { planDir, planDirMeta, type PlanOptions } from "../../lib/engine/plan.ts";
+import type { Action, Entry, EntryKind } from "../../lib/engine/types.ts";
 
 function e(kind: EntryKind, extra: Partial<Entry> = {}): Entry {
   return {

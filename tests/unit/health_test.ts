@@ -1,7 +1,12 @@
 /** The health record: what each cycle did, and `--health`'s one-line answer. */
 import assert from "node:assert/strict";
-import { checkHealth, type HealthRecord, recordCycle, recordedMount } from "../lib/loop/health.ts";
-import { tempDirs } from "./helpers.ts";
+import {
+  checkHealth,
+  type HealthRecord,
+  recordCycle,
+  recordedMount,
+} from "../../lib/loop/health.ts";
+import { tempDirs } from "../helpers.ts";
 
 const read = (path: string): HealthRecord => JSON.parse(Deno.readTextFileSync(path));
 
