@@ -5,6 +5,30 @@
  * @module
  */
 import type { Clock } from "../lib/speed/set_aside.ts";
+import type { Entry, EntryKind } from "../lib/engine/types.ts";
+
+/**
+ * A made-up entry for the planner's tables: a plain one of its kind (a 10-byte file, a folder,
+ * a link to "t"; mtime 1000, uid and gid 1000, one inode), `extra` replacing any field.
+ */
+export function entry(kind: EntryKind, extra: Partial<Entry> = {}): Entry {
+  return {
+    name: "x",
+    kind,
+    size: kind === "file" ? 10 : 0,
+    mtimeMs: 1000,
+    atimeMs: 1000,
+    mode: kind === "dir" ? 0o755 : kind === "symlink" ? 0o777 : 0o644,
+    target: kind === "symlink" ? "t" : undefined,
+    dev: 1,
+    ino: 1,
+    uid: 1000,
+    gid: 1000,
+    blocks: 8,
+    nlink: kind === "dir" ? 2 : 1,
+    ...extra,
+  };
+}
 
 interface Timer {
   at: number;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { settleDelay } from "../../lib/engine/plan.ts";
 import { planDir } from "../../lib/engine/plan.ts";
-import type { Entry } from "../../lib/engine/types.ts";
+import { entry } from "../fixtures.ts";
 
 Deno.test("settle rule: settled, fresh, slightly ahead, and far in the future", () => {
   const now = 1_000_000;
@@ -31,20 +31,8 @@ Deno.test("settle rule: settled, fresh, slightly ahead, and far in the future", 
 
 Deno.test("plan: a fresh file's copy carries when it may be made; a future one is flagged", () => {
   const now = 1_000_000;
-  const file = (name: string, mtimeMs: number): Entry => ({
-    name,
-    kind: "file",
-    size: 1,
-    mtimeMs,
-    atimeMs: mtimeMs,
-    mode: 0o644,
-    dev: 1,
-    ino: 1,
-    uid: 0,
-    gid: 0,
-    blocks: 8,
-    nlink: 1,
-  });
+  const file = (name: string, mtimeMs: number) =>
+    entry("file", { name, size: 1, mtimeMs, atimeMs: mtimeMs, uid: 0, gid: 0 });
   const entries = [file("a", now - 10), file("b", now + 9000), file("c", 5), file("d", now + 500)];
   const actions = planDir("", entries, [], {
     checksum: false,
