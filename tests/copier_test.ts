@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startCopier } from "../lib/speed/copier.ts";
 import { toEntry } from "../lib/engine/list_dir.ts";
-import { snap, syncOnce, tempDirs, writeTree } from "./helpers.ts";
+import { denoArgs, ROOT, snap, tempDirs, treeArgs, writeTree } from "./helpers.ts";
 import type { Entry } from "../lib/engine/types.ts";
 import type { CopyJob } from "../lib/engine/copy_file_atomic.ts";
 
@@ -41,17 +41,50 @@ Deno.test("copier: copies on workers with mode and mtime; errors come back as th
   }
 });
 
-Deno.test("copier: a first copy of many small files (past the inline threshold) mirrors exactly", async () => {
-  using t = tempDirs();
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 1500; i++) files[`f${i}.txt`] = `file ${i}\n`.repeat(i % 7 + 1);
-  writeTree(t.src, { many: files, other: { ...files } });
-  const old = new Date("2024-05-06T07:08:09.123Z");
-  for (const dir of ["many", "other"]) {
-    for (const name of Object.keys(files)) Deno.utimeSync(`${t.src}/${dir}/${name}`, old, old);
+const hasStrace = (() => {
+  try {
+    return new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
   }
-  const result = await syncOnce(t);
-  assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(snap(t.dst), snap(t.src));
-  assert.equal(result.stdout.match(/copy +file/g)?.length, 3000);
+})();
+
+Deno.test({
+  name: "copier: a first copy of many small files (past the inline threshold) mirrors exactly, " +
+    "those past it made on the worker threads",
+  ignore: !hasStrace,
+  async fn() {
+    using t = tempDirs();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 1500; i++) files[`f${i}.txt`] = `file ${i}\n`.repeat(i % 7 + 1);
+    writeTree(t.src, { many: files, other: { ...files } });
+    const old = new Date("2024-05-06T07:08:09.123Z");
+    for (const dir of ["many", "other"]) {
+      for (const name of Object.keys(files)) Deno.utimeSync(`${t.src}/${dir}/${name}`, old, old);
+    }
+    // strace says which thread created each replica file: the main thread's id is the pid.
+    const trace = `${t.dir}/trace`;
+    const out = await new Deno.Command("strace", {
+      args: [
+        ...["-f", "-qq", "--seccomp-bpf", "-o", trace, "-e", "trace=openat"],
+        Deno.execPath(),
+        ...denoArgs(treeArgs(t, "--once")),
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.deepEqual(snap(t.dst), snap(t.src));
+    assert.equal(stdout.match(/copy +file/g)?.length, 3000);
+    const lines = Deno.readTextFileSync(trace).split("\n");
+    const main = lines[0].split(" ")[0];
+    const created = lines.filter((line) => line.includes(`"${t.dst}/`) && line.includes("O_CREAT"));
+    const onWorkers = created.filter((line) => line.split(" ")[0] !== main).length;
+    assert.ok(created.length >= 3000, `${created.length} files created`);
+    assert.ok(onWorkers >= 100, `only ${onWorkers} of ${created.length} made off the main thread`);
+  },
 });

@@ -11,6 +11,11 @@ export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** main.ts. */
 export const MAIN = ROOT + "/main.ts";
 
+/** sha256 of bytes, hex. */
+export function sha256(data: Uint8Array | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
 /** What a snapshot records of one entry. */
 export interface SnapEntry {
   kind: "file" | "dir" | "symlink" | "other";
@@ -39,7 +44,7 @@ export function snapshot(root: string, options: SnapshotOptions = {}): Map<strin
     if (info.isSymlink) {
       out.set(rel, { kind: "symlink", mode: 0, target: Deno.readLinkSync(path) });
     } else if (info.isFile) {
-      const sha = createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
+      const sha = sha256(Deno.readFileSync(path));
       out.set(rel, { kind: "file", mode, mtimeMs: info.mtime!.getTime(), size: info.size, sha });
     } else if (info.isDirectory) {
       if (!(rel === "" && options.skipRoot)) {

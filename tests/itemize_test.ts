@@ -9,6 +9,7 @@ import { parseCommandLine } from "../lib/config/cli.ts";
 import { changesOf, planDir, planDirMeta } from "../lib/engine/plan.ts";
 import { closeLogging, itemizedText, logEvent, setupLogging } from "../lib/report/logging.ts";
 import type { Entry, EntryKind, SyncEvent } from "../lib/engine/types.ts";
+import { entry as e } from "./fixtures.ts";
 import { syncOnce, tempDirs, writeTree } from "./helpers.ts";
 import { haveRsync, type OracleCase, run, runOracle } from "./itemize_oracle.ts";
 
@@ -48,25 +49,6 @@ Deno.test("itemizeName: a folder ends in '/', the root is './'", () => {
   assert.equal(itemizeName("a/b", "file"), "a/b");
   assert.equal(itemizeName("l", "symlink"), "l");
 });
-
-function e(kind: EntryKind, extra: Partial<Entry> = {}): Entry {
-  return {
-    name: "x",
-    kind,
-    size: kind === "file" ? 10 : 0,
-    mtimeMs: 1000,
-    atimeMs: 1000,
-    mode: kind === "dir" ? 0o755 : kind === "symlink" ? 0o777 : 0o644,
-    target: kind === "symlink" ? "t" : undefined,
-    dev: 1,
-    ino: 1,
-    uid: 1000,
-    gid: 1000,
-    blocks: 8,
-    nlink: kind === "dir" ? 2 : 1,
-    ...extra,
-  };
-}
 
 const changeRows: {
   name: string;

@@ -7,6 +7,22 @@
  * @module
  */
 
+/** The time (ms since the epoch) and a one-shot timer: what {@linkcode SetAside} goes by. */
+export interface Clock {
+  /** The current time, ms since the epoch. */
+  now(): number;
+  /** Calls `fn` once, `ms` from now; returns a handle for `clearTimeout`. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer (undefined: none). */
+  clearTimeout(handle: unknown): void;
+}
+
+const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
 /**
  * Holds back work until a given time without holding up the caller: each
  * `until(at)` resolves once `at` has passed, on one timer for all that are
@@ -20,10 +36,16 @@
  * ```
  */
 export class SetAside {
+  #clock: Clock;
   #waiting: { at: number; go: () => void }[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
   #timerAt = Infinity;
   #flushed = false;
+
+  /** @param clock The time and the timer it goes by (the real ones unless a test passes its own). */
+  constructor(clock: Clock = realClock) {
+    this.#clock = clock;
+  }
 
   /**
    * @param at When to go, ms since the epoch.
@@ -40,21 +62,24 @@ export class SetAside {
   /** Releases everything waiting, and whatever comes later, at once (the cycle stopped). */
   flush(): void {
     this.#flushed = true;
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timerAt = Infinity;
     for (const { go } of this.#waiting.splice(0)) go();
   }
 
   /** (Re)sets the one timer for `next`, the earliest time waited for. */
   #arm(next: number): void {
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timerAt = next;
     if (next === Infinity) return;
-    this.#timer = setTimeout(() => this.#release(), Math.max(0, next - Date.now()));
+    this.#timer = this.#clock.setTimeout(
+      () => this.#release(),
+      Math.max(0, next - this.#clock.now()),
+    );
   }
 
   #release(): void {
-    const now = Date.now();
+    const now = this.#clock.now();
     const due = this.#waiting.filter((w) => w.at <= now);
     this.#waiting = this.#waiting.filter((w) => w.at > now);
     let next = Infinity;

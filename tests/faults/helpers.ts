@@ -6,12 +6,12 @@
  * @module
  */
 import { deepEqual, ok as assert } from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { MAIN, sha256 } from "../helpers.ts";
+
+export { MAIN, sha256 };
 
 /** The deno binary running the tests; the CLI runs under the same one. */
 export const DENO = Deno.execPath();
-/** The CLI's entry point. */
-export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** Exactly the permissions the CLI is documented to need. */
 export const CLI_PERMISSIONS = ["--allow-read", "--allow-write"];
 /** The unprivileged user (and group) the permission tests run as. */
@@ -22,11 +22,6 @@ const TEMP_NAME = /^\.foldersync-tmp-[0-9a-f]{16}$/;
 /** True for the engine's temporary file names. */
 export function isTempName(name: string): boolean {
   return TEMP_NAME.test(name);
-}
-
-/** sha256 of bytes, hex. */
-export function sha256(data: Uint8Array | string): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 /**

@@ -1,8 +1,8 @@
 /** Waits longer than setTimeout can hold (2^31-1 ms): chained, never overflowed. */
 import assert from "node:assert/strict";
-import { MAX_TIMEOUT_MS, setLongTimeout } from "../lib/loop/long_timeout.ts";
-import { sleep } from "../lib/loop/run_loop.ts";
-import { waitFor } from "./helpers.ts";
+import { MAX_TIMEOUT_MS, setLongTimeout } from "../../lib/loop/long_timeout.ts";
+import { sleep } from "../../lib/loop/run_loop.ts";
+import { waitFor } from "../helpers.ts";
 
 /** Long enough for an overflowed timer (which fires after 1 ms) to have fired. */
 const OVERFLOW_WINDOW_MS = 200;

@@ -1,7 +1,12 @@
 /** The health record: what each cycle did, and `--health`'s one-line answer. */
 import assert from "node:assert/strict";
-import { checkHealth, type HealthRecord, recordCycle, recordedMount } from "../lib/loop/health.ts";
-import { tempDirs } from "./helpers.ts";
+import {
+  checkHealth,
+  type HealthRecord,
+  recordCycle,
+  recordedMount,
+} from "../../lib/loop/health.ts";
+import { tempDirs } from "../helpers.ts";
 
 const read = (path: string): HealthRecord => JSON.parse(Deno.readTextFileSync(path));
 
@@ -114,6 +119,17 @@ Deno.test("health: an unhealthy answer says why, in one line", () => {
 Deno.test("health: a record that cannot be written is a warning, never a stopped loop", () => {
   using t = tempDirs();
   Deno.writeTextFileSync(`${t.dir}/plain-file`, "x");
-  recordCycle(`${t.dir}/plain-file/h.json`, { cycle: 1, status: "ok", errors: 0 }, 60);
-  assert.throws(() => Deno.statSync(`${t.dir}/plain-file/h.json`));
+  const path = `${t.dir}/plain-file/h.json`;
+  recordCycle(path, { cycle: 1, status: "ok", errors: 0 }, 60, 1000);
+  assert.throws(() => Deno.statSync(path), Deno.errors.NotADirectory);
+  assert.equal(
+    Deno.readTextFileSync(`${t.dir}/plain-file`),
+    "x",
+    "the file in the way is left alone",
+  );
+  // The loop goes on, and once the way is clear the next cycle is recorded.
+  Deno.removeSync(`${t.dir}/plain-file`);
+  recordCycle(path, { cycle: 2, status: "ok", errors: 0 }, 60, 2000);
+  assert.equal(read(path).lastCycle?.cycle, 2);
+  assert.equal(read(path).lastSuccess, 2000);
 });

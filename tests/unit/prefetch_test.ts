@@ -5,10 +5,10 @@ import {
   prefetchSource,
   stopPrefetchWorker,
   unpackEntries,
-} from "../lib/speed/prefetch.ts";
-import { Pool } from "../lib/speed/pool.ts";
-import { tempDirs, writeTree } from "./helpers.ts";
-import type { DirListing } from "../lib/engine/list_dir.ts";
+} from "../../lib/speed/prefetch.ts";
+import { Pool } from "../../lib/speed/pool.ts";
+import { tempDirs, writeTree } from "../helpers.ts";
+import type { DirListing } from "../../lib/engine/list_dir.ts";
 
 /** Listing the tree itself updates directory atimes; compare the rest. */
 function noAtime(listing: DirListing) {

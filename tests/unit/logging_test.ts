@@ -8,9 +8,9 @@ import {
   logQuietCycles,
   logSummary,
   setupLogging,
-} from "../lib/report/logging.ts";
-import { emptyStats } from "../lib/engine/types.ts";
-import { tempDirs } from "./helpers.ts";
+} from "../../lib/report/logging.ts";
+import { emptyStats } from "../../lib/engine/types.ts";
+import { tempDirs } from "../helpers.ts";
 
 Deno.test("escapeControl: C0, DEL and C1 controls become visible escapes; a backslash doubles", () => {
   assert.equal(escapeControl("plain name.txt"), "plain name.txt");

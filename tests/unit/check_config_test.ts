@@ -1,7 +1,7 @@
 /** The start-up check: configurations that can never work, after resolving symlinks. */
 import assert from "node:assert/strict";
-import { checkConfig, ConfigError } from "../lib/config/check_config.ts";
-import { tempDirs, writeTree } from "./helpers.ts";
+import { checkConfig, ConfigError } from "../../lib/config/check_config.ts";
+import { tempDirs, writeTree } from "../helpers.ts";
 
 function refusal(config: Parameters<typeof checkConfig>[0]): string {
   try {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { commandName, parseCommandLine, UsageError } from "../lib/config/cli.ts";
-import { formatDuration, parseDuration } from "../lib/report/duration.ts";
-import { tempDirs } from "./helpers.ts";
+import { commandName, parseCommandLine, UsageError } from "../../lib/config/cli.ts";
+import { formatDuration, parseDuration } from "../../lib/report/duration.ts";
+import { tempDirs } from "../helpers.ts";
 
 const base = ["--source_path", "s", "--replica_path", "r"];
 

@@ -3,27 +3,10 @@
  * one named case, {source entry, replica entry, options} -> the actions.
  */
 import assert from "node:assert/strict";
-import { planDir, planDirMeta, type PlanOptions } from "../lib/engine/plan.ts";
-import type { Action, Entry, EntryKind } from "../lib/engine/types.ts";
+import { planDir, planDirMeta, type PlanOptions } from "../../lib/engine/plan.ts";
+import type { Action, Entry, EntryKind } from "../../lib/engine/types.ts";
+import { entry as e } from "../fixtures.ts";
 
-function e(kind: EntryKind, extra: Partial<Entry> = {}): Entry {
-  return {
-    name: "x",
-    kind,
-    size: kind === "file" ? 10 : 0,
-    mtimeMs: 1000,
-    atimeMs: 1000,
-    mode: kind === "dir" ? 0o755 : kind === "symlink" ? 0o777 : 0o644,
-    target: kind === "symlink" ? "t" : undefined,
-    dev: 1,
-    ino: 1,
-    uid: 1000,
-    gid: 1000,
-    blocks: 8,
-    nlink: kind === "dir" ? 2 : 1,
-    ...extra,
-  };
-}
 const base: PlanOptions = { checksum: false, excluded: () => false, deletes: true };
 
 /** One action as text: op, path, and the detail that matters. */
