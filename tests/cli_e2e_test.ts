@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import {
   type CliResult,
   denoArgs,
+  hasCommand,
   readOr,
   ROOT,
   runCli,
@@ -328,14 +329,7 @@ Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it
   assert.deepEqual(cycles, cycles.map((_, i) => i + 1), "cycles numbered in order, one at a time");
 });
 
-const hasStrace = (() => {
-  try {
-    return new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+const hasStrace = hasCommand("strace", ["-V"]);
 
 /**
  * Runs `--once` over `t` with strace sending SIGHUP at the first open of `path`: at the same

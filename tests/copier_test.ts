@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startCopier } from "../lib/speed/copier.ts";
 import { toEntry } from "../lib/engine/list_dir.ts";
-import { denoArgs, ROOT, snap, tempDirs, treeArgs, writeTree } from "./helpers.ts";
+import { denoArgs, hasCommand, ROOT, snap, tempDirs, treeArgs, writeTree } from "./helpers.ts";
 import type { Entry } from "../lib/engine/types.ts";
 import type { CopyJob } from "../lib/engine/copy_file_atomic.ts";
 
@@ -41,14 +41,7 @@ Deno.test("copier: copies on workers with mode and mtime; errors come back as th
   }
 });
 
-const hasStrace = (() => {
-  try {
-    return new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+const hasStrace = hasCommand("strace", ["-V"]);
 
 Deno.test({
   name: "copier: a first copy of many small files (past the inline threshold) mirrors exactly, " +

@@ -4,18 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { makeExcludeMatcher, ruleFromFlag } from "../lib/engine/exclude.ts";
-import { tempDirs, type TreeSpec, writeTree } from "./helpers.ts";
+import { hasCommand, tempDirs, type TreeSpec, writeTree } from "./helpers.ts";
 
 // rsync as the oracle: which paths a walk with these rules leaves out.
 
-const hasRsync = (() => {
-  try {
-    return new Deno.Command("rsync", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false; // Not installed: .ci/run installs it.
-  }
-})();
+const hasRsync = hasCommand("rsync");
 
 /** A tree with the names the rules below are about. */
 const TREE: TreeSpec = {

@@ -9,16 +9,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { makeExcludeMatcher } from "../lib/engine/exclude.ts";
 import { type EventSource, watchSource } from "../lib/loop/watch.ts";
-import { syncOnce, tempDirs, type TreeSpec, waitFor, writeTree } from "./helpers.ts";
+import { hasCommand, syncOnce, tempDirs, type TreeSpec, waitFor, writeTree } from "./helpers.ts";
 
-const hasRsync = (() => {
-  try {
-    return new Deno.Command("rsync", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false; // Not installed: .ci/run installs it.
-  }
-})();
+const hasRsync = hasCommand("rsync");
 
 const SOURCE: TreeSpec = {
   "a.log": "src a.log",

@@ -227,3 +227,12 @@ export function findCommand(
   }
   return undefined;
 }
+
+/** Whether a program runs here (`name args` succeeds): tests that need it are ignored without it. */
+export function hasCommand(name: string, args = ["--version"]): boolean {
+  try {
+    return new Deno.Command(name, { args, stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false; // Not installed: .ci/run installs what the tests use.
+  }
+}

@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { runCli, type TreeSpec, writeTree } from "./helpers.ts";
+import { hasCommand, runCli, type TreeSpec, writeTree } from "./helpers.ts";
 
 /** One named change. */
 export interface OracleCase {
@@ -40,12 +40,7 @@ export async function run(cmd: string, args: string[]): Promise<string> {
 
 /** True when rsync can be run here. */
 export function haveRsync(): boolean {
-  try {
-    new Deno.Command("rsync", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync();
-    return true;
-  } catch {
-    return false;
-  }
+  return hasCommand("rsync");
 }
 
 /** The itemized lines of an output, sorted; other lines (rsync's "created directory") left out. */
