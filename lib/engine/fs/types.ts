@@ -1,0 +1,122 @@
+/**
+ * The filesystem seam: every system call the engine makes on the source, the
+ * replica and the backup folder goes through a {@linkcode FileSystem}. Two
+ * engines implement it: `portable.ts` (Deno's path API: works under
+ * `--allow-read --allow-write`, checks before it acts) and `native/` (libc
+ * through `Deno.dlopen`, Linux, `--allow-ffi`: everything relative to folder
+ * handles, so nothing can be redirected). Types only, no permissions needed.
+ *
+ * A folder is something the engine holds ({@linkcode Folder}), not a string
+ * it re-resolves: the portable engine emulates the hold by re-checking the
+ * folder's (kind, dev, ino) before each call; the native one keeps a handle.
+ * Every call that changes an entry takes what the scan saw there (`seen`) and
+ * throws `ChangedError` (recheck.ts) when the entry is no longer that.
+ *
+ * @module
+ */
+import type { Entry } from "../types.ts";
+
+/** What an entry is expected to be: an entry as scanned (kind, dev, ino), or absent. */
+export type Seen = Pick<Entry, "kind" | "dev" | "ino"> | undefined;
+
+/** Which side of the mirror a folder is on. */
+export type Side = "source" | "replica" | "backup";
+
+/** A folder the engine holds: known by its path and by what was seen of it. */
+export interface Folder {
+  /** Source, replica, or the backup folder. */
+  side: Side;
+  /** Relative to its side's root, `/`-separated; `""` for the root. */
+  rel: string;
+  /** Absolute path (for messages, and for the portable engine). */
+  abs: string;
+  /** What the scan (or our own mkdir) saw of it. */
+  seen: Entry;
+  /** A root given by the user: it may be a link to a folder, and it is never replaced. */
+  root: boolean;
+  /** The folder it is in (absent for a root and for the folder a walk starts from). */
+  parent?: Folder;
+  /** Set once its mode was widened so that its contents can change. */
+  loosened?: boolean;
+}
+
+/** The name of one entry in a folder, and what it must be. */
+export interface At {
+  dir: Folder;
+  name: string;
+  seen: Seen;
+}
+
+/** A name in a folder that could not be scanned, and why. */
+export interface ScanProblem {
+  /** The entry's name. */
+  name: string;
+  /** What went wrong, in a few words. */
+  message: string;
+  /** The underlying error, when there is one. */
+  error?: unknown;
+}
+
+/** The readable entries of one folder, sorted by name, and the ones that were not. */
+export interface DirListing {
+  /** Entries sorted by name (code unit order). */
+  entries: Entry[];
+  /** Entries that exist but could not be read. */
+  problems: ScanProblem[];
+}
+
+/** Metadata to set on an entry; what is left out is left alone. */
+export interface Attrs {
+  /** Owner and group (`chown`; fails with EPERM for a non-root user). */
+  owner?: { uid: number; gid: number };
+  /** Permission bits. */
+  mode?: number;
+  /** Access and modification time, ms since the epoch (`mtimeNs` wins when given). */
+  times?: { atimeMs: number; mtimeMs: number; atimeNs?: bigint; mtimeNs?: bigint };
+}
+
+/** One file copy into the replica, atomic: a temporary name, then a rename over `to.name`. */
+export interface CopyIn {
+  /** The source file and what the scan saw (it must still be that regular file). */
+  from: { dir: Folder; name: string; entry: Entry };
+  /** Where it goes, and what the scan saw there. */
+  to: At;
+  /** Owner, mode and times the copy gets before the rename (see `Attrs`). */
+  attrs: (made: Entry) => Attrs;
+  /** Called with the entry about to be replaced, right before the rename (the backup copy). */
+  beforeReplace?: () => void;
+  /** Holds the temporary path while the copy is under way (progress, abandoning). */
+  inflight?: Set<string>;
+}
+
+/** What a copy or link left at the final name: the inode hard-link members are linked to. */
+export type Made = NonNullable<Seen>;
+
+/**
+ * The operations the engine needs from a filesystem. Names are single path
+ * components; a folder's own metadata is reached with `name` `"."`.
+ */
+export interface FileSystem {
+  /** "portable" or "native": named on the start line. */
+  readonly name: "portable" | "native";
+  /** Lists a folder: every entry `lstat`ed, link targets read. Throws when the folder cannot be read. */
+  list(dir: Folder): DirListing;
+  /** The entry at `name` now (no link followed); throws `ChangedError` unless it is `seen`. */
+  check(at: At): Entry | undefined;
+  /** Creates a private (0700) folder at a free name. */
+  mkdir(at: At): Entry;
+  /** Sets metadata on an entry that must still be `seen` (never through a link). */
+  setAttrs(at: At, attrs: Attrs): void;
+  /** Removes one entry (a file, link, or empty folder) that must still be `seen`. */
+  remove(at: At): void;
+  /** Moves an entry that must still be `seen` to a free name in another folder (the backup). */
+  rename(from: At, to: At): void;
+  /** Creates or replaces a link, atomically. */
+  symlink(at: At, target: string, beforeReplace?: () => void): void;
+  /** Makes `at` a hard link of `anchor` (which must still be the file seen), atomically. */
+  link(anchor: At, at: At, beforeReplace?: () => void): Made;
+  /** Copies a source file into the replica, atomically. */
+  copy(job: CopyIn): Promise<Made>;
+  /** Compares a source file with a replica file byte by byte. */
+  sameContent(a: At, b: At): Promise<boolean>;
+}
