@@ -9,12 +9,8 @@
  */
 import type { Action, Entry, SyncEvent } from "./types.ts";
 import type { ApplyContext, DirRef } from "./context.ts";
-import { toEntry } from "./list_dir.ts";
-import { sameContent, symlinkAtomic, UnreadableError } from "./copy_file_atomic.ts";
+import { UnreadableError } from "./copy_file_atomic.ts";
 import { coded, fail, shown, skip } from "./report.ts";
-import { ChangedError, recheck } from "./recheck.ts";
-import { inDir, onDir } from "./in_dir.ts";
-import { keepOwner, ownersKept } from "./owner.ts";
 import { octal, targetMode } from "./mode.ts";
 import { loosenDir } from "./loosen.ts";
 import { applyRemove } from "./remove.ts";
@@ -57,7 +53,7 @@ export async function applyAction(
     case "mkdir":
       return applyMkdir(ctx, action.path, dir) === undefined ? false : undefined;
     case "symlink":
-      await applySymlink(ctx, action, dir);
+      applySymlink(ctx, action, dir);
       return undefined;
     case "attrs":
       applyAttrs(ctx, action.path, action.src, action.dst, dir, action.changes);
@@ -95,11 +91,7 @@ export function applyMkdir(ctx: ApplyContext, rel: string, dir: DirRef): Entry |
     else {
       if (!loosenDir(ctx, dir)) return undefined;
       const name = rel.slice(rel.lastIndexOf("/") + 1);
-      made = inDir(dir, () => {
-        recheck(name, undefined);
-        Deno.mkdirSync(name, { mode: 0o700 });
-        return toEntry(rel, Deno.lstatSync(name));
-      });
+      made = { ...ctx.fs.mkdir({ dir, name, seen: undefined }), name: rel };
     }
     ctx.emit(coded(ctx, { action: "create", path: rel, kind: "dir" }, "c", "+"));
     return made;
@@ -115,32 +107,25 @@ export function applyMkdir(ctx: ApplyContext, rel: string, dir: DirRef): Entry |
  * @example Usage
  * ```ts
  * import { applySymlink } from "./apply.ts";
- * // await applySymlink(ctx, action, dir);
+ * // applySymlink(ctx, action, dir);
  * ```
  *
  * @param ctx The cycle.
  * @param action The symlink action.
  * @param dir The replica directory it goes in.
  */
-export async function applySymlink(
+export function applySymlink(
   ctx: ApplyContext,
   action: Extract<Action, { op: "symlink" }>,
   dir: DirRef,
-): Promise<void> {
+): void {
   const { path, src, dst, reason, changes } = action;
   try {
     const backup = overwritten(ctx, path, dst);
     if (!ctx.dryRun) {
       if (!loosenDir(ctx, dir)) return;
-      await symlinkAtomic(
-        src.target ?? "",
-        ctx.replica + "/" + path,
-        dst,
-        dir.abs,
-        dir.seen,
-        dir.root,
-        backup?.target,
-      );
+      const name = path.slice(path.lastIndexOf("/") + 1);
+      ctx.fs.symlink({ dir, name, seen: dst }, src.target ?? "", backup?.target);
     }
     backup?.done();
     const event: SyncEvent = {
@@ -184,11 +169,9 @@ export function applyAttrs(
   let owner = { uid: dst.uid, gid: dst.gid };
   const parts: string[] = [];
   try {
-    if (ownersKept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
-      const kept = ctx.dryRun || inDir(dir, () => {
-        recheck(name, dst);
-        return keepOwner(name, src);
-      });
+    if (ctx.owners.kept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
+      const at = { dir, name, seen: dst };
+      const kept = ctx.dryRun || ctx.owners.try(() => ctx.fs.setAttrs(at, { owner: src }));
       if (kept) {
         owner = src;
         parts.push(`owner ${src.uid}:${src.gid}`);
@@ -196,12 +179,7 @@ export function applyAttrs(
     }
     const mode = targetMode(src, owner);
     if (mode !== dst.mode || parts.length > 0) {
-      if (!ctx.dryRun) {
-        inDir(dir, () => {
-          recheck(name, dst);
-          Deno.chmodSync(name, mode);
-        });
-      }
+      if (!ctx.dryRun) ctx.fs.setAttrs({ dir, name, seen: dst }, { mode });
       if (mode !== dst.mode) parts.unshift(`mode ${octal(mode)}`);
     }
     if (parts.length > 0) {
@@ -246,15 +224,14 @@ export async function applyCompare(
   extra: CopyExtra = {},
 ): Promise<void> {
   const { path, src, dst } = action;
-  const srcPath = ctx.source + "/" + path;
-  const dstPath = ctx.replica + "/" + path;
+  const name = path.slice(path.lastIndexOf("/") + 1);
   let same: boolean;
   let detail: string | undefined;
   try {
-    const info = Deno.lstatSync(srcPath);
-    if (!info.isFile || info.ino !== src.ino) throw new ChangedError(srcPath, "source replaced");
-    recheck(dstPath, dst);
-    same = await sameContent(srcPath, dstPath);
+    same = await ctx.fs.sameContent(
+      { dir: sourceOf(dir), name, seen: src },
+      { dir, name, seen: dst },
+    );
   } catch (error) {
     if (!(error instanceof UnreadableError)) {
       fail(ctx, path, "file", "cannot compare content", error);
@@ -313,17 +290,18 @@ export function applyDirMeta(
   };
   if (ctx.dryRun) return report();
   try {
+    const self = { dir, name: ".", seen: dir.seen };
     let owner = { uid: dir.seen.uid, gid: dir.seen.gid };
-    if (ownersKept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
-      if (onDir(dir, (path) => keepOwner(path, src))) owner = src;
+    if (ctx.owners.kept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
+      if (ctx.owners.try(() => ctx.fs.setAttrs(self, { owner: src }))) owner = src;
     }
     if (dir.loosened || dir.seen.mode !== src.mode || owner === src) {
-      onDir(dir, (path) => Deno.chmodSync(path, src.mode));
+      ctx.fs.setAttrs(self, { mode: src.mode });
       dir.loosened = false;
     }
     report();
     if (ctx.signal?.aborted) return;
-    onDir(dir, (path) => Deno.utimeSync(path, src.atimeMs / 1000, src.mtimeMs / 1000));
+    ctx.fs.setAttrs(self, { times: src });
   } catch (error) {
     if (dir.root && (error as { code?: string }).code === "EPERM") return rootNotOurs(ctx);
     fail(ctx, action.path, "dir", "cannot set the directory's mode and mtime", error);
@@ -343,4 +321,21 @@ function rootNotOurs(ctx: ApplyContext): void {
     detail: ROOT_NOT_OURS,
     hint: "chown it to the user running foldersync to mirror them",
   });
+}
+
+/**
+ * The source folder a replica folder of the walk mirrors.
+ *
+ * @example Usage
+ * ```ts
+ * import { sourceOf } from "./apply.ts";
+ * // const from = { dir: sourceOf(dir), name, entry: src };
+ * ```
+ *
+ * @param dir A replica folder the walk syncs.
+ * @returns Its source twin.
+ */
+export function sourceOf(dir: DirRef): DirRef {
+  if (dir.source === undefined) throw new Error(`'${dir.abs}' has no source folder`);
+  return dir.source;
 }

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { Entry, SyncEvent, SyncStats } from "./types.ts";
-import type { DirHandle } from "./in_dir.ts";
+import type { SyncEvent, SyncStats } from "./types.ts";
+import type { FileSystem, Folder } from "./fs/types.ts";
+import type { Owners } from "./owner.ts";
 import type { Backup } from "./backup.ts";
 import type { Pool } from "../speed/pool.ts";
 import type { DeleteBudget } from "./remove.ts";
@@ -13,21 +14,8 @@ import type { HardLinks } from "./hard_links.ts";
 import type { SourceLister } from "../speed/prefetch.ts";
 import type { SetAside } from "../speed/set_aside.ts";
 
-/** A replica directory as the walk knows it. */
-export interface DirRef extends DirHandle {
-  /** Relative to the roots ("" for the root). */
-  rel: string;
-  /** Absolute path. */
-  abs: string;
-  /** What the scan (or our own mkdir) saw: kind, dev, ino, mode. */
-  seen: Entry;
-  /** The replica root (given by the user, it may be a link to a directory). */
-  root: boolean;
-  /** Set once its mode was widened so that its contents can change. */
-  loosened?: boolean;
-  /** Its parent (undefined for the directory a walk starts from). */
-  parent?: DirRef;
-}
+/** A replica folder as the walk knows it (see the seam's `Folder`). */
+export type DirRef = Folder;
 
 /** What apply needs from the cycle. */
 export interface ApplyContext {
@@ -37,6 +25,10 @@ export interface ApplyContext {
   replica: string;
   /** Report only; change nothing. */
   dryRun: boolean;
+  /** Every system call on the trees goes through it (the engine). */
+  fs: FileSystem;
+  /** Whether owners are kept (learned from the first chown or the probe). */
+  owners: Owners;
   /** Excluded paths (kept when a directory around them is removed). */
   excluded: (relPath: string, isDir?: boolean) => boolean;
   /** `--delete-excluded`: excluded entries are removed with their directory. */
@@ -77,7 +69,8 @@ export interface WalkContext extends ApplyContext {
   deletes: boolean;
   shallow: boolean;
   onPlan?: (files: number, bytes: number) => void;
-  lister: SourceLister;
+  /** Lists source folders ahead of the walk (portable engine, full cycles); else the engine does. */
+  lister?: SourceLister;
   /** The hard-link groups met this cycle (`--hard-links`). */
   links?: HardLinks;
   /** Directory fix-ups waiting for their copies. */

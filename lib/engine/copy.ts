@@ -7,14 +7,10 @@
  */
 import type { Entry, SyncEvent } from "./types.ts";
 import type { ApplyContext, DirRef } from "./context.ts";
-import {
-  copiesInline,
-  copyFileAtomic,
-  copyFileAtomicSync,
-  type CopyJob,
-  type Made,
-} from "./copy_file_atomic.ts";
-import { noteChown } from "./owner.ts";
+import { copiesInline, type Made } from "./copy_file_atomic.ts";
+import type { CopyIn } from "./fs/types.ts";
+import { copyJob } from "./fs/portable.ts";
+import { sourceOf } from "./apply.ts";
 import { settleDelay } from "./settle.ts";
 import { sharedCopier } from "../speed/copier.ts";
 import { backupPath, type BackupTarget, shownBackup } from "./backup.ts";
@@ -115,15 +111,13 @@ export async function applyCopy(
   const wait = settleDelay(src.mtimeMs, Date.now(), ctx.mtimeWindowMs);
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   if (!loosenDir(ctx, dir)) return undefined;
-  const job: CopyJob = {
+  const name = rel.slice(rel.lastIndexOf("/") + 1);
+  const job: CopyIn = {
+    from: { dir: sourceOf(dir), name, entry: src },
+    to: { dir, name, seen: dst },
+    owners: ctx.owners,
     backup: backup?.target,
-    src: ctx.source + "/" + rel,
-    dst: ctx.replica + "/" + rel,
-    entry: src,
-    seen: dst,
-    dir: dir.abs,
-    dirSeen: dir.seen,
-    dirIsRoot: dir.root,
+    inflight: ctx.inflight,
   };
   const copied = (file?: Made) => {
     if (file) extra.made?.(file);
@@ -132,25 +126,22 @@ export async function applyCopy(
   };
   const failed = (error: unknown) => fail(ctx, rel, "file", "cannot copy", error);
   if (!copiesInline(src)) {
-    return await ctx.pool.run(() => copyFileAtomic(job, ctx.inflight).then(copied, failed));
+    return await ctx.pool.run(() => ctx.fs.copy(job).then(copied, failed));
   }
   const workers = ctx.copyWorkers && !extra.made && ctx.inlineCopies >= COPIER_AFTER;
   const copier = workers ? sharedCopier() : undefined;
   if (copier) {
-    const { done } = await copier.submit(job);
+    const { done } = await copier.submit(copyJob(job));
     return {
       done: done.then((learned) => {
-        noteChown(learned);
+        ctx.owners.note(learned);
         copied();
       }, failed),
     };
   }
   ctx.inlineCopies++;
   await ctx.yieldNow();
-  try {
-    copied(copyFileAtomicSync(job));
-  } catch (error) {
-    failed(error);
-  }
+  // Small copies are made with sync calls by the engine: the promise is settled already.
+  await ctx.fs.copy(job).then(copied, failed);
   return undefined;
 }

@@ -8,7 +8,7 @@ import { NotARegularFileError, SourceChangedError } from "./errors.ts";
 import { makeTempName } from "./temp_name.ts";
 import { inDir } from "./in_dir.ts";
 import { recheck, type Seen } from "./recheck.ts";
-import { keepOwner } from "./owner.ts";
+import type { Owners } from "./owner.ts";
 import { targetMode } from "./mode.ts";
 import { type BackupTarget, keepOld } from "./backup.ts";
 
@@ -51,21 +51,27 @@ export interface CopyJob {
  * @example Usage
  * ```ts
  * import { copyFileAtomic } from "./copy_file_atomic.ts";
+ * import { Owners } from "./owner.ts";
  * import { toEntry } from "./list_dir.ts";
  * const entry = toEntry("deno.json", Deno.lstatSync("deno.json"));
  * const dir = Deno.makeTempDirSync();
  * await copyFileAtomic({
  *   src: Deno.realPathSync("deno.json"), dst: dir + "/deno.json", entry,
  *   dir, dirSeen: toEntry("", Deno.lstatSync(dir)), dirIsRoot: true,
- * });
+ * }, new Owners());
  * ```
  *
  * @param job What to copy.
+ * @param owners Whether owners are kept (learned from the first chown).
  * @param inflight When given, holds the temporary path while the copy is under
  *   way, so a caller that must stop before a huge copy ends can remove it.
  * @returns The file renamed into place (kind, dev, ino).
  */
-export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Promise<Made> {
+export async function copyFileAtomic(
+  job: CopyJob,
+  owners: Owners,
+  inflight?: Set<string>,
+): Promise<Made> {
   const name = makeTempName();
   const tmp = job.dir + "/" + name;
   inflight?.add(tmp);
@@ -77,7 +83,7 @@ export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Prom
       const output = inDir(dir, () => Deno.openSync(name, NEW_PRIVATE));
       await copyByHandle(job.src, output, job.entry.size);
     } else await withOpenDeadline(inDir(dir, () => Deno.copyFile(job.src, name)), tmp);
-    return finishCopy(job, tmp);
+    return finishCopy(job, tmp, owners);
   } catch (error) {
     removeTemp(tmp);
     throw error;
@@ -97,22 +103,24 @@ export async function copyFileAtomic(job: CopyJob, inflight?: Set<string>): Prom
  * @example Usage
  * ```ts
  * import { copyFileAtomicSync } from "./copy_file_atomic.ts";
+ * import { Owners } from "./owner.ts";
  * import { toEntry } from "./list_dir.ts";
  * const entry = toEntry("deno.json", Deno.lstatSync("deno.json"));
  * const dir = Deno.makeTempDirSync();
  * copyFileAtomicSync({
  *   src: Deno.realPathSync("deno.json"), dst: dir + "/deno.json", entry,
  *   dir, dirSeen: toEntry("", Deno.lstatSync(dir)), dirIsRoot: true,
- * });
+ * }, new Owners());
  * ```
  *
  * @param job What to copy.
+ * @param owners Whether owners are kept (learned from the first chown).
  * @param fromInside Create the temporary file from inside the re-checked
  *   folder (see `inDir`); false on a worker thread, which must never change
  *   the process's working directory.
  * @returns The file renamed into place (kind, dev, ino).
  */
-export function copyFileAtomicSync(job: CopyJob, fromInside = true): Made {
+export function copyFileAtomicSync(job: CopyJob, owners: Owners, fromInside = true): Made {
   const name = makeTempName();
   const tmp = job.dir + "/" + name;
   try {
@@ -126,7 +134,7 @@ export function copyFileAtomicSync(job: CopyJob, fromInside = true): Made {
       recheck(job.dir, job.dirSeen, job.dirIsRoot);
       create(tmp);
     }
-    return finishCopy(job, tmp);
+    return finishCopy(job, tmp, owners);
   } catch (error) {
     removeTemp(tmp);
     throw error;
@@ -194,7 +202,7 @@ function checkSource(path: string, entry: Entry): void {
 export type Made = NonNullable<Seen>;
 
 /** Checks the source did not change, sets owner, mode and mtime, and renames into place. */
-function finishCopy(job: CopyJob, tmp: string): Made {
+function finishCopy(job: CopyJob, tmp: string, owners: Owners): Made {
   const { entry } = job;
   const after = Deno.lstatSync(job.src);
   if (
@@ -207,7 +215,7 @@ function finishCopy(job: CopyJob, tmp: string): Made {
   let owner = { uid: info.uid ?? 0, gid: info.gid ?? 0 };
   let chmod = byHandle(entry);
   if (owner.uid !== entry.uid || owner.gid !== entry.gid) {
-    if (keepOwner(tmp, entry)) {
+    if (owners.try(() => Deno.chownSync(tmp, entry.uid, entry.gid))) {
       owner = entry;
       chmod ||= (entry.mode & 0o6000) !== 0; // chown clears set-uid and set-gid
       info = regularTemp(tmp);
@@ -356,7 +364,7 @@ async function readFull(file: Deno.FsFile, buf: Uint8Array): Promise<number> {
  * import { symlinkAtomic } from "./copy_file_atomic.ts";
  * import { toEntry } from "./list_dir.ts";
  * const dir = Deno.makeTempDirSync();
- * await symlinkAtomic("target.txt", dir + "/link", undefined, dir, toEntry("", Deno.lstatSync(dir)), true);
+ * symlinkAtomic("target.txt", dir + "/link", undefined, dir, toEntry("", Deno.lstatSync(dir)), true);
  * ```
  *
  * @param target The link's target text, copied verbatim.
@@ -367,7 +375,7 @@ async function readFull(file: Deno.FsFile, buf: Uint8Array): Promise<number> {
  * @param dirIsRoot True when `dir` is the replica root.
  * @param backup `--backup_dir`: keep the entry replaced here.
  */
-export async function symlinkAtomic(
+export function symlinkAtomic(
   target: string,
   dstPath: string,
   seen: Seen,
@@ -375,11 +383,11 @@ export async function symlinkAtomic(
   dirSeen: Seen,
   dirIsRoot: boolean,
   backup?: BackupTarget,
-): Promise<void> {
+): void {
   const tmp = dir + "/" + makeTempName();
   try {
     recheck(dir, dirSeen, dirIsRoot);
-    await Deno.symlink(target, tmp);
+    Deno.symlinkSync(target, tmp);
     recheck(dstPath, seen);
     if (seen === undefined) recheck(dir, dirSeen, dirIsRoot);
     else if (backup !== undefined) keepOld(dstPath, backup);

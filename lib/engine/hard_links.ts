@@ -15,7 +15,7 @@ import { applyCopy, type CopyExtra, overwritten } from "./copy.ts";
 import { loosenDir } from "./loosen.ts";
 import { coded, fail } from "./report.ts";
 import type { Made } from "./copy_file_atomic.ts";
-import { AnchorChangedError, linkAtomic } from "./link_atomic.ts";
+import { AnchorChangedError } from "./link_atomic.ts";
 import { explain } from "./errors.ts";
 
 /** A group met this cycle. */
@@ -24,6 +24,8 @@ interface Group extends LinkAnchor {
   ready: Promise<void>;
   /** The anchor's replica file: found, or made by its copy (undefined until then, or if it failed). */
   file?: Made;
+  /** The replica folder it is in. */
+  dir: DirRef;
 }
 
 /** What the walk does with the copy (or compare) that makes a group's file. */
@@ -43,7 +45,7 @@ export interface AnchorCopy {
  * const links = new HardLinks();
  * links.anchors.size; // 0
  * // planDir(rel, src, dst, { ...options, links: links.anchors });
- * // const anchor = links.begin(action); ... tasks.push(links.link(ctx, linkAction, dir));
+ * // const anchor = links.begin(action, dir); ... tasks.push(links.link(ctx, linkAction, dir));
  * ```
  */
 export class HardLinks {
@@ -60,9 +62,10 @@ export class HardLinks {
    * carries a group as under way, until the walk calls `ends`.
    *
    * @param action Any action of a plan.
+   * @param dir The replica folder it happens in.
    * @returns For a copy or compare that carries a group, what the walk must do with it.
    */
-  begin(action: Action): AnchorCopy | undefined {
+  begin(action: Action, dir: DirRef): AnchorCopy | undefined {
     if (action.op === "anchor") {
       const { dev, ino } = action.dst;
       this.#groups.set(action.group, {
@@ -70,6 +73,7 @@ export class HardLinks {
         found: { dev, ino },
         file: { kind: "file", dev, ino },
         ready: Promise.resolve(),
+        dir,
       });
       return undefined;
     }
@@ -77,7 +81,7 @@ export class HardLinks {
       return undefined;
     }
     const { promise, resolve } = Promise.withResolvers<void>();
-    const group: Group = { path: action.path, ready: promise };
+    const group: Group = { path: action.path, ready: promise, dir };
     this.#groups.set(action.group, group);
     return {
       extra: { made: (file) => (group.file = file) },
@@ -131,7 +135,8 @@ export class HardLinks {
     if (!loosenDir(ctx, dir)) return;
     try {
       const name = path.slice(path.lastIndexOf("/") + 1);
-      linkAtomic(ctx.replica + "/" + group.path, file, dir, name, dst, backup?.target);
+      const anchor = { dir: group.dir, name: group.path.slice(group.path.lastIndexOf("/") + 1) };
+      ctx.fs.link({ ...anchor, seen: file }, { dir, name, seen: dst }, backup?.target);
     } catch (error) {
       if ((error as Error).name === "ChangedError") {
         return fail(ctx, path, "file", "cannot link", error);

@@ -5,7 +5,6 @@
  * @module
  */
 import type { ApplyContext, DirRef } from "./context.ts";
-import { onDir } from "./in_dir.ts";
 import { fail } from "./report.ts";
 
 /**
@@ -26,7 +25,7 @@ import { fail } from "./report.ts";
 export function loosenDir(ctx: ApplyContext, dir: DirRef): boolean {
   if (ctx.dryRun || dir.loosened || (dir.seen.mode & 0o300) === 0o300) return true;
   try {
-    onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode | 0o700));
+    ctx.fs.setAttrs({ dir, name: ".", seen: dir.seen }, { mode: dir.seen.mode | 0o700 });
     dir.loosened = true;
     return true;
   } catch (error) {
@@ -39,7 +38,7 @@ export function loosenDir(ctx: ApplyContext, dir: DirRef): boolean {
 export function restoreMode(ctx: ApplyContext, dir: DirRef): void {
   if (!dir.loosened) return;
   try {
-    onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode));
+    ctx.fs.setAttrs({ dir, name: ".", seen: dir.seen }, { mode: dir.seen.mode });
     dir.loosened = false;
   } catch (error) {
     fail(ctx, dir.rel, "dir", "cannot restore the directory's mode", error);

@@ -7,10 +7,10 @@
  */
 import type { Entry, EntryKind, SyncEvent } from "./types.ts";
 import type { ApplyContext, DirRef } from "./context.ts";
-import { type DirListing, listDir } from "./list_dir.ts";
+import type { DirListing } from "./fs/types.ts";
 import { isTempName } from "./temp_shape.ts";
 import { recheck } from "./recheck.ts";
-import { inDir, onDir } from "./in_dir.ts";
+import { inDir } from "./in_dir.ts";
 import { coded, fail, mountedReplica, refusedDir, shown, skip } from "./report.ts";
 import { loosenDir, restoreMode } from "./loosen.ts";
 import {
@@ -88,14 +88,14 @@ export async function applyRemove(
   if (entry.kind === "dir") {
     if (refusedDir(ctx, rel, entry, "replica")) return false;
     await ctx.yieldNow();
-    const self: DirRef = { rel, abs: path, seen: entry, root: false, parent: dir };
+    const self: DirRef = { side: "replica", rel, abs: path, seen: entry, root: false, parent: dir };
     let listing: DirListing;
     try {
       if (!ctx.dryRun && (entry.mode & 0o700) !== 0o700) {
-        onDir(self, (p) => Deno.chmodSync(p, entry.mode | 0o700));
+        ctx.fs.setAttrs({ dir: self, name: ".", seen: entry }, { mode: entry.mode | 0o700 });
         self.loosened = true;
       }
-      listing = inDir(self, () => listDir("."));
+      listing = ctx.fs.list(self);
     } catch (error) {
       fail(ctx, rel, "dir", "cannot read replica directory to remove it", error);
       restoreMode(ctx, self);
@@ -143,12 +143,7 @@ export async function applyRemove(
   }
   if (!copied && !ctx.dryRun && !ctx.budget.take()) return overBudget(ctx, rel, entry.kind);
   try {
-    if (!ctx.dryRun) {
-      inDir(dir, () => {
-        recheck(name, entry);
-        Deno.removeSync(name);
-      });
-    }
+    if (!ctx.dryRun) ctx.fs.remove({ dir, name, seen: entry });
     if (!copied) {
       ctx.emit(
         coded(ctx, { action: "remove", path: rel, kind: entry.kind }, itemized ? "*" : undefined),
@@ -190,8 +185,9 @@ function survey(ctx: ApplyContext, rel: string, entry: Entry, dir: DirRef): numb
   if (entry.kind !== "dir") return 1;
   if ((entry.mode & 0o500) !== 0o500) return undefined; // Removed entry by entry, after a chmod.
   if (ctx.replicaDev !== undefined && entry.dev !== ctx.replicaDev) return undefined; // A mount.
-  const self: DirRef = { rel, abs: ctx.replica + "/" + rel, seen: entry, root: false, parent: dir };
-  const listing = inDir(self, () => listDir("."));
+  const abs = ctx.replica + "/" + rel;
+  const self: DirRef = { side: "replica", rel, abs, seen: entry, root: false, parent: dir };
+  const listing = ctx.fs.list(self);
   if (listing.problems.length > 0) return undefined;
   let count = 1;
   for (const child of listing.entries) {

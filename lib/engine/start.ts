@@ -7,11 +7,8 @@
  */
 import type { Entry } from "./types.ts";
 import type { DirRef, WalkContext } from "./context.ts";
-import { toEntry } from "./list_dir.ts";
-import { inDir, onDir } from "./in_dir.ts";
-import { recheck } from "./recheck.ts";
 import { refusedDir } from "./report.ts";
-import { probeMtimeTick } from "./mtime_tick.ts";
+import type { MtimeTicks } from "./mtime_tick.ts";
 import { dirname } from "node:path";
 
 /** `dev:ino` of each path and of its ancestors (those that can be looked at). */
@@ -42,14 +39,14 @@ export interface Start {
 /**
  * Goes down from the roots to `rel` the way the walk does, one component at a
  * time: each must be a folder (not a link) on both sides, not excluded, and
- * not a root or an ancestor of one. The replica side is `lstat`ed from inside
- * its parent, itself checked by inode (see `inDir`) before and after, so a
- * link anywhere above cannot lead it out of the replica. Stops at the first
+ * not a root or an ancestor of one. Each side is `lstat`ed in its parent
+ * folder as the engine holds it (see the seam's `check`), so a link anywhere
+ * above cannot lead it out of the replica. Stops at the first
  * component that is not such a folder and returns the deepest one that is
  * (the roots at least).
  */
-export function reachStart(ctx: WalkContext, srcRoot: Entry, root: DirRef, rel: string): Start {
-  let at: Start = { src: srcRoot, dir: root };
+export function reachStart(ctx: WalkContext, root: DirRef, rel: string): Start {
+  let at: Start = { src: root.source!.seen, dir: root };
   if (rel === "") return at;
   for (const name of rel.split("/")) {
     const parent = at.dir;
@@ -58,13 +55,8 @@ export function reachStart(ctx: WalkContext, srcRoot: Entry, root: DirRef, rel: 
     let src: Entry;
     let dst: Entry;
     try {
-      src = toEntry(name, Deno.lstatSync(ctx.source + "/" + path));
-      dst = inDir(parent, () => {
-        const info = Deno.lstatSync(name);
-        // Deno looks a relative name up by the folder's path: does that path still lead to it?
-        recheck(parent.abs, parent.seen, parent.root);
-        return toEntry(name, info);
-      });
+      src = ctx.fs.lstat(parent.source!, name) ?? missing();
+      dst = ctx.fs.lstat(parent, name) ?? missing();
     } catch {
       break; // Gone, or changed: the folder above is synced instead.
     }
@@ -76,26 +68,40 @@ export function reachStart(ctx: WalkContext, srcRoot: Entry, root: DirRef, rel: 
     }
     // The folder above reports a refused source folder when it plans it.
     if (ctx.forbidden.has(`${src.dev}:${src.ino}`) || refusedDir(ctx, path, dst, "replica")) break;
-    at = { src, dir: { rel: path, abs: ctx.replica + "/" + path, seen: dst, root: false, parent } };
+    const source: DirRef = {
+      side: "source",
+      rel: path,
+      abs: ctx.source + "/" + path,
+      seen: src,
+      root: false,
+      parent: parent.source,
+    };
+    const abs = ctx.replica + "/" + path;
+    at = { src, dir: { side: "replica", rel: path, abs, seen: dst, root: false, parent, source } };
   }
   return at;
+}
+
+function missing(): never {
+  throw new Error("not there");
 }
 
 /**
  * Learns the mtime granularity in a read-only replica folder of ours: owner write for the
  * moment of the probe, the mode as it was after (its contents' sync sets it anyway).
  */
-export function probeReadOnly(dir: DirRef): void {
+export function probeReadOnly(ctx: WalkContext, ticks: MtimeTicks, dir: DirRef): void {
+  const self = { dir, name: ".", seen: dir.seen };
   try {
-    onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode | 0o700));
+    ctx.fs.setAttrs(self, { mode: dir.seen.mode | 0o700 });
   } catch {
     return; // Not ours to change: nothing is learned, as before.
   }
   try {
-    probeMtimeTick(dir);
+    ticks.probe(ctx.fs, dir);
   } finally {
     try {
-      onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode));
+      ctx.fs.setAttrs(self, { mode: dir.seen.mode });
     } catch {
       // Its dirmeta at the end of the cycle sets its mode.
     }
@@ -103,7 +109,6 @@ export function probeReadOnly(dir: DirRef): void {
 }
 
 /** A replica folder's entry as it is now, once checked to be still the one seen. */
-export function lookAgain(dir: DirRef): Entry {
-  const info = onDir(dir, (path) => dir.root ? Deno.statSync(path) : Deno.lstatSync(path));
-  return toEntry(dir.seen.name, info);
+export function lookAgain(ctx: WalkContext, dir: DirRef): Entry {
+  return ctx.fs.check({ dir, name: ".", seen: dir.seen })!;
 }

@@ -9,7 +9,9 @@
  */
 import type { Entry, SyncEvent, SyncStats } from "./types.ts";
 import { emptyStats } from "./types.ts";
-import { type DirListing, listDir, toEntry } from "./list_dir.ts";
+import { toEntry } from "./list_dir.ts";
+import type { DirListing, FileSystem, Folder } from "./fs/types.ts";
+import { openEngine } from "./fs/open.ts";
 import { planDir, planDirMeta } from "./plan.ts";
 import { applyAction, applyDirMeta, applyMkdir } from "./apply.ts";
 import type { DirRef, WalkContext } from "./context.ts";
@@ -17,14 +19,14 @@ import { finish } from "./finish.ts";
 import { lookAgain, probeReadOnly, reachStart, rootIdentities } from "./start.ts";
 import { DeleteBudget } from "./remove.ts";
 import { coded, fail, mountedReplica, refusedDir, skip } from "./report.ts";
-import { inDir, leaveReplica, onDir } from "./in_dir.ts";
+import { leaveReplica } from "./in_dir.ts";
 import { RootError } from "./errors.ts";
 import type { Backup } from "./backup.ts";
 import { noReplicaParent } from "../loop/check_roots.ts";
-import { ownersKept, probeChown } from "./owner.ts";
-import { mtimeTick, probeMtimeTick } from "./mtime_tick.ts";
+import { Owners } from "./owner.ts";
+import { MtimeTicks } from "./mtime_tick.ts";
 import { Pool } from "../speed/pool.ts";
-import { localLister, prefetchSource } from "../speed/prefetch.ts";
+import { prefetchSource } from "../speed/prefetch.ts";
 import { HardLinks } from "./hard_links.ts";
 import { SetAside } from "../speed/set_aside.ts";
 import { resolve } from "node:path";
@@ -96,6 +98,12 @@ export interface SyncOptions {
    * `exclude` must be the filter rules behind `excluded`. Worth it for full cycles.
    */
   prefetch?: { exclude: string[] };
+  /** The engine behind the seam (default portable; see fs/open.ts). */
+  engine?: "portable" | "native";
+  /** What the run learned about `chown` (default: learned afresh by this cycle). */
+  owners?: Owners;
+  /** The mtime granularities the run learned (default: learned afresh by this cycle). */
+  ticks?: MtimeTicks;
   /**
    * Copy small files on the process's worker threads (see copier.ts) once a
    * cycle has copied many of them inline. Worth it for full cycles.
@@ -129,6 +137,18 @@ export interface SyncOptions {
  * @returns The cycle's counts.
  */
 export async function syncTree(options: SyncOptions): Promise<SyncStats> {
+  const fs = await openEngine(options.engine ?? "portable", {
+    source: resolve(options.source),
+    replica: resolve(options.replica),
+  });
+  try {
+    return await syncWith(fs, options);
+  } finally {
+    fs.close();
+  }
+}
+
+async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats> {
   const stats = emptyStats();
   const onEvent = options.onEvent;
   const dryRun = options.dryRun ?? false;
@@ -136,10 +156,13 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   // calls getcwd() for every relative path it is given.
   const source = resolve(options.source);
   const replica = resolve(options.replica);
+  const ticks = options.ticks ?? new MtimeTicks();
   const ctx: WalkContext = {
     source,
     replica,
     dryRun,
+    fs,
+    owners: options.owners ?? new Owners(),
     checksum: options.checksum ?? false,
     excluded: options.excluded ?? (() => false),
     deleteExcluded: options.deleteExcluded ?? false,
@@ -152,9 +175,10 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     onPlan: options.onPlan,
     warned: options.warned ?? new Set(),
     pool: new Pool(options.concurrency ?? 8),
-    lister: localLister(source),
+
     links: options.hardLinks ? new HardLinks() : undefined,
-    copyWorkers: options.copyWorkers ?? false,
+    // The copy workers run the portable engine's copy (by paths) on their own threads.
+    copyWorkers: (options.copyWorkers ?? false) && fs.name === "portable",
     inlineCopies: 0,
     pending: new Set(),
     inflight: new Set(),
@@ -207,29 +231,30 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     ctx.sourceDev = Deno.statSync(source).dev;
     if (dstRoot) ctx.replicaDev = Deno.statSync(replica).dev;
   }
+  const sourceRoot: Folder = { side: "source", rel: "", abs: source, seen: srcRoot, root: true };
   const root: DirRef = {
+    side: "replica",
     rel: "",
     abs: replica,
     seen: dstRoot ?? { ...srcRoot, mode: 0o700 },
     root: true,
+    source: sourceRoot,
   };
   try {
     const wanted = (options.start ?? "").replace(/^\/+|\/+$/g, "");
-    const start = created || !dstRoot
-      ? { src: srcRoot, dir: root }
-      : reachStart(ctx, srcRoot, root, wanted);
+    const start = created || !dstRoot ? { src: srcRoot, dir: root } : reachStart(ctx, root, wanted);
     // A start folder not reached: its nearest good ancestor is synced instead, shallow.
     if (start.dir.rel !== wanted) ctx.shallow = true;
     const found = start.dir.seen; // As found: what its metadata is compared with.
     let probed = false;
     if (!dryRun && dstRoot) {
       // Owners of entries already there are mirrored only once chown is known to work.
-      probeChown(start.dir);
-      if (!probeMtimeTick(start.dir) && (start.dir.seen.mode & 0o200) === 0) {
-        probeReadOnly(start.dir); // A read-only replica folder (a 0555 source root mirrored).
+      ctx.owners.probe(fs, start.dir);
+      if (!ticks.probe(fs, start.dir) && (start.dir.seen.mode & 0o200) === 0) {
+        probeReadOnly(ctx, ticks, start.dir); // A read-only replica folder (a 0555 source root mirrored).
       }
       try {
-        start.dir.seen = lookAgain(start.dir);
+        start.dir.seen = lookAgain(ctx, start.dir);
       } catch (error) {
         if (start.dir.root) throw new RootError("replica", replica, error);
         fail(ctx, start.dir.rel, "dir", "cannot read replica directory", error);
@@ -239,11 +264,11 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
       probed = start.dir.seen.mtimeMs !== found.mtimeMs;
     }
     ctx.mtimeWindowMs = Math.max(
-      mtimeTick(start.dir.seen.dev) - 1,
+      ticks.of(start.dir.seen.dev) - 1,
       options.modifyWindowMs ?? 0,
     );
     const scanned = created || !dstRoot ? undefined : found;
-    if (options.prefetch) {
+    if (options.prefetch && fs.name === "portable") {
       ctx.lister = prefetchSource(
         source,
         start.dir.rel,
@@ -256,7 +281,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
       await walkDir(ctx, start.src, start.dir, scanned, created || !dstRoot, probed);
       if (!ctx.signal?.aborted) options.onWalked?.();
     } finally {
-      ctx.lister.close();
+      ctx.lister?.close();
       // Copies still set aside are released (and give up) at once when the cycle stopped;
       // otherwise each runs once due, and `finish` waits for them.
       if (ctx.signal?.aborted) ctx.settle.flush();
@@ -285,17 +310,14 @@ const SOURCE_MOUNT = "another filesystem is mounted here (--one-file-system): th
   "mirrored, not its contents";
 
 /**
- * Lists a replica directory once the process is inside it and has checked it
- * by inode (see `inDir`), by the real path `getcwd` gives: relative names
- * would cost a `getcwd` per entry. A listing redirected by a swap in between
- * leads to nothing, since every change re-checks its target by inode in the
- * real folder first. One the process may not enter or
+ * Lists a replica folder through the engine. One the process may not enter or
  * list (mode 000, say: a non-root user's own) is given owner permissions
  * first, like a read-only one, and its mode is set back after its contents.
  */
 function readReplica(ctx: WalkContext, dir: DirRef): DirListing | undefined {
+  const self = { dir, name: ".", seen: dir.seen };
   try {
-    return inDir(dir, () => listDir(Deno.cwd()));
+    return ctx.fs.list(dir);
   } catch (error) {
     let cause = error;
     if (
@@ -303,14 +325,14 @@ function readReplica(ctx: WalkContext, dir: DirRef): DirListing | undefined {
       (dir.seen.mode & 0o700) !== 0o700
     ) {
       try {
-        onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode | 0o700));
+        ctx.fs.setAttrs(self, { mode: dir.seen.mode | 0o700 });
         dir.loosened = true;
-        return inDir(dir, () => listDir(Deno.cwd()));
+        return ctx.fs.list(dir);
       } catch (again) {
         cause = again;
         if (dir.loosened) {
           try {
-            onDir(dir, (path) => Deno.chmodSync(path, dir.seen.mode)); // As it was.
+            ctx.fs.setAttrs(self, { mode: dir.seen.mode }); // As it was.
             dir.loosened = false;
           } catch {
             // Its next cycle sets its mode.
@@ -348,7 +370,7 @@ async function walkDir(
   const rel = dir.rel;
   let src: DirListing;
   try {
-    src = enter ? await ctx.lister.list(rel) : EMPTY;
+    src = !enter ? EMPTY : ctx.lister ? await ctx.lister.list(rel) : ctx.fs.list(dir.source!);
   } catch (error) {
     fail(ctx, rel, "dir", "cannot read source directory", error);
     return; // Nothing under an unreadable source directory is touched.
@@ -378,7 +400,7 @@ async function walkDir(
     excluded: ctx.excluded,
     deleteExcluded: ctx.deleteExcluded,
     deletes: ctx.deletes,
-    owners: ownersKept(),
+    owners: ctx.owners.kept(),
     protect,
     links: ctx.links?.anchors,
     mtimeWindowMs: ctx.mtimeWindowMs,
@@ -405,12 +427,22 @@ async function walkDir(
       if (refusedDir(ctx, action.path, action.src, "source")) continue;
       const child = action.dst ?? made.get(action.path);
       if (action.dst === undefined || !ctx.shallow) {
+        const source: Folder = {
+          side: "source",
+          rel: action.path,
+          abs: ctx.source + "/" + action.path,
+          seen: action.src,
+          root: false,
+          parent: dir.source,
+        };
         const childRef: DirRef = {
+          side: "replica",
           rel: action.path,
           abs: ctx.replica + "/" + action.path,
           seen: child ?? { ...action.src, mode: 0o700 },
           root: false,
           parent: dir,
+          source,
         };
         if (action.dst && refusedDir(ctx, action.path, action.dst, "replica")) continue;
         if (action.dst && mountedReplica(ctx, action.path, action.dst)) continue;
@@ -423,7 +455,7 @@ async function walkDir(
     }
     if (action.op === "dirmeta") continue; // Never planned here (see planDirMeta below).
     // --hard-links: the file a group's members are linked to, and the members.
-    const anchor = ctx.links?.begin(action);
+    const anchor = ctx.links?.begin(action, dir);
     if (action.op === "anchor") continue;
     if (action.op === "link") {
       changed = true;
@@ -473,7 +505,7 @@ async function walkDir(
   const fix = () => {
     if (ctx.signal?.aborted && !dir.loosened) return;
     const changes = changed || dir.loosened === true;
-    const meta = planDirMeta(rel, srcDir, scanned, changes, ownersKept(), ctx.mtimeWindowMs);
+    const meta = planDirMeta(rel, srcDir, scanned, changes, ctx.owners.kept(), ctx.mtimeWindowMs);
     if (meta?.op === "dirmeta") applyDirMeta(ctx, meta, dir);
   };
   if (tasks.length === 0) fix();

@@ -10,14 +10,17 @@
 import { copyFileAtomicSync } from "../engine/copy_file_atomic.ts";
 import type { CopyReply, WorkerJob } from "./copier.ts";
 import { toErrorInfo } from "../engine/errors.ts";
-import { chownLearned } from "../engine/owner.ts";
+import { Owners } from "../engine/owner.ts";
+
+/** What this worker learns about chown, reported back with each copy. */
+const owners = new Owners();
 
 self.onmessage = (event: MessageEvent<WorkerJob[]>) => {
   const replies: CopyReply[] = [];
   for (const { id, job } of event.data) {
     try {
-      copyFileAtomicSync(job, false); // A worker never changes the process's directory.
-      replies.push({ id, chown: chownLearned() });
+      copyFileAtomicSync(job, owners, false); // A worker never changes the process's directory.
+      replies.push({ id, chown: owners.learned() });
     } catch (error) {
       replies.push({ id, error: toErrorInfo(error) });
     }

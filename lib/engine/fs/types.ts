@@ -15,6 +15,8 @@
  * @module
  */
 import type { Entry } from "../types.ts";
+import type { Owners } from "../owner.ts";
+import type { BackupTarget } from "../backup.ts";
 
 /** What an entry is expected to be: an entry as scanned (kind, dev, ino), or absent. */
 export type Seen = Pick<Entry, "kind" | "dev" | "ino"> | undefined;
@@ -38,6 +40,8 @@ export interface Folder {
   parent?: Folder;
   /** Set once its mode was widened so that its contents can change. */
   loosened?: boolean;
+  /** For a replica folder the walk syncs: the source folder it mirrors. */
+  source?: Folder;
 }
 
 /** The name of one entry in a folder, and what it must be. */
@@ -77,14 +81,17 @@ export interface Attrs {
 
 /** One file copy into the replica, atomic: a temporary name, then a rename over `to.name`. */
 export interface CopyIn {
-  /** The source file and what the scan saw (it must still be that regular file). */
+  /** The source file and what the scan saw (it must still be that regular file, unchanged). */
   from: { dir: Folder; name: string; entry: Entry };
   /** Where it goes, and what the scan saw there. */
   to: At;
-  /** Owner, mode and times the copy gets before the rename (see `Attrs`). */
-  attrs: (made: Entry) => Attrs;
-  /** Called with the entry about to be replaced, right before the rename (the backup copy). */
-  beforeReplace?: () => void;
+  /**
+   * Whether owners are kept: the copy gets the source's owner when a `chown`
+   * works, and its mode by `targetMode` (mode.ts) for the owner it ends with.
+   */
+  owners: Owners;
+  /** `--backup_dir`: the entry replaced is kept here, right before the rename. */
+  backup?: BackupTarget;
   /** Holds the temporary path while the copy is under way (progress, abandoning). */
   inflight?: Set<string>;
 }
@@ -101,6 +108,8 @@ export interface FileSystem {
   readonly name: "portable" | "native";
   /** Lists a folder: every entry `lstat`ed, link targets read. Throws when the folder cannot be read. */
   list(dir: Folder): DirListing;
+  /** The entry at `name` now, whatever it is (no link followed); undefined when there is none. */
+  lstat(dir: Folder, name: string): Entry | undefined;
   /** The entry at `name` now (no link followed); throws `ChangedError` unless it is `seen`. */
   check(at: At): Entry | undefined;
   /** Creates a private (0700) folder at a free name. */
@@ -109,14 +118,19 @@ export interface FileSystem {
   setAttrs(at: At, attrs: Attrs): void;
   /** Removes one entry (a file, link, or empty folder) that must still be `seen`. */
   remove(at: At): void;
-  /** Moves an entry that must still be `seen` to a free name in another folder (the backup). */
-  rename(from: At, to: At): void;
-  /** Creates or replaces a link, atomically. */
-  symlink(at: At, target: string, beforeReplace?: () => void): void;
+  /** Creates an empty private (0600) file at a free name with these times; returns it as read back. */
+  touch(at: At, times: NonNullable<Attrs["times"]>): Entry;
+  /** Creates or replaces a link, atomically (`backup`: the entry replaced is kept there). */
+  symlink(at: At, target: string, backup?: BackupTarget): void;
   /** Makes `at` a hard link of `anchor` (which must still be the file seen), atomically. */
-  link(anchor: At, at: At, beforeReplace?: () => void): Made;
+  link(anchor: At, at: At, backup?: BackupTarget): void;
   /** Copies a source file into the replica, atomically. */
   copy(job: CopyIn): Promise<Made>;
-  /** Compares a source file with a replica file byte by byte. */
+  /**
+   * Compares a source file with a replica file byte by byte (each must still
+   * be the file seen); throws `UnreadableError` when the replica file may not be read.
+   */
   sameContent(a: At, b: At): Promise<boolean>;
+  /** Releases what the engine holds (folder handles); the cycle's last call. */
+  close(): void;
 }
