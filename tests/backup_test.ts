@@ -10,7 +10,7 @@ import {
   checkBackupTarget,
   cycleBackup,
 } from "../lib/engine/backup.ts";
-import { SafetyError } from "../lib/loop/check_roots.ts";
+import { SafetyError } from "../lib/engine/errors.ts";
 import { checkReplicaMount, isMountPoint, mountOf } from "../lib/loop/volume.ts";
 import { tempDirs } from "./helpers.ts";
 

@@ -3,6 +3,8 @@
  * and one info line at most an hour counts them. The hour is simulated with an injected clock;
  * the cycles are real (runCycle over real trees, logging to a real file).
  */
+import { Owners } from "../lib/engine/owner.ts";
+import { MtimeTicks } from "../lib/engine/mtime_tick.ts";
 import assert from "node:assert/strict";
 import { QuietCycles } from "../lib/loop/quiet_cycles.ts";
 import { parseCommandLine } from "../lib/config/cli.ts";
@@ -59,6 +61,8 @@ Deno.test("quiet cycles: a busy hour logs every cycle at info, an idle hour one 
     signal: new AbortController().signal,
     warned: new Set(),
     cycle: 0,
+    owners: new Owners(),
+    ticks: new MtimeTicks(),
     quiet: new QuietCycles(() => clock.now),
   };
   const info = `${t.dir}/info.log`;

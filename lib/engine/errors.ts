@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { basename, dirname, resolve } from "node:path";
 
 /** Raised when a source file changed while it was being copied; the copy is discarded. */
 export class SourceChangedError extends Error {
@@ -158,4 +159,33 @@ export function reviveError(info: ErrorInfo): Error {
   error.name = info.name;
   if (info.code) (error as { code?: string }).code = info.code;
   return error;
+}
+
+/** A check refused to run the cycle. The message says what and what to do. */
+export class SafetyError extends Error {
+  /** @param message One line: what is wrong, on which path, what to do. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SafetyError";
+  }
+}
+
+/**
+ * The refusal for a replica whose parent folder is missing.
+ *
+ * @example Usage
+ * ```ts
+ * import { noReplicaParent } from "./errors.ts";
+ * noReplicaParent("/mnt/backup/replica").message;
+ * ```
+ *
+ * @param replica The replica path.
+ * @returns The error to throw.
+ */
+export function noReplicaParent(replica: string): SafetyError {
+  const absolute = resolve(replica);
+  return new SafetyError(
+    `The replica's folder '${dirname(absolute)}' does not exist (is its volume mounted?): ` +
+      `foldersync creates only '${basename(absolute)}' itself`,
+  );
 }

@@ -20,9 +20,8 @@ import { lookAgain, probeReadOnly, reachStart, rootIdentities } from "./start.ts
 import { DeleteBudget } from "./remove.ts";
 import { coded, fail, mountedReplica, refusedDir, skip } from "./report.ts";
 import { leaveReplica } from "./in_dir.ts";
-import { RootError } from "./errors.ts";
+import { noReplicaParent, RootError } from "./errors.ts";
 import type { Backup } from "./backup.ts";
-import { noReplicaParent } from "../loop/check_roots.ts";
 import { Owners } from "./owner.ts";
 import { MtimeTicks } from "./mtime_tick.ts";
 import { Pool } from "../speed/pool.ts";

@@ -4,17 +4,8 @@
  * @module
  */
 import { basename, dirname, resolve, sep } from "node:path";
-import { RootError } from "../engine/errors.ts";
+import { noReplicaParent, RootError, SafetyError } from "../engine/errors.ts";
 import { checkReplicaMount, requireMountPoint } from "./volume.ts";
-
-/** A check refused to run the cycle. The message says what and what to do. */
-export class SafetyError extends Error {
-  /** @param message One line: what is wrong, on which path, what to do. */
-  constructor(message: string) {
-    super(message);
-    this.name = "SafetyError";
-  }
-}
 
 /** The paths of a run that must not overlap: the two trees and the files and folder of ours. */
 export interface RunPaths {
@@ -85,26 +76,6 @@ function missingReplica(replica: string): void {
   if (!parentInfo.isDirectory) {
     throw new SafetyError(`The replica's folder '${parent}' is not a directory`);
   }
-}
-
-/**
- * The refusal for a replica whose parent folder is missing.
- *
- * @example Usage
- * ```ts
- * import { noReplicaParent } from "./check_roots.ts";
- * noReplicaParent("/mnt/backup/replica").message;
- * ```
- *
- * @param replica The replica path.
- * @returns The error to throw.
- */
-export function noReplicaParent(replica: string): SafetyError {
-  const absolute = resolve(replica);
-  return new SafetyError(
-    `The replica's folder '${dirname(absolute)}' does not exist (is its volume mounted?): ` +
-      `foldersync creates only '${basename(absolute)}' itself`,
-  );
 }
 
 /** Resolves symlinks in the part of `path` that exists; the rest is appended. */

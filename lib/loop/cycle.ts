@@ -7,7 +7,8 @@
  */
 import type { Config } from "../config/cli.ts";
 import type { LoopOptions } from "./run_loop.ts";
-import { type CheckedRoots, checkRoots, SafetyError } from "./check_roots.ts";
+import { type CheckedRoots, checkRoots } from "./check_roots.ts";
+import { SafetyError } from "../engine/errors.ts";
 import { explain, RootError } from "../engine/errors.ts";
 import { cycleBackup, pruneBackups, PruneError } from "../engine/backup.ts";
 import { makeExcludeMatcher } from "../engine/exclude.ts";
@@ -19,6 +20,8 @@ import type { ProgressLine } from "../report/progress.ts";
 import { isQuiet, type QuietCycles } from "./quiet_cycles.ts";
 import { type SyncOptions, syncTree } from "../engine/sync_tree.ts";
 import { emptyStats, type SyncStats } from "../engine/types.ts";
+import type { Owners } from "../engine/owner.ts";
+import type { MtimeTicks } from "../engine/mtime_tick.ts";
 
 /** State kept across the cycles of one process. */
 export interface LoopState {
@@ -30,6 +33,10 @@ export interface LoopState {
   warned: Set<string>;
   /** Number of the last cycle run. */
   cycle: number;
+  /** What the run learned about `chown`. */
+  owners: Owners;
+  /** The mtime granularities the run learned, by replica filesystem. */
+  ticks: MtimeTicks;
   /** The live progress line, on a terminal. */
   progress?: ProgressLine;
   /** The replica's lock, held from the first cycle that finds the replica until the process ends. */
@@ -71,9 +78,13 @@ export interface CycleResult {
  * ```ts
  * import { runCycle } from "./cycle.ts";
  * import { parseCommandLine } from "../config/cli.ts";
+ * import { Owners } from "../engine/owner.ts";
+ * import { MtimeTicks } from "../engine/mtime_tick.ts";
  * const command = parseCommandLine(["--source_path", "lib", "--replica_path", "/tmp/r"]);
  * if (command.kind === "run") {
- *   await runCycle(command.config, { signal: new AbortController().signal, warned: new Set(), cycle: 0 });
+ *   const signal = new AbortController().signal;
+ *   const learned = { owners: new Owners(), ticks: new MtimeTicks() };
+ *   await runCycle(command.config, { signal, warned: new Set(), cycle: 0, ...learned });
  * }
  * ```
  *
@@ -171,6 +182,8 @@ export async function runCycle(
     signal: state.signal,
     warned: state.warned,
     oneFileSystem: config.oneFileSystem,
+    owners: state.owners,
+    ticks: state.ticks,
   };
   let deletes = true;
   let ok = true;

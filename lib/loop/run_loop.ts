@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { Owners } from "../engine/owner.ts";
+import { MtimeTicks } from "../engine/mtime_tick.ts";
 import type { Config } from "../config/cli.ts";
 import { makeExcludeMatcher } from "../engine/exclude.ts";
 import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
@@ -98,6 +100,8 @@ export async function runLoop(
     signal,
     warned: new Set(),
     cycle: 0,
+    owners: new Owners(),
+    ticks: new MtimeTicks(),
     progress: options.progress,
     speed: options.speed,
     holderLog: options.holderLog,

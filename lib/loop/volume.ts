@@ -17,7 +17,8 @@
  * @module
  */
 import { dirname } from "node:path";
-import { inside, realish, SafetyError } from "./check_roots.ts";
+import { inside, realish } from "./check_roots.ts";
+import { SafetyError } from "../engine/errors.ts";
 
 /**
  * Tells whether `path` is a mount point: `/`, or a directory on another
