@@ -16,7 +16,6 @@ import {
 } from "./copy_file_atomic.ts";
 import { noteChown } from "./owner.ts";
 import { settleDelay } from "./settle.ts";
-import { sharedCopier } from "../speed/copier.ts";
 import { backupPath, type BackupTarget, shownBackup } from "./backup.ts";
 import { coded, fail } from "./report.ts";
 import { loosenDir } from "./loosen.ts";
@@ -135,7 +134,7 @@ export async function applyCopy(
     return await ctx.pool.run(() => copyFileAtomic(job, ctx.inflight).then(copied, failed));
   }
   const workers = ctx.copyWorkers && !extra.made && ctx.inlineCopies >= COPIER_AFTER;
-  const copier = workers ? sharedCopier() : undefined;
+  const copier = workers ? ctx.speed?.copier() : undefined;
   if (copier) {
     const { done } = await copier.submit(job);
     return {

@@ -24,7 +24,8 @@ import { noReplicaParent } from "../loop/check_roots.ts";
 import { ownersKept, probeChown } from "./owner.ts";
 import { mtimeTick, probeMtimeTick } from "./mtime_tick.ts";
 import { Pool } from "../speed/pool.ts";
-import { localLister, prefetchSource } from "../speed/prefetch.ts";
+import { localLister } from "../speed/prefetch.ts";
+import type { Speed } from "../speed/speed.ts";
 import { HardLinks } from "./hard_links.ts";
 import { SetAside } from "../speed/set_aside.ts";
 import { resolve } from "node:path";
@@ -92,15 +93,17 @@ export interface SyncOptions {
    */
   shallow?: boolean;
   /**
-   * List the source on a worker thread, ahead of the sync (see prefetch.ts);
+   * List the source on `speed`'s worker thread, ahead of the sync (see prefetch.ts);
    * `exclude` must be the filter rules behind `excluded`. Worth it for full cycles.
    */
   prefetch?: { exclude: string[] };
   /**
-   * Copy small files on the process's worker threads (see copier.ts) once a
+   * Copy small files on `speed`'s worker threads (see copier.ts) once a
    * cycle has copied many of them inline. Worth it for full cycles.
    */
   copyWorkers?: boolean;
+  /** The run's worker threads (see speed.ts); without them everything runs on this thread. */
+  speed?: Speed;
 }
 
 /**
@@ -155,6 +158,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     lister: localLister(source),
     links: options.hardLinks ? new HardLinks() : undefined,
     copyWorkers: options.copyWorkers ?? false,
+    speed: options.speed,
     inlineCopies: 0,
     pending: new Set(),
     inflight: new Set(),
@@ -243,12 +247,11 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
       options.modifyWindowMs ?? 0,
     );
     const scanned = created || !dstRoot ? undefined : found;
-    if (options.prefetch) {
-      ctx.lister = prefetchSource(
+    if (options.prefetch && options.speed) {
+      ctx.lister = options.speed.lister(
         source,
         start.dir.rel,
         options.prefetch.exclude,
-        undefined,
         ctx.sourceDev,
       );
     }
