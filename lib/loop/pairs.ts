@@ -3,7 +3,7 @@
  * command line: each has its own lock, schedule, watch, health file and cycle
  * numbers, and its log lines carry its name. Their cycles run one at a time:
  * the engine changes the process's working directory during a cycle
- * (lib/engine/in_dir.ts) and shares its workers (lib/speed/prefetch.ts, lib/speed/copier.ts), so
+ * (lib/engine/in_dir.ts) and shares the run's workers (lib/speed/speed.ts), so
  * a cycle that falls due while another pair's runs waits for it.
  *
  * @module
