@@ -17,12 +17,9 @@ import {
 } from "./config/config_file.ts";
 import { checkHealth } from "./loop/health.ts";
 import {
-  closeLogging,
-  flushConsole,
   LogFileError,
+  type Logging,
   logMessage,
-  reopenLogFile,
-  setConsoleGuard,
   setupLogging,
   withPair,
 } from "./report/logging.ts";
@@ -30,9 +27,7 @@ import { canCreateSymlinks, missingPermission } from "./config/permissions.ts";
 import { createProgressLine, type ProgressLine } from "./report/progress.ts";
 import { formatDuration } from "./report/duration.ts";
 import { commandLinePairName, runPairs } from "./loop/pairs.ts";
-import type { SpeedMechanisms } from "./loop/cycle.ts";
-import { stopPrefetchWorker } from "./speed/prefetch.ts";
-import { stopSharedCopier } from "./speed/copier.ts";
+import { Speed, type SpeedMechanisms } from "./speed/speed.ts";
 import { resolve } from "node:path";
 
 /**
@@ -66,7 +61,7 @@ export async function main(
       stop.abort(name); // The reason names the signal in the "interrupted" line.
     } else {
       live.progress?.stop(); // Erased, so the shell's prompt does not land after it.
-      flushConsole();
+      live.logging?.flushConsole();
       Deno.exit(130); // A second signal: the user insists.
     }
   };
@@ -74,10 +69,14 @@ export async function main(
   // nohup) it is logrotate's reload: new lines go to a new file.
   const terminal = Deno.stdin.isTerminal() || Deno.stdout.isTerminal() ||
     Deno.stderr.isTerminal();
+  const reopen = (reason: string) =>
+    live.logging
+      ? live.logging.reopen(reason)
+      : logMessage("info", `${reason} received: no --log_file to reopen`);
   const signals: [Deno.Signal, () => void][] = [
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
-    ["SIGHUP", terminal ? onSignal("SIGHUP") : () => void reopenLogFile("SIGHUP")],
+    ["SIGHUP", terminal ? onSignal("SIGHUP") : () => void reopen("SIGHUP")],
   ];
   for (const [sig, handler] of signals) Deno.addSignalListener(sig, handler);
   // Those that came while the program loaded, now that they can be handled.
@@ -93,6 +92,8 @@ export async function main(
 interface Live {
   /** The progress line, while one is drawn. */
   progress?: ProgressLine;
+  /** The run's logging, once set up. */
+  logging?: Logging;
 }
 
 /** Everything {@linkcode main} does once signals are handled; `stop` aborts on SIGINT or SIGTERM. */
@@ -185,8 +186,9 @@ async function run(
   }
   // The whole process's settings are the same in every pair (lib/config/config_file.ts PROCESS_KEYS).
   const config = pairs[0].config;
+  let logging: Logging;
   try {
-    await setupLogging({
+    logging = await setupLogging({
       logFile: config.logFile,
       level: config.logLevel,
       format: config.logFormat,
@@ -197,6 +199,7 @@ async function run(
     console.error(`foldersync: ${error.message}`);
     return 1;
   }
+  live.logging = logging;
 
   if (!canCreateSymlinks()) {
     logMessage(
@@ -227,14 +230,15 @@ async function run(
   // The live progress line: on a terminal only, never in the log file.
   const progress = config.progress && Deno.stderr.isTerminal() ? createProgressLine() : undefined;
   live.progress = progress;
-  setConsoleGuard(progress?.around);
+  logging.setConsoleGuard(progress?.around);
+  const workers = new Speed(speed);
   let code: number;
   try {
     code = await runPairs(pairs, stop, {
       named,
       progress,
       metricsFile: config.metricsFile,
-      speed,
+      speed: workers,
     });
     if (stop.aborted) logMessage("info", "stopped");
   } catch (error) {
@@ -245,10 +249,10 @@ async function run(
     code = 1;
   } finally {
     progress?.stop();
-    setConsoleGuard(undefined);
-    stopPrefetchWorker();
-    stopSharedCopier();
-    await closeLogging();
+    logging.setConsoleGuard(undefined);
+    workers.close();
+    live.logging = undefined;
+    await logging.close();
   }
   return code;
 }

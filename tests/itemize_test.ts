@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { itemizeCode, itemizeName, type ItemUpdate } from "../lib/engine/itemize.ts";
 import { parseCommandLine } from "../lib/config/cli.ts";
 import { changesOf, planDir, planDirMeta } from "../lib/engine/plan.ts";
-import { closeLogging, itemizedText, logEvent, setupLogging } from "../lib/report/logging.ts";
+import { itemizedText, logEvent, setupLogging } from "../lib/report/logging.ts";
 import type { Entry, EntryKind, SyncEvent } from "../lib/engine/types.ts";
 import { entry as e } from "./fixtures.ts";
 import { syncOnce, tempDirs, writeTree } from "./helpers.ts";
@@ -204,11 +204,16 @@ for (const row of textRows) {
 
 Deno.test("logEvent: an itemized line at info with the code in JSON; none where rsync has none", async () => {
   using t = tempDirs();
-  await setupLogging({ logFile: t.log, level: "debug", format: "text", console: false });
+  const textLog = await setupLogging({
+    logFile: t.log,
+    level: "debug",
+    format: "text",
+    console: false,
+  });
   logEvent({ action: "copy", path: "a", kind: "file", bytes: 1, itemize: ">f+++++++++" });
   logEvent({ action: "remove", path: "typ", kind: "file", itemize: "" });
   logEvent({ action: "copy", path: "b", kind: "file", bytes: 1 });
-  await closeLogging();
+  await textLog.close();
   const lines = Deno.readTextFileSync(t.log).trim().split("\n").map((l) => l.slice(25));
   assert.deepEqual(lines, [
     "INFO  >f+++++++++ a",
@@ -217,9 +222,14 @@ Deno.test("logEvent: an itemized line at info with the code in JSON; none where 
   ]);
 
   const json = `${t.dir}/logs/json.log`;
-  await setupLogging({ logFile: json, level: "info", format: "json", console: false });
+  const jsonLog = await setupLogging({
+    logFile: json,
+    level: "info",
+    format: "json",
+    console: false,
+  });
   logEvent({ action: "update", path: "a", kind: "file", bytes: 1, itemize: ">f..t......" });
-  await closeLogging();
+  await jsonLog.close();
   const object = JSON.parse(Deno.readTextFileSync(json));
   assert.equal(object.itemize, ">f..t......");
   assert.equal(object.path, "a");

@@ -8,10 +8,9 @@ import { MtimeTicks } from "../lib/engine/mtime_tick.ts";
 import assert from "node:assert/strict";
 import { QuietCycles } from "../lib/loop/quiet_cycles.ts";
 import { parseCommandLine } from "../lib/config/cli.ts";
-import { closeLogging, logQuietCycles, setupLogging } from "../lib/report/logging.ts";
+import { type Logging, logQuietCycles, setupLogging } from "../lib/report/logging.ts";
 import { type LoopState, runCycle } from "../lib/loop/run_loop.ts";
-import { stopPrefetchWorker } from "../lib/speed/prefetch.ts";
-import { stopSharedCopier } from "../lib/speed/copier.ts";
+import { Speed } from "../lib/speed/speed.ts";
 import { tempDirs, writeTree } from "./helpers.ts";
 
 const MINUTE = 60_000;
@@ -19,12 +18,17 @@ const HOUR = 60 * MINUTE;
 
 Deno.test("logQuietCycles: the span as a person says it", async () => {
   using t = tempDirs();
-  await setupLogging({ logFile: t.log, level: "info", format: "text", console: false });
+  const logging = await setupLogging({
+    logFile: t.log,
+    level: "info",
+    format: "text",
+    console: false,
+  });
   logQuietCycles(57, HOUR + 20_000);
   logQuietCycles(1, 45 * MINUTE);
   logQuietCycles(12, 25_000);
   logQuietCycles(130, 2 * HOUR + 10 * MINUTE);
-  await closeLogging();
+  await logging.close();
   const lines = Deno.readTextFileSync(t.log).trim().split("\n").map((l) => l.slice(25));
   assert.deepEqual(lines, [
     "INFO  57 quiet cycles in the last hour: nothing changed",
@@ -57,8 +61,11 @@ Deno.test("quiet cycles: a busy hour logs every cycle at info, an idle hour one 
   assert.equal(command.kind, "run");
   const config = command.config;
   const clock = { now: 0 };
+  // The run's workers, as lib/main.ts gives them: whole-tree cycles list and copy on them.
+  using speed = new Speed();
   const state: LoopState = {
     signal: new AbortController().signal,
+    speed,
     warned: new Set(),
     cycle: 0,
     owners: new Owners(),
@@ -67,8 +74,9 @@ Deno.test("quiet cycles: a busy hour logs every cycle at info, an idle hour one 
   };
   const info = `${t.dir}/info.log`;
   const debug = `${t.dir}/debug.log`;
+  let logging: Logging | undefined;
   try {
-    await setupLogging({ logFile: info, level: "info", format: "text", console: false });
+    logging = await setupLogging({ logFile: info, level: "info", format: "text", console: false });
     // A busy hour: a file is added before every cycle (dated a minute ago: no settle wait).
     await hour(state, config, clock, 60, (i) => {
       Deno.writeTextFileSync(`${t.src}/n${i}`, `${i}`);
@@ -77,7 +85,7 @@ Deno.test("quiet cycles: a busy hour logs every cycle at info, an idle hour one 
     });
     // An idle hour and its last minute (the line comes at the first quiet cycle an hour on).
     await hour(state, config, clock, 61, () => {});
-    await closeLogging();
+    await logging.close();
     const all = Deno.readTextFileSync(info).trim().split("\n");
     const end = all.findIndex((l) => / cycle 60 done /.test(l)) + 1;
     const busy = all.slice(0, end);
@@ -90,19 +98,22 @@ Deno.test("quiet cycles: a busy hour logs every cycle at info, an idle hour one 
     assert.match(idle[0], / INFO {2}61 quiet cycles in the last hour: nothing changed$/);
 
     // At debug, every summary is there; a failure is at error however idle the cycle.
-    await setupLogging({ logFile: debug, level: "debug", format: "text", console: false });
+    logging = await setupLogging({
+      logFile: debug,
+      level: "debug",
+      format: "text",
+      console: false,
+    });
     await hour(state, config, clock, 2, () => {});
     // A removal refused by --max-delete 0 fails the cycle, which changes nothing.
     Deno.writeTextFileSync(`${t.dst}/extra.txt`, "x");
     const failed = await runCycle({ ...config, maxDelete: 0 }, state);
     assert.equal(failed.ok, false);
-    await closeLogging();
+    await logging.close();
     const lines = Deno.readTextFileSync(debug).trim().split("\n");
     assert.equal(lines.filter((l) => / DEBUG cycle \d+ done in .* 0 errors, /.test(l)).length, 2);
     assert.match(lines.at(-1)!, / ERROR cycle 124 failed in .*, 0 removed, 0 skipped, 1 error, /);
   } finally {
-    await closeLogging();
-    stopPrefetchWorker();
-    stopSharedCopier();
+    await logging?.close();
   }
 });

@@ -13,6 +13,7 @@ import type { DeleteBudget } from "./remove.ts";
 import type { HardLinks } from "./hard_links.ts";
 import type { SourceLister } from "../speed/prefetch.ts";
 import type { SetAside } from "../speed/set_aside.ts";
+import type { Speed } from "../speed/speed.ts";
 
 /** A replica folder as the walk knows it (see the seam's `Folder`). */
 export type DirRef = Folder;
@@ -47,6 +48,8 @@ export interface ApplyContext {
   pool: Pool;
   /** Whether small copies may go to the worker threads once many were made. */
   copyWorkers: boolean;
+  /** The run's worker threads, if any (see speed.ts). */
+  speed?: Speed;
   /** Small copies made on this thread so far. */
   inlineCopies: number;
   /** Stops the cycle. */

@@ -12,7 +12,6 @@ import type { CopyIn } from "./fs/types.ts";
 import { copyJob } from "./fs/portable.ts";
 import { sourceOf } from "./apply.ts";
 import { settleDelay } from "./settle.ts";
-import { sharedCopier } from "../speed/copier.ts";
 import { backupPath, type BackupTarget, shownBackup } from "./backup.ts";
 import { coded, fail } from "./report.ts";
 import { loosenDir } from "./loosen.ts";
@@ -129,7 +128,7 @@ export async function applyCopy(
     return await ctx.pool.run(() => ctx.fs.copy(job).then(copied, failed));
   }
   const workers = ctx.copyWorkers && !extra.made && ctx.inlineCopies >= COPIER_AFTER;
-  const copier = workers ? sharedCopier() : undefined;
+  const copier = workers ? ctx.speed?.copier() : undefined;
   if (copier) {
     const { done } = await copier.submit(copyJob(job));
     return {

@@ -25,7 +25,7 @@ import type { Backup } from "./backup.ts";
 import { Owners } from "./owner.ts";
 import { MtimeTicks } from "./mtime_tick.ts";
 import { Pool } from "../speed/pool.ts";
-import { prefetchSource } from "../speed/prefetch.ts";
+import type { Speed } from "../speed/speed.ts";
 import { HardLinks } from "./hard_links.ts";
 import { SetAside } from "../speed/set_aside.ts";
 import { resolve } from "node:path";
@@ -93,7 +93,7 @@ export interface SyncOptions {
    */
   shallow?: boolean;
   /**
-   * List the source on a worker thread, ahead of the sync (see prefetch.ts);
+   * List the source on `speed`'s worker thread, ahead of the sync (see prefetch.ts);
    * `exclude` must be the filter rules behind `excluded`. Worth it for full cycles.
    */
   prefetch?: { exclude: string[] };
@@ -104,10 +104,12 @@ export interface SyncOptions {
   /** The mtime granularities the run learned (default: learned afresh by this cycle). */
   ticks?: MtimeTicks;
   /**
-   * Copy small files on the process's worker threads (see copier.ts) once a
+   * Copy small files on `speed`'s worker threads (see copier.ts) once a
    * cycle has copied many of them inline. Worth it for full cycles.
    */
   copyWorkers?: boolean;
+  /** The run's worker threads (see speed.ts); without them everything runs on this thread. */
+  speed?: Speed;
 }
 
 /**
@@ -178,6 +180,7 @@ async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats
     links: options.hardLinks ? new HardLinks() : undefined,
     // The copy workers run the portable engine's copy (by paths) on their own threads.
     copyWorkers: (options.copyWorkers ?? false) && fs.name === "portable",
+    speed: options.speed,
     inlineCopies: 0,
     pending: new Set(),
     inflight: new Set(),
@@ -267,12 +270,11 @@ async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats
       options.modifyWindowMs ?? 0,
     );
     const scanned = created || !dstRoot ? undefined : found;
-    if (options.prefetch && fs.name === "portable") {
-      ctx.lister = prefetchSource(
+    if (options.prefetch && options.speed && fs.name === "portable") {
+      ctx.lister = options.speed.lister(
         source,
         start.dir.rel,
         options.prefetch.exclude,
-        undefined,
         ctx.sourceDev,
       );
     }

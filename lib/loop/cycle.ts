@@ -22,13 +22,14 @@ import { type SyncOptions, syncTree } from "../engine/sync_tree.ts";
 import { emptyStats, type SyncStats } from "../engine/types.ts";
 import type { Owners } from "../engine/owner.ts";
 import type { MtimeTicks } from "../engine/mtime_tick.ts";
+import type { Speed } from "../speed/speed.ts";
 
 /** State kept across the cycles of one process. */
 export interface LoopState {
   /** Stops the loop and the cycle under way. */
   signal: AbortSignal;
-  /** The speed mechanisms of a whole-tree cycle (default: both on). */
-  speed?: SpeedMechanisms;
+  /** The run's worker threads, for whole-tree cycles (without them, all on this thread). */
+  speed?: Speed;
   /** Warnings already given (each special file is warned about once). */
   warned: Set<string>;
   /** Number of the last cycle run. */
@@ -305,19 +306,6 @@ function pruneOld(dir: string, keepSeconds: number, dryRun: boolean): void {
   }
 }
 
-/**
- * The two speed mechanisms of a whole-tree cycle: the source listed ahead on a worker
- * (lib/speed/prefetch.ts), and small files copied on two workers (lib/speed/copier.ts). Both are
- * on unless a caller says otherwise: `bench/variant.ts` switches one off to measure what it earns
- * (bench/README.md).
- */
-export interface SpeedMechanisms {
-  /** List the source ahead on a worker. */
-  prefetch: boolean;
-  /** Copy small files on workers. */
-  copyWorkers: boolean;
-}
-
 /** A directory a `--watch` cycle syncs: shallow (its own entries, new directories whole), or whole. */
 interface WatchDir {
   dir: string;
@@ -353,13 +341,14 @@ async function syncScope(
   config: Config,
   scope: readonly WatchDir[] | undefined,
   options: SyncOptions,
-  speed: SpeedMechanisms = { prefetch: true, copyWorkers: true },
+  speed: Speed | undefined,
 ): Promise<SyncStats> {
   if (scope === undefined) {
     return await syncTree({
       ...options,
-      prefetch: speed.prefetch ? { exclude: config.filters } : undefined,
-      copyWorkers: speed.copyWorkers,
+      prefetch: { exclude: config.filters },
+      copyWorkers: true,
+      speed,
     });
   }
   const total = emptyStats();

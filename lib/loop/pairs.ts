@@ -3,7 +3,7 @@
  * command line: each has its own lock, schedule, watch, health file and cycle
  * numbers, and its log lines carry its name. Their cycles run one at a time:
  * the engine changes the process's working directory during a cycle
- * (lib/engine/in_dir.ts) and shares its workers (lib/speed/prefetch.ts, lib/speed/copier.ts), so
+ * (lib/engine/in_dir.ts) and shares the run's workers (lib/speed/speed.ts), so
  * a cycle that falls due while another pair's runs waits for it.
  *
  * @module
@@ -14,7 +14,8 @@ import { lockReplica, ReplicaBusyError, type ReplicaLock } from "./lock.ts";
 import { logMessage, withPair } from "../report/logging.ts";
 import { createMetrics, type Metrics, type MetricsStatus } from "./metrics.ts";
 import type { ProgressLine } from "../report/progress.ts";
-import { type CycleResult, runLoop, type SpeedMechanisms } from "./run_loop.ts";
+import { type CycleResult, runLoop } from "./run_loop.ts";
+import { Speed } from "../speed/speed.ts";
 
 /** A folder pair to run. */
 export interface RunPair {
@@ -32,8 +33,8 @@ export interface RunPairsOptions {
   progress?: ProgressLine;
   /** `--metrics_file`. */
   metricsFile?: string;
-  /** The speed mechanisms of a whole-tree cycle (default: both on). */
-  speed?: SpeedMechanisms;
+  /** The run's worker threads, shared by the pairs (default: started here and stopped at the end). */
+  speed?: Speed;
 }
 
 /**
@@ -121,6 +122,8 @@ export async function runPairs(
       );
   metrics?.write();
 
+  using own = options.speed ? undefined : new Speed();
+  const speed = options.speed ?? own;
   // A pair that loses its replica to another process ends the run, as a lone one would.
   const ended = new AbortController();
   const signal = AbortSignal.any([stop, ended.signal]);
@@ -152,7 +155,7 @@ export async function runPairs(
       };
       const code = await runLoop(pair.config, signal, {
         progress: options.progress,
-        speed: options.speed,
+        speed,
         lock: locks[i],
         holderLog: holderLog(pair),
         aroundCycle: around,

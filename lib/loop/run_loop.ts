@@ -15,9 +15,10 @@ import { setLongTimeout } from "./long_timeout.ts";
 import type { ProgressLine } from "../report/progress.ts";
 import { QuietCycles } from "./quiet_cycles.ts";
 import { type SourceWatch, WatchError, watchSource } from "./watch.ts";
-import { type CycleResult, type LoopState, runCycle, type SpeedMechanisms } from "./cycle.ts";
+import { type CycleResult, type LoopState, runCycle } from "./cycle.ts";
+import { Speed } from "../speed/speed.ts";
 
-export { type CycleResult, type LoopState, runCycle, type SpeedMechanisms } from "./cycle.ts";
+export { type CycleResult, type LoopState, runCycle } from "./cycle.ts";
 
 /**
  * Waits `ms` milliseconds, or less if `signal` aborts. Any length works:
@@ -49,8 +50,8 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export interface LoopOptions {
   /** The live progress line, on a terminal. */
   progress?: ProgressLine;
-  /** The speed mechanisms of a whole-tree cycle (default: both on). */
-  speed?: SpeedMechanisms;
+  /** The run's worker threads (default: the loop starts its own, both mechanisms on, and stops them). */
+  speed?: Speed;
   /** The replica's lock, taken already (lib/loop/pairs.ts locks every pair before any runs). */
   lock?: ReplicaLock;
   /** Where the lock's holder record goes (beside this path), when not beside `--log_file`. */
@@ -96,6 +97,8 @@ export async function runLoop(
   signal: AbortSignal,
   options: LoopOptions = {},
 ): Promise<number> {
+  // Workers the loop starts are the loop's to stop; those it is given, the giver's.
+  using own = options.speed ? undefined : new Speed();
   const state: LoopState = {
     signal,
     warned: new Set(),
@@ -103,7 +106,7 @@ export async function runLoop(
     owners: new Owners(),
     ticks: new MtimeTicks(),
     progress: options.progress,
-    speed: options.speed,
+    speed: options.speed ?? own,
     holderLog: options.holderLog,
     aroundCycle: options.aroundCycle,
   };

@@ -6,83 +6,75 @@
  */
 
 const consoleEncoder = new TextEncoder();
-let consoleText = "";
-let consoleToStderr = false;
-let consoleTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** Console lines wait here until this many characters, or the next turn of the event loop. */
 const CONSOLE_BATCH = 16384;
 
 /**
- * Queues one line for the console (stderr for warnings and errors): lines go out in batches,
- * in order, at the latest on the next turn of the event loop.
+ * The console lines of one logging setup: queued, written in batches, in order.
  *
  * @example Usage
  * ```ts
- * import { flushConsole, writeConsole } from "./console.ts";
- * writeConsole(false, "a line\n");
- * flushConsole();
+ * import { ConsoleWriter } from "./console.ts";
+ * const out = new ConsoleWriter();
+ * out.write(false, "a line\n");
+ * out.flush();
  * ```
- *
- * @param toStderr Whether the line goes to stderr.
- * @param line The line, with its newline.
  */
-export function writeConsole(toStderr: boolean, line: string): void {
-  if (consoleText !== "" && toStderr !== consoleToStderr) flushConsole(); // keep the order
-  consoleToStderr = toStderr;
-  consoleText += line;
-  if (consoleText.length >= CONSOLE_BATCH) flushConsole();
-  else consoleTimer ??= setTimeout(flushConsole, 0);
-}
+export class ConsoleWriter {
+  #text = "";
+  #toStderr = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #guard: ((print: () => void) => void) | undefined;
 
-/**
- * Writes the console lines still waiting (they go out in batches, at the
- * latest on the next turn of the event loop). Called before exit.
- *
- * @example Usage
- * ```ts
- * import { flushConsole } from "./console.ts";
- * flushConsole();
- * ```
- */
-export function flushConsole(): void {
-  if (consoleTimer !== undefined) {
-    clearTimeout(consoleTimer);
-    consoleTimer = undefined;
+  /**
+   * Queues one line for the console (stderr for warnings and errors): lines go out in batches,
+   * in order, at the latest on the next turn of the event loop.
+   *
+   * @param toStderr Whether the line goes to stderr.
+   * @param line The line, with its newline.
+   */
+  write(toStderr: boolean, line: string): void {
+    if (this.#text !== "" && toStderr !== this.#toStderr) this.flush(); // keep the order
+    this.#toStderr = toStderr;
+    this.#text += line;
+    if (this.#text.length >= CONSOLE_BATCH) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), 0);
   }
-  if (consoleText === "") return;
-  const bytes = consoleEncoder.encode(consoleText);
-  const out = consoleToStderr ? Deno.stderr : Deno.stdout;
-  consoleText = "";
-  const print = () => {
-    try {
-      for (let done = 0; done < bytes.length;) done += out.writeSync(bytes.subarray(done));
-    } catch {
-      // A closed console (e.g. piped into `head`) must not stop the mirror; the file has it.
+
+  /**
+   * Writes the console lines still waiting (they go out in batches, at the
+   * latest on the next turn of the event loop). Called before exit.
+   */
+  flush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
     }
-  };
-  if (consoleGuard) consoleGuard(print);
-  else print();
-}
+    if (this.#text === "") return;
+    const bytes = consoleEncoder.encode(this.#text);
+    const out = this.#toStderr ? Deno.stderr : Deno.stdout;
+    this.#text = "";
+    const print = () => {
+      try {
+        for (let done = 0; done < bytes.length;) done += out.writeSync(bytes.subarray(done));
+      } catch {
+        // A closed console (e.g. piped into `head`) must not stop the mirror; the file has it.
+      }
+    };
+    if (this.#guard) this.#guard(print);
+    else print();
+  }
 
-let consoleGuard: ((print: () => void) => void) | undefined;
-
-/**
- * Routes console log lines through `guard`, which prints them with the
- * progress line out of the way (see `ProgressLine.around`); undefined prints
- * them directly. The log file is never affected.
- *
- * @example Usage
- * ```ts
- * import { setConsoleGuard } from "./console.ts";
- * import { createProgressLine } from "./progress.ts";
- * const progress = createProgressLine();
- * setConsoleGuard(progress.around);
- * ```
- *
- * @param guard Wraps each console write.
- */
-export function setConsoleGuard(guard?: (print: () => void) => void): void {
-  flushConsole(); // Lines waiting were written under the old guard's rules.
-  consoleGuard = guard;
+  /**
+   * Routes console log lines through `guard`, which prints them with the
+   * progress line out of the way (see `ProgressLine.around`); undefined prints
+   * them directly. The log file is never affected.
+   *
+   * @param guard Wraps each console write.
+   */
+  setGuard(guard?: (print: () => void) => void): void {
+    this.flush(); // Lines waiting were written under the old guard's rules.
+    this.#guard = guard;
+  }
 }

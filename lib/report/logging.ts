@@ -18,9 +18,9 @@ import type { SyncEvent, SyncStats } from "../engine/types.ts";
 import { formatBytes } from "./format_bytes.ts";
 import { itemizeName } from "../engine/itemize.ts";
 import { escapeControl, jsonLine, textLine } from "./log_line.ts";
-import { flushConsole, setConsoleGuard, writeConsole } from "./console.ts";
+import { ConsoleWriter } from "./console.ts";
 
-export { escapeControl, flushConsole, setConsoleGuard };
+export { escapeControl };
 
 /** The levels `--log_level` accepts. */
 export type LogLevelName = "debug" | "info" | "warning" | "error";
@@ -89,20 +89,52 @@ export function ensureLogFile(path: string): void {
 }
 
 /**
+ * The logging of one run, as {@linkcode setupLogging} made it: its console
+ * lines, its log file (which SIGHUP reopens), and the close that completes
+ * the file. Lines are logged through the module's functions
+ * ({@linkcode logMessage}, {@linkcode logEvent}...), which go to whichever
+ * setup is open.
+ */
+export interface Logging extends AsyncDisposable {
+  /**
+   * Reopens the log file by its path (what logrotate expects on SIGHUP): lines
+   * logged before go to the file opened before (renamed by now), later lines to
+   * a new file at the path, which starts with `log file reopened (<reason>)`.
+   * When the new file cannot be opened, a warning says so and logging goes on
+   * into the old one. Without a log file, it only logs that there is none.
+   *
+   * @param reason Why, for the log line (e.g. "SIGHUP").
+   */
+  reopen(reason: string): Promise<void>;
+  /** Writes the console lines still waiting (see `ConsoleWriter.flush`); before exit. */
+  flushConsole(): void;
+  /**
+   * Routes console lines through `guard`, which prints them with the progress
+   * line out of the way (see `ProgressLine.around`); undefined prints them directly.
+   *
+   * @param guard Wraps each console write.
+   */
+  setConsoleGuard(guard?: (print: () => void) => void): void;
+  /** Flushes and closes the sinks. */
+  close(): Promise<void>;
+}
+
+/**
  * Sets up LogTape with a console sink and, when asked, a file sink.
- * Call {@linkcode closeLogging} before exit so the buffered file is complete.
+ * Close what it returns before exit so the buffered file is complete.
  *
  * @example Usage
  * ```ts
- * import { closeLogging, setupLogging } from "./logging.ts";
- * await setupLogging({ level: "info", format: "text" });
- * await closeLogging();
+ * import { logMessage, setupLogging } from "./logging.ts";
+ * await using _logging = await setupLogging({ level: "info", format: "text" });
+ * logMessage("info", "started");
  * ```
  *
  * @param options Where and how to log.
+ * @returns The logging, to close.
  * @throws {LogFileError} When the log file cannot be written.
  */
-export async function setupLogging(options: LogOptions): Promise<void> {
+export async function setupLogging(options: LogOptions): Promise<Logging> {
   const format = options.format === "json" ? jsonLine : textLine;
   // Both sinks get the same record object: format it once.
   let lastRecord: LogRecord | undefined;
@@ -114,24 +146,26 @@ export async function setupLogging(options: LogOptions): Promise<void> {
     }
     return lastLine;
   };
+  const out = new ConsoleWriter();
   const sinks: Record<string, Sink> = {};
   const names: string[] = [];
   if (options.console !== false) {
     // Lines go straight to stdout (warnings and errors to stderr) as bytes:
     // LogTape's console sink goes through console.info and its formatting,
     // which for thousands of events cost time and heap for nothing. They are
-    // written in batches (see writeConsole) rather than one write per line:
+    // written in batches (see ConsoleWriter) rather than one write per line:
     // with the shared formatting, a first copy of 20,000 files 2.94 -> 2.69 s.
     const quiet = options.quiet === true;
     sinks.console = (record) => {
       const failure = record.level === "error" || record.level === "fatal";
       if (quiet && !failure) return;
-      writeConsole(failure || record.level === "warning", formatter(record));
+      out.write(failure || record.level === "warning", formatter(record));
     };
     names.push("console");
   }
+  const file: { current?: LogFile } = {};
   if (options.logFile !== undefined) {
-    sinks.file = reopenableFileSink(options.logFile, formatter);
+    sinks.file = reopenableFileSink(options.logFile, formatter, file);
     names.push("file");
   }
   await configure({
@@ -143,10 +177,25 @@ export async function setupLogging(options: LogOptions): Promise<void> {
       { category: ["logtape", "meta"], lowestLevel: "error", sinks: names },
     ],
   });
+  const close = async () => {
+    out.flush();
+    await dispose();
+  };
+  return {
+    reopen: (reason) => reopenLogFile(file.current, reason),
+    flushConsole: () => out.flush(),
+    setConsoleGuard: (guard) => out.setGuard(guard),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
-/** The log file's sink of the moment, which {@linkcode reopenLogFile} replaces. */
-let logFile: { path: string; formatter: (record: LogRecord) => string; sink: FileSink } | undefined;
+/** The log file's sink of the moment, which a reopen replaces. */
+interface LogFile {
+  path: string;
+  formatter: (record: LogRecord) => string;
+  sink: FileSink;
+}
 
 /** In non-blocking mode the sink is AsyncDisposable at run time, though the types say Disposable. */
 type FileSink = Sink & Partial<AsyncDisposable & Disposable>;
@@ -165,9 +214,9 @@ function openFileSink(path: string, formatter: (record: LogRecord) => string): F
     // buffer (one fsync per log line, 20,000 for a first copy of 20,000
     // files). Not getStreamFileSink: its node:fs stream let memory creep over
     // long runs. The rotating sink in non-blocking mode buffers up to 64 KiB,
-    // flushes on a 250 ms timer and on dispose (closeLogging), and never
+    // flushes on a 250 ms timer and on dispose (Logging.close), and never
     // rotates here: rotation would need write access beyond the log file
-    // (logrotate does it, and SIGHUP reopens the file: reopenLogFile).
+    // (logrotate does it, and SIGHUP reopens the file: Logging.reopen).
     return getRotatingFileSink(path, {
       formatter,
       bufferSize: 65536,
@@ -181,43 +230,25 @@ function openFileSink(path: string, formatter: (record: LogRecord) => string): F
   }
 }
 
-/** The file sink LogTape is given: it writes to whichever file is open now. */
+/** The file sink LogTape is given: it writes to whichever file `holder` has open now. */
 function reopenableFileSink(
   path: string,
   formatter: (record: LogRecord) => string,
+  holder: { current?: LogFile },
 ): Sink & AsyncDisposable {
   const current = { path, formatter, sink: openFileSink(path, formatter) };
-  logFile = current;
+  holder.current = current;
   const sink = (record: LogRecord) => current.sink(record);
   return Object.assign(sink, {
     async [Symbol.asyncDispose]() {
-      if (logFile === current) logFile = undefined;
+      if (holder.current === current) holder.current = undefined;
       await disposeSink(current.sink);
     },
   });
 }
 
-/**
- * Reopens the log file by its path (what logrotate expects on SIGHUP): lines
- * logged before go to the file opened before (renamed by now), later lines to
- * a new file at the path, which starts with `log file reopened (<reason>)`.
- * When the new file cannot be opened, a warning says so and logging goes on
- * into the old one. Without a log file, it only logs that there is none.
- *
- * @example Usage
- * ```ts
- * import { closeLogging, reopenLogFile, setupLogging } from "./logging.ts";
- * const log = Deno.makeTempFileSync();
- * await setupLogging({ logFile: log, level: "info", format: "text" });
- * Deno.renameSync(log, log + ".1");
- * await reopenLogFile("SIGHUP"); // log is new; log + ".1" has the earlier lines
- * await closeLogging();
- * ```
- *
- * @param reason Why, for the log line (e.g. "SIGHUP").
- */
-export async function reopenLogFile(reason: string): Promise<void> {
-  const current = logFile;
+/** {@linkcode Logging.reopen} for the log file open now (undefined: none). */
+async function reopenLogFile(current: LogFile | undefined, reason: string): Promise<void> {
   if (current === undefined) {
     logMessage("info", `${reason} received: no --log_file to reopen`);
     return;
@@ -234,20 +265,6 @@ export async function reopenLogFile(reason: string): Promise<void> {
   current.sink = fresh;
   logMessage("info", `log file reopened (${reason})`); // The new file's first line.
   await disposeSink(old); // Its buffered lines go to the old file.
-}
-
-/**
- * Flushes and closes the sinks.
- *
- * @example Usage
- * ```ts
- * import { closeLogging } from "./logging.ts";
- * await closeLogging();
- * ```
- */
-export async function closeLogging(): Promise<void> {
-  flushConsole();
-  await dispose();
 }
 
 /**
@@ -414,7 +431,7 @@ export function logQuietCycles(cycles: number, ms: number): void {
  * @example Usage
  * ```ts
  * import { logMessage, setupLogging, withPair } from "./logging.ts";
- * await setupLogging({ level: "info", format: "text" });
+ * await using _logging = await setupLogging({ level: "info", format: "text" });
  * withPair("photos", () => logMessage("info", "started")); // ... INFO  [photos] started
  * ```
  *

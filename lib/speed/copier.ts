@@ -188,37 +188,3 @@ export function startCopier(threads: number, maxInFlight = 512): Copier | undefi
 
 /** How long a worker may take to answer a batch of small copies before it is replaced. */
 const STUCK_MS = 30_000;
-
-let shared: Copier | undefined | null = null;
-
-/**
- * The process's copier (two worker threads), started on first use and kept
- * for later cycles; undefined when workers cannot be started or one failed.
- *
- * @example Usage
- * ```ts
- * import { sharedCopier, stopSharedCopier } from "./copier.ts";
- * sharedCopier();
- * stopSharedCopier();
- * ```
- *
- * @returns The copier, or undefined.
- */
-export function sharedCopier(): Copier | undefined {
-  if (shared === null) shared = startCopier(2);
-  return shared?.broken ? undefined : shared;
-}
-
-/**
- * Stops the process's copier, if one was started.
- *
- * @example Usage
- * ```ts
- * import { stopSharedCopier } from "./copier.ts";
- * stopSharedCopier();
- * ```
- */
-export function stopSharedCopier(): void {
-  shared?.close();
-  shared = null;
-}

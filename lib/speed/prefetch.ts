@@ -143,140 +143,144 @@ export type SourceLister = {
   close(): void;
 };
 
-let worker: Worker | undefined;
-let broken = false;
-let nextId = 1;
-let inbox: ((replies: ScanReply[] | undefined) => void) | undefined;
-
 const WORKER_URL = new URL("./scan_worker.ts", import.meta.url);
 /** The worker imports its siblings, so it needs read access to all of lib/. */
 const LIB_URL = new URL("../", import.meta.url);
 
-function getWorker(): Worker | undefined {
-  if (broken) return undefined;
-  if (!worker) {
-    // Loading the worker's modules needs read access to them; with permissions
-    // narrowed to the source, replica and log, scan on this thread instead.
-    if (
-      WORKER_URL.protocol === "file:" &&
-      Deno.permissions.querySync({ name: "read", path: LIB_URL }).state !== "granted"
-    ) {
-      broken = true;
-      return undefined;
-    }
-    worker = new Worker(WORKER_URL.href, { type: "module" });
-    worker.onmessage = (event: MessageEvent<ScanReply[]>) => inbox?.(event.data);
-    worker.onerror = (event) => {
-      event.preventDefault();
-      broken = true;
-      inbox?.(undefined);
-    };
-  }
-  return worker;
-}
-
 /**
- * Stops the prefetch worker, if one was started (before exit, or at the end
- * of a test).
+ * The source prefetch of one run: its worker, started on first use and kept
+ * for later cycles until {@linkcode Prefetcher.close}.
  *
  * @example Usage
  * ```ts
- * import { stopPrefetchWorker } from "./prefetch.ts";
- * stopPrefetchWorker();
- * ```
- */
-export function stopPrefetchWorker(): void {
-  worker?.terminate();
-  worker = undefined;
-  inbox = undefined;
-}
-
-/**
- * Starts listing the source from `start` on the worker and returns a lister
- * that hands the listings out in march order. Listings the sync does not ask
- * for (subtrees it skipped) are dropped as it moves past them. If the worker
- * cannot be started, the lister reads on the calling thread instead.
- *
- * @example Usage
- * ```ts
- * import { prefetchSource, stopPrefetchWorker } from "./prefetch.ts";
- * const lister = prefetchSource("lib", "", []);
+ * import { Prefetcher } from "./prefetch.ts";
+ * using prefetcher = new Prefetcher();
+ * const lister = prefetcher.source("lib", "", []);
  * const root = await lister.list("");
  * lister.close();
- * stopPrefetchWorker();
  * ```
- *
- * @param root The source root.
- * @param start The directory to start from, relative ("" for the root).
- * @param exclude The filter rules (see exclude.ts; excluded directories are not walked).
- * @param window How far the worker may run ahead, in entries (each listing
- *   counts its entries plus one), so memory stays bounded whatever the
- *   directories' width.
- * @param dev `--one-file-system`: the source root's device; folders on another are not walked.
- * @returns The lister.
  */
-export function prefetchSource(
-  root: string,
-  start: string,
-  exclude: string[],
-  window = 4096,
-  dev?: number,
-): SourceLister {
-  let w: Worker | undefined;
-  try {
-    w = getWorker();
-  } catch {
-    broken = true;
-  }
-  if (!w) return localLister(root);
-  const id = nextId++;
-  const queue: ScanReply[] = [];
-  let waiting: (() => void) | undefined;
-  let done = false;
-  let consumed = 0;
-  const batch = Math.max(1, window >> 3); // Credit back in batches, within the window.
-  inbox = (replies) => {
-    if (replies === undefined) done = true; // The worker failed: read here from now on.
-    else if (replies[0]?.id === id) queue.push(...replies);
-    else return;
-    waiting?.();
-  };
-  w.postMessage({ type: "start", id, root, start, exclude, window, dev } satisfies ScanRequest);
-  const local = localLister(root);
-  return {
-    async list(rel: string): Promise<DirListing> {
-      while (!done) {
-        while (queue.length === 0 && !done) await new Promise<void>((r) => (waiting = r));
-        waiting = undefined;
-        if (queue.length === 0) break;
-        const reply = queue.shift()!;
-        consumed += 1 + (reply.entries ? reply.entries.numbers.length / FIELDS : 0);
-        if (consumed >= batch) {
-          w!.postMessage({ type: "credit", id, count: consumed } satisfies ScanRequest);
-          consumed = 0;
-        }
-        if (reply.done) {
-          done = true;
-          break;
-        }
-        if (reply.rel !== rel) continue; // A subtree the sync skipped.
-        if (reply.error) throw reviveError(reply.error);
-        return {
-          entries: unpackEntries(reply.entries),
-          problems: reply.problems.map((p) => ({
-            name: p.name,
-            message: p.message,
-            error: p.error && reviveError(p.error),
-          })),
-        };
+export class Prefetcher implements Disposable {
+  #worker: Worker | undefined;
+  #broken = false;
+  #nextId = 1;
+  #inbox: ((replies: ScanReply[] | undefined) => void) | undefined;
+
+  #getWorker(): Worker | undefined {
+    if (this.#broken) return undefined;
+    if (!this.#worker) {
+      // Loading the worker's modules needs read access to them; with permissions
+      // narrowed to the source, replica and log, scan on this thread instead.
+      if (
+        WORKER_URL.protocol === "file:" &&
+        Deno.permissions.querySync({ name: "read", path: LIB_URL }).state !== "granted"
+      ) {
+        this.#broken = true;
+        return undefined;
       }
-      return local.list(rel); // Asked out of order: read it here.
-    },
-    close() {
-      if (!done && !broken) w!.postMessage({ type: "stop", id } satisfies ScanRequest);
-      if (inbox && queue) inbox = undefined;
-    },
-  };
+      const worker = new Worker(WORKER_URL.href, { type: "module" });
+      worker.onmessage = (event: MessageEvent<ScanReply[]>) => this.#inbox?.(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        this.#broken = true;
+        this.#inbox?.(undefined);
+      };
+      this.#worker = worker;
+    }
+    return this.#worker;
+  }
+
+  /**
+   * Starts listing the source from `start` on the worker and returns a lister
+   * that hands the listings out in march order. Listings the sync does not ask
+   * for (subtrees it skipped) are dropped as it moves past them. If the worker
+   * cannot be started, the lister reads on the calling thread instead. One
+   * lister at a time: a new one ends the last.
+   *
+   * @param root The source root.
+   * @param start The directory to start from, relative ("" for the root).
+   * @param exclude The filter rules (see exclude.ts; excluded directories are not walked).
+   * @param window How far the worker may run ahead, in entries (each listing
+   *   counts its entries plus one), so memory stays bounded whatever the
+   *   directories' width.
+   * @param dev `--one-file-system`: the source root's device; folders on another are not walked.
+   * @returns The lister.
+   */
+  source(
+    root: string,
+    start: string,
+    exclude: string[],
+    window = 4096,
+    dev?: number,
+  ): SourceLister {
+    let w: Worker | undefined;
+    try {
+      w = this.#getWorker();
+    } catch {
+      this.#broken = true;
+    }
+    if (!w) return localLister(root);
+    const id = this.#nextId++;
+    const queue: ScanReply[] = [];
+    let waiting: (() => void) | undefined;
+    let done = false;
+    let consumed = 0;
+    const batch = Math.max(1, window >> 3); // Credit back in batches, within the window.
+    this.#inbox = (replies) => {
+      if (replies === undefined) done = true; // The worker failed: read here from now on.
+      else if (replies[0]?.id === id) queue.push(...replies);
+      else return;
+      waiting?.();
+    };
+    w.postMessage({ type: "start", id, root, start, exclude, window, dev } satisfies ScanRequest);
+    const local = localLister(root);
+    return {
+      list: async (rel: string): Promise<DirListing> => {
+        while (!done) {
+          while (queue.length === 0 && !done) await new Promise<void>((r) => (waiting = r));
+          waiting = undefined;
+          if (queue.length === 0) break;
+          const reply = queue.shift()!;
+          consumed += 1 + (reply.entries ? reply.entries.numbers.length / FIELDS : 0);
+          if (consumed >= batch) {
+            w!.postMessage({ type: "credit", id, count: consumed } satisfies ScanRequest);
+            consumed = 0;
+          }
+          if (reply.done) {
+            done = true;
+            break;
+          }
+          if (reply.rel !== rel) continue; // A subtree the sync skipped.
+          if (reply.error) throw reviveError(reply.error);
+          return {
+            entries: unpackEntries(reply.entries),
+            problems: reply.problems.map((p) => ({
+              name: p.name,
+              message: p.message,
+              error: p.error && reviveError(p.error),
+            })),
+          };
+        }
+        return local.list(rel); // Asked out of order: read it here.
+      },
+      close: () => {
+        if (!done && !this.#broken) w!.postMessage({ type: "stop", id } satisfies ScanRequest);
+        if (this.#inbox && queue) this.#inbox = undefined;
+      },
+    };
+  }
+
+  /** Stops the worker, if one was started. */
+  close(): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#inbox = undefined;
+  }
+
+  /** Same as {@linkcode Prefetcher.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }
 
 /**

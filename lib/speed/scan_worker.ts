@@ -13,6 +13,7 @@ import { makeExcludeMatcher } from "../engine/exclude.ts";
 import { toErrorInfo } from "../engine/errors.ts";
 import { packEntries, type ScanReply, type ScanRequest } from "./prefetch.ts";
 
+// Each worker has its own copy of this module: this is one worker's state, not the process's.
 let current = 0;
 let credit = 0;
 let wake: (() => void) | undefined;

@@ -1,7 +1,6 @@
 /** Text log lines: a file name can neither forge a line nor reach the terminal as control codes. */
 import assert from "node:assert/strict";
 import {
-  closeLogging,
   escapeControl,
   logEvent,
   logMessage,
@@ -30,10 +29,15 @@ Deno.test("escapeControl: C0, DEL and C1 controls become visible escapes; a back
 Deno.test("text log: event paths and free-form messages are escaped; JSON keeps the exact name", async () => {
   using t = tempDirs();
   const forged = "a\n2026-01-01T00:00:00.000Z ERROR forged line\x1b[31m\\";
-  await setupLogging({ logFile: t.log, level: "info", format: "text", console: false });
+  const textLog = await setupLogging({
+    logFile: t.log,
+    level: "info",
+    format: "text",
+    console: false,
+  });
   logEvent({ action: "copy", path: forged, kind: "file", bytes: 1 });
   logMessage("warning", `cannot read '${forged}'`);
-  await closeLogging();
+  await textLog.close();
   const lines = Deno.readTextFileSync(t.log).split("\n").filter((l) => l !== "");
   assert.equal(lines.length, 2, "one line per record");
   assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT/.test(l)));
@@ -44,9 +48,14 @@ Deno.test("text log: event paths and free-form messages are escaped; JSON keeps 
   assert.ok(lines[1].endsWith(`WARN  cannot read '${escaped}'`), lines[1]);
 
   const json = `${t.dir}/logs/json.log`;
-  await setupLogging({ logFile: json, level: "info", format: "json", console: false });
+  const jsonLog = await setupLogging({
+    logFile: json,
+    level: "info",
+    format: "json",
+    console: false,
+  });
   logEvent({ action: "copy", path: forged, kind: "file", bytes: 1 });
-  await closeLogging();
+  await jsonLog.close();
   const objects = Deno.readTextFileSync(json).trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(objects.length, 1);
   assert.equal(objects[0].path, forged);
@@ -55,12 +64,17 @@ Deno.test("text log: event paths and free-form messages are escaped; JSON keeps 
 Deno.test("summary line: '1 error', removals kept in the backup folder, seconds to the ms in JSON", async () => {
   using t = tempDirs();
   const stats = { ...emptyStats(), copy: 2, remove: 5, backup: 7, backupRemoved: 5, scanned: 9 };
-  await setupLogging({ logFile: t.log, level: "debug", format: "text", console: false });
+  const textLog = await setupLogging({
+    logFile: t.log,
+    level: "debug",
+    format: "text",
+    console: false,
+  });
   logSummary(3, 0.9589957969999999, { ...stats, update: 2, error: 1 }, false, undefined, "/b/S");
   logSummary(4, 0.5, { ...emptyStats(), remove: 5, backup: 5, backupRemoved: 5 }, false, 1, "/b/T");
   logSummary(5, 0.5, { ...emptyStats(), error: 2 });
   logSummary(6, 0.5, { ...emptyStats(), scanned: 9 }, false, undefined, undefined, true);
-  await closeLogging();
+  await textLog.close();
   const lines = Deno.readTextFileSync(t.log).trim().split("\n").map((l) => l.slice(25));
   assert.deepEqual(lines, [
     "ERROR cycle 3 failed in 0.96 s: 0 created, 2 copied, 2 updated (old versions kept in /b/S), " +
@@ -74,10 +88,15 @@ Deno.test("summary line: '1 error', removals kept in the backup folder, seconds 
   ]);
 
   const json = `${t.dir}/logs/json.log`;
-  await setupLogging({ logFile: json, level: "info", format: "json", console: false });
+  const jsonLog = await setupLogging({
+    logFile: json,
+    level: "info",
+    format: "json",
+    console: false,
+  });
   logSummary(3, 0.9589957969999999, stats);
   logQuietCycles(57, 3_600_000);
-  await closeLogging();
+  await jsonLog.close();
   const [summary, quiet] = Deno.readTextFileSync(json).trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(summary.seconds, 0.959);
   assert.equal(summary.remove, 5);

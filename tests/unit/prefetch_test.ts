@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  localLister,
-  packEntries,
-  prefetchSource,
-  stopPrefetchWorker,
-  unpackEntries,
-} from "../../lib/speed/prefetch.ts";
+import { localLister, packEntries, Prefetcher, unpackEntries } from "../../lib/speed/prefetch.ts";
 import { Pool } from "../../lib/speed/pool.ts";
 import { tempDirs, writeTree } from "../helpers.ts";
 import type { DirListing } from "../../lib/engine/list_dir.ts";
@@ -24,7 +18,8 @@ Deno.test("prefetch: the worker's listings equal the local ones, in march order,
     node_modules: { big: { v: "5" } },
     f: "6",
   });
-  const lister = prefetchSource(t.src, "", ["node_modules"], 2);
+  using prefetcher = new Prefetcher();
+  const lister = prefetcher.source(t.src, "", ["node_modules"], 2);
   const local = localLister(t.src);
   try {
     for (const rel of ["", "a", "a/deep", "b"]) {
@@ -33,19 +28,18 @@ Deno.test("prefetch: the worker's listings equal the local ones, in march order,
     await assert.rejects(() => lister.list("missing"), Deno.errors.NotFound);
   } finally {
     lister.close();
-    stopPrefetchWorker();
   }
 });
 
 Deno.test("prefetch: an unreadable directory comes back as the same error class", async () => {
   using t = tempDirs();
   writeTree(t.src, { d: { f: "1" } });
-  const lister = prefetchSource(t.src, "d/f", []);
+  using prefetcher = new Prefetcher();
+  const lister = prefetcher.source(t.src, "d/f", []);
   try {
     await assert.rejects(() => lister.list("d/f"), Deno.errors.NotADirectory);
   } finally {
     lister.close();
-    stopPrefetchWorker();
   }
 });
 
