@@ -354,7 +354,10 @@ Deno.test("config e2e: two pairs in one process: both mirrored, names in the log
   assert.match(log, /^\S+Z INFO {2}\[photos\] copy {3}file {4}album\/a\.jpg \(3 B\)$/m);
   assert.match(log, /^\S+Z INFO {2}\[photos\] cycle 1 done in [\d.]+ s: 2 created, 4 copied/m);
   assert.match(log, /^\S+Z INFO {2}\[docs\] cycle 1 done in [\d.]+ s: 1 created, 4 copied/m);
-  assert.match(log, /^\S+Z INFO {2}\[docs\] mirroring '\S+\/docs' to '\S+\/replicas\/docs' once$/m);
+  assert.match(
+    log,
+    /^\S+Z INFO {2}\[docs\] mirroring '\S+\/docs' to '\S+\/replicas\/docs' once, engine portable$/m,
+  );
   for (const line of log.split("\n")) {
     if (/ (copy|create|cycle \d+) /.test(line)) assert.match(line, / \[(photos|docs)\] /, line);
   }
