@@ -68,7 +68,8 @@ Options:
                            textfile collector: name it *.prom)
   --engine ENGINE          auto (default), portable or native: native works through the kernel's
                            fd-relative calls (Linux x86_64 or aarch64, needs --allow-ffi); auto
-                           takes it when --allow-ffi is granted there, else portable
+                           takes it when --allow-ffi is granted there, else portable;
+                           native where it cannot run is a bad argument (exit 2)
   -h, --help               show this help
   -V, --version            show the version
 
@@ -76,7 +77,6 @@ Every snake_case flag also has a kebab-case spelling (--source-path) and vice ve
 Exit codes: 0 success, or the loop stopped by SIGINT or SIGTERM; 1 at start a missing
 permission or a log file that cannot be written, and with --once a cycle that had failures,
 was refused (the source missing or empty), found the replica in use by another foldersync, or
-was interrupted (the loop logs these and goes on); 2 bad arguments (--engine native where it
-cannot run too), or a configuration that can never work (source and replica overlapping, a log or
-health file inside either); 130 a second SIGINT or SIGTERM, which stops without waiting for the
-copies under way.`;
+was interrupted (the loop logs these and goes on); 2 bad arguments, or a configuration that can
+never work (source and replica overlapping, a log or health file inside either); 130 a second
+SIGINT or SIGTERM, which stops without waiting for the copies under way.`;
