@@ -36,10 +36,12 @@ USER deno
 # (/deno-dir), so the container needs no network at run time.
 RUN deno install --frozen --entrypoint main.ts
 
-# Unscoped --allow-read --allow-write (not --allow-all: no env, net, run, sys or ffi): Deno
-# creates symlinks only with unscoped grants. The container bounds what they reach: source
-# mounted :ro, read-only root filesystem (compose), non-root uid 1993, no capabilities, no
-# network. Strict variant, path-scoped (source symlinks are then reported, not mirrored):
+# Unscoped --allow-read --allow-write (not --allow-all: no env, net, run or sys): Deno creates
+# symlinks only with unscoped grants. --allow-ffi selects the native engine (libc's fd-relative
+# calls; README.md, "The native engine"): FFI is full access, so the container is the boundary:
+# source mounted :ro, read-only root filesystem (compose), non-root uid 1993, no capabilities, no
+# network. Strict variant, path-scoped, the portable engine (source symlinks are then reported,
+# not mirrored):
 #   docker run ... --entrypoint foldersync-entrypoint foldersync deno run --cached-only --frozen \
 #     --no-prompt --allow-read=/source,/replica,/logs,/app/lib --allow-write=/replica,/logs \
 #     /app/main.ts --source_path /source --replica_path /replica --log_file /logs/foldersync.log \
@@ -48,7 +50,7 @@ RUN deno install --frozen --entrypoint main.ts
 # by this uid (one line naming it and the fix, exit 1, if not), then execs deno: deno is PID 1
 # and gets SIGTERM from `docker stop` directly (it handles it and exits 0).
 ENTRYPOINT ["foldersync-entrypoint", "deno", "run", "--cached-only", "--frozen", "--no-prompt", \
-  "--allow-read", "--allow-write", "/app/main.ts"]
+  "--allow-read", "--allow-write", "--allow-ffi", "/app/main.ts"]
 CMD ["--source_path", "/source", "--replica_path", "/replica", \
   "--log_file", "/logs/foldersync.log", "--health_file", "/logs/health.json", \
   "--sync_interval", "60"]

@@ -223,7 +223,8 @@ async function run(
       `to '${config.replica}'` +
       (config.once ? " once" : ` every ${formatDuration(config.intervalSeconds)}`) +
       (config.watch ? " and on changes (--watch)" : "") +
-      (config.dryRun ? " (dry run)" : "");
+      (config.dryRun ? " (dry run)" : "") +
+      `, engine ${config.engine}`;
     if (named) withPair(name, () => logMessage("info", line));
     else logMessage("info", line);
   }

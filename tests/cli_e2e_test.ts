@@ -61,6 +61,25 @@ Deno.test("cli e2e: --help and --version exit 0; bad arguments exit 2 with a hin
   }
 });
 
+Deno.test("cli e2e: --engine native without --allow-ffi exits 2 naming the grant; the default is portable, named in the start line", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "a.txt": "a" });
+  const refused = await syncOnce(t, "--engine", "native");
+  assert.equal(refused.code, 2);
+  assert.equal(
+    refused.stderr.split("\n")[0],
+    "foldersync: --engine native needs --allow-ffi (unscoped): add it to deno run (or deno " +
+      "compile), or use --engine portable",
+  );
+  assert.equal(refused.stderr.trim().split("\n").length, 2, "one line and the hint");
+  assert.throws(() => Deno.lstatSync(t.dst), Deno.errors.NotFound, "nothing was written");
+  // Exactly --allow-read --allow-write, as always: the portable engine, no prompt for FFI.
+  const ran = await syncOnce(t);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.match(ran.stdout, /: mirroring '.*' to '.*' once, engine portable\n/);
+  assert.equal(readOr(`${t.dst}/a.txt`), "a");
+});
+
 Deno.test("cli e2e: the replica and the log file's folder are created when missing", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
@@ -274,7 +293,7 @@ Deno.test("cli e2e: --sync_interval 30d runs a cycle, then waits quietly (no tim
   assert.equal(result.code, 0);
   assert.doesNotMatch(result.stderr, /TimeoutOverflowWarning/);
   assert.equal(result.stderr, "");
-  assert.match(result.stdout, /every 30d\n/, "the interval as a person writes it");
+  assert.match(result.stdout, /every 30d, engine portable\n/, "the interval as a person writes it");
   assert.deepEqual([...readOr(t.log).matchAll(/cycle (\d+) \w+ in/g)].map((m) => m[1]), ["1"]);
 });
 

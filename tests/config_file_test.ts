@@ -151,6 +151,30 @@ Deno.test("config: an unknown key names the file, the line and the nearest valid
   );
 });
 
+Deno.test({
+  name: "config: engine is a top-level key, the command line overrides it; native without FFI " +
+    "names its line",
+  ignore: Deno.permissions.querySync({ name: "ffi" }).state === "granted",
+  fn() {
+    using t = tempDirs();
+    const file = `${t.dir}/foldersync.toml`;
+    const pair = '[[pair]]\nname = "p"\nsource_path = "s"\nreplica_path = "r"\n';
+    assert.equal(pairs(load(t.dir, `engine = "portable"\n${pair}`)).get("p")!.engine, "portable");
+    assert.equal(
+      fileError(t.dir, `engine = "native"\n${pair}`),
+      `${file}:1: engine native needs --allow-ffi (unscoped): add it to deno run (or deno ` +
+        "compile), or use engine portable",
+    );
+    const overridden = load(t.dir, `engine = "native"\n${pair}`, "--engine", "portable");
+    assert.equal(pairs(overridden).get("p")!.engine, "portable");
+    assert.equal(
+      fileError(t.dir, `${pair}engine = "portable"\n`),
+      `${file}:5: engine applies to the whole process: set it at the top of the file, ` +
+        "before the first [[pair]]",
+    );
+  },
+});
+
 Deno.test("config: a bad value names the file, the line and the key, in the flag's own words", () => {
   using t = tempDirs();
   const file = `${t.dir}/foldersync.toml`;
@@ -330,7 +354,10 @@ Deno.test("config e2e: two pairs in one process: both mirrored, names in the log
   assert.match(log, /^\S+Z INFO {2}\[photos\] copy {3}file {4}album\/a\.jpg \(3 B\)$/m);
   assert.match(log, /^\S+Z INFO {2}\[photos\] cycle 1 done in [\d.]+ s: 2 created, 4 copied/m);
   assert.match(log, /^\S+Z INFO {2}\[docs\] cycle 1 done in [\d.]+ s: 1 created, 4 copied/m);
-  assert.match(log, /^\S+Z INFO {2}\[docs\] mirroring '\S+\/docs' to '\S+\/replicas\/docs' once$/m);
+  assert.match(
+    log,
+    /^\S+Z INFO {2}\[docs\] mirroring '\S+\/docs' to '\S+\/replicas\/docs' once, engine portable$/m,
+  );
   for (const line of log.split("\n")) {
     if (/ (copy|create|cycle \d+) /.test(line)) assert.match(line, / \[(photos|docs)\] /, line);
   }

@@ -525,7 +525,7 @@ Deno.test("the installed foldersync.service runs: from the cache the steps fille
   /** A unit's ExecStart= as the unit's user, with the unit's environment, in the scratch root. */
   const command = (text: string, extra: Record<string, string> = {}) => {
     const [program, ...args] = moved(root, value(text, "ExecStart")).split(" ");
-    assert.ok(!args.some((a) => /^--allow-(?!read|write)/.test(a)), "only read and write");
+    assert.ok(!args.some((a) => /^--allow-(?!read|write|ffi)/.test(a)), "only read, write, ffi");
     // The unit's replica is a disk's mount point; in the scratch root it is a plain folder.
     const mount = args.indexOf("--require_mount");
     if (mount >= 0) args.splice(mount, 2);
@@ -560,6 +560,8 @@ Deno.test("the installed foldersync.service runs: from the cache the steps fille
   try {
     await waitFor(() => said.includes("cycle 1 done"), 20_000, `a first cycle: ${said}`);
     assert.equal(readOr(`${root}/srv/replica/d/b.txt`), "b");
+    // --allow-ffi in ExecStart: the unit runs the native engine.
+    assert.match(said, /: mirroring '\S+' to '\S+' every 1m, engine native\n/);
     // The journal gets each line once (stdout and stderr), and there is no log file.
     assert.equal(said.match(/cycle 1 done/g)!.length, 1);
     assert.equal(said.match(/copy +file +d\/b\.txt/g)!.length, 1, said);

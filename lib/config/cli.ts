@@ -11,6 +11,14 @@ import { filterRules } from "./filter_flags.ts";
 import { UsageError } from "./usage_error.ts";
 export { UsageError };
 import type { LogFormat, LogLevelName } from "../report/logging.ts";
+import {
+  chooseEngine,
+  ENGINE_CHOICES,
+  type EngineFacts,
+  engineFacts,
+  type EngineName,
+  type EngineWanted,
+} from "./engine.ts";
 
 /** Everything a run needs, parsed and checked. */
 export interface Config {
@@ -72,6 +80,8 @@ export interface Config {
   oneFileSystem: boolean;
   /** `--metrics_file`: Prometheus text written after each cycle. */
   metricsFile?: string;
+  /** The engine `--engine` chose (lib/config/engine.ts): `auto` is resolved already. */
+  engine: EngineName;
 }
 
 /** What the command line asks for. */
@@ -124,6 +134,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   one_file_system: { type: "boolean" },
   config: { type: "string" },
   metrics_file: { type: "string" },
+  engine: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 };
@@ -143,9 +154,13 @@ const LEVELS: readonly LogLevelName[] = ["debug", "info", "warning", "error"];
  * ```
  *
  * @param args The arguments after the script name.
+ * @param facts What `--engine` is chosen from (default: this process's, see lib/config/engine.ts).
  * @returns What to do.
  */
-export function parseCommandLine(args: readonly string[]): Command {
+export function parseCommandLine(
+  args: readonly string[],
+  facts: EngineFacts = engineFacts(),
+): Command {
   const options: Record<string, FlagSpec> = {};
   // node:util parseArgs treats --source-path and --source_path as different options.
   for (const [name, spec] of Object.entries(FLAGS)) {
@@ -278,6 +293,13 @@ export function parseCommandLine(args: readonly string[]): Command {
   if (logFormat !== "text" && logFormat !== "json") {
     throw new UsageError(`${flag("log_format")} '${logFormat}' is not one of text, json`);
   }
+  const wanted = (str("engine") ?? "auto").toLowerCase();
+  if (!ENGINE_CHOICES.includes(wanted as EngineWanted)) {
+    throw new UsageError(
+      `${flag("engine")} '${wanted}' is not one of ${ENGINE_CHOICES.join(", ")}`,
+    );
+  }
+  const engine = chooseEngine(wanted as EngineWanted, facts, flag("engine"));
 
   return {
     kind: "run",
@@ -309,6 +331,7 @@ export function parseCommandLine(args: readonly string[]): Command {
       quiet: values.quiet === true,
       oneFileSystem: values.one_file_system === true,
       metricsFile: str("metrics_file") || undefined,
+      engine,
     },
   };
 }

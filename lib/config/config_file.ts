@@ -35,7 +35,10 @@ export type ConfigCommand =
   | { kind: "run"; pairs: Pair[] }
   | { kind: "health"; pairs: { name: string; healthFile: string }[] };
 
-/** Keys for the whole process: one log, one level, one metrics file. Not allowed in a pair. */
+/**
+ * Keys for the whole process: one log, one level, one metrics file, one engine (its choice hangs
+ * on the process's own grants). Not allowed in a pair.
+ */
 export const PROCESS_KEYS: ReadonlySet<string> = new Set([
   "log_file",
   "log_level",
@@ -43,6 +46,7 @@ export const PROCESS_KEYS: ReadonlySet<string> = new Set([
   "no_progress",
   "quiet",
   "metrics_file",
+  "engine",
 ]);
 
 /** Flags that are commands, not settings: never in the file. */

@@ -66,6 +66,10 @@ Options:
                            here override the file's
   --metrics_file PATH      write Prometheus metrics here after each cycle (node_exporter's
                            textfile collector: name it *.prom)
+  --engine ENGINE          auto (default), portable or native: native works through the kernel's
+                           fd-relative calls (Linux x86_64 or aarch64, needs --allow-ffi); auto
+                           takes it when --allow-ffi is granted there, else portable;
+                           native where it cannot run is a bad argument (exit 2)
   -h, --help               show this help
   -V, --version            show the version
 

@@ -26,23 +26,37 @@ function isoTime(timestamp: number): string {
   return lastStampText;
 }
 
+// In unicode mode a surrogate class matches only lone surrogates, never half of a pair.
 // deno-lint-ignore no-control-regex
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\\]/;
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\\\ud800-\udfff]/u;
 // deno-lint-ignore no-control-regex
-const UNSAFE_ALL = /[\x00-\x1f\x7f-\x9f\\]/g;
+const UNSAFE_ALL = /[\x00-\x1f\x7f-\x9f\\\ud800-\udfff]/gu;
 const ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\" };
+
+/** One unsafe character, escaped. */
+function escapeOne(c: string): string {
+  const code = c.charCodeAt(0);
+  // A name byte that is not UTF-8, decoded with "surrogateescape": U+DC80 + the byte.
+  if (code >= 0xdc80 && code <= 0xdcff) return `\\x${(code - 0xdc00).toString(16)}`;
+  if (code >= 0xd800) return `\\u${code.toString(16)}`; // Any other lone surrogate.
+  return ESCAPES[c] ?? `\\x${code.toString(16).padStart(2, "0")}`;
+}
 
 /**
  * Makes text safe for one line of a terminal or a text log: control
  * characters (C0, DEL and C1) become visible escapes (`\n`, `\r`, `\t`,
  * `\x1b`), and a backslash becomes `\\`, so a file name can neither forge a
  * log line nor send the terminal an escape sequence, and the escaping reads
- * back unambiguously.
+ * back unambiguously. A name's bytes that are not UTF-8, decoded with
+ * "surrogateescape" (each a lone surrogate U+DC80 + byte), become `\xNN`
+ * (the byte); any other lone surrogate `\udXXX`: written out, a lone
+ * surrogate would turn into U+FFFD and the name could not be told apart.
  *
  * @example Usage
  * ```ts
  * import { escapeControl } from "./log_line.ts";
  * escapeControl("a\nb\x1b[31m"); // "a\\nb\\x1b[31m", shown as a\nb\x1b[31m
+ * escapeControl("a\udcffb"); // "a\\xffb": the name's byte 0xff, shown as a\xffb
  * ```
  *
  * @param text Any text.
@@ -50,10 +64,7 @@ const ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t",
  */
 export function escapeControl(text: string): string {
   if (!UNSAFE.test(text)) return text;
-  return text.replace(
-    UNSAFE_ALL,
-    (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  return text.replace(UNSAFE_ALL, escapeOne);
 }
 
 /**

@@ -209,8 +209,9 @@ fi
 PID="$(podman inspect "$CTR" --format '{{.State.Pid}}')"
 CMDLINE="$(tr '\0' ' ' <"/proc/$PID/cmdline")"
 echo "PID 1: $CMDLINE"
-check "deno is PID 1 with unscoped --allow-read --allow-write and nothing more" grep -q \
-  "^deno run --cached-only --frozen --no-prompt --allow-read --allow-write /app/main.ts " \
+check "deno is PID 1 with unscoped --allow-read --allow-write --allow-ffi and nothing more" \
+  grep -q \
+  "^deno run --cached-only --frozen --no-prompt --allow-read --allow-write --allow-ffi /app/main.ts " \
   <<<"$CMDLINE"
 check "interval from SYNC_INTERVAL reaches the command" \
   grep -q -- "--sync_interval $INTERVAL" <<<"$CMDLINE"

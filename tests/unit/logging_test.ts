@@ -61,6 +61,35 @@ Deno.test("text log: event paths and free-form messages are escaped; JSON keeps 
   assert.equal(objects[0].path, forged);
 });
 
+Deno.test("escapeControl: a name byte that is not UTF-8 (a surrogateescape lone surrogate) is \\xNN", () => {
+  assert.equal(escapeControl("a\udcffb"), "a\\xffb");
+  assert.equal(escapeControl("\udc80\udcc3\udca9.txt"), "\\x80\\xc3\\xa9.txt");
+  // Unambiguous: a name that spells the escape keeps its backslash doubled.
+  assert.equal(escapeControl("a\\xffb"), "a\\\\xffb");
+  // Lone surrogates a byte cannot give are escaped too, as \uXXXX, never written out raw.
+  assert.equal(escapeControl("a\ud800b\udc7f"), "a\\ud800b\\udc7f");
+  // A well-formed pair is a character like any other, even when its low half is in DC80..DCFF.
+  assert.equal(escapeControl("\ud800\udc80 \u{1f600}"), "\u{10080} \u{1f600}");
+});
+
+Deno.test("log: a name that is not UTF-8 reads \\xNN in the text log, exactly in JSON, never U+FFFD", async () => {
+  using t = tempDirs();
+  await setupLogging({ logFile: t.log, level: "info", format: "text", console: false });
+  logEvent({ action: "copy", path: "dir/a\udcffb", kind: "file", bytes: 1 });
+  await closeLogging();
+  const text = Deno.readTextFileSync(t.log);
+  assert.match(text, / INFO {2}copy {3}file {4}dir\/a\\xffb \(1 B\)\n$/);
+  assert.ok(!text.includes("\ufffd"), text);
+
+  const json = `${t.dir}/logs/json.log`;
+  await setupLogging({ logFile: json, level: "info", format: "json", console: false });
+  logEvent({ action: "copy", path: "dir/a\udcffb", kind: "file", bytes: 1 });
+  await closeLogging();
+  const line = Deno.readTextFileSync(json);
+  assert.ok(line.includes('"path":"dir/a\\udcffb"'), line);
+  assert.equal(JSON.parse(line).path, "dir/a\udcffb");
+});
+
 Deno.test("summary line: '1 error', removals kept in the backup folder, seconds to the ms in JSON", async () => {
   using t = tempDirs();
   const stats = { ...emptyStats(), copy: 2, remove: 5, backup: 7, backupRemoved: 5, scanned: 9 };
