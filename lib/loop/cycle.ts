@@ -183,6 +183,7 @@ export async function runCycle(
     signal: state.signal,
     warned: state.warned,
     oneFileSystem: config.oneFileSystem,
+    engine: config.engine,
     owners: state.owners,
     ticks: state.ticks,
   };

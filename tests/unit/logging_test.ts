@@ -74,17 +74,27 @@ Deno.test("escapeControl: a name byte that is not UTF-8 (a surrogateescape lone 
 
 Deno.test("log: a name that is not UTF-8 reads \\xNN in the text log, exactly in JSON, never U+FFFD", async () => {
   using t = tempDirs();
-  await setupLogging({ logFile: t.log, level: "info", format: "text", console: false });
+  const textLog = await setupLogging({
+    logFile: t.log,
+    level: "info",
+    format: "text",
+    console: false,
+  });
   logEvent({ action: "copy", path: "dir/a\udcffb", kind: "file", bytes: 1 });
-  await closeLogging();
+  await textLog.close();
   const text = Deno.readTextFileSync(t.log);
   assert.match(text, / INFO {2}copy {3}file {4}dir\/a\\xffb \(1 B\)\n$/);
   assert.ok(!text.includes("\ufffd"), text);
 
   const json = `${t.dir}/logs/json.log`;
-  await setupLogging({ logFile: json, level: "info", format: "json", console: false });
+  const jsonLog = await setupLogging({
+    logFile: json,
+    level: "info",
+    format: "json",
+    console: false,
+  });
   logEvent({ action: "copy", path: "dir/a\udcffb", kind: "file", bytes: 1 });
-  await closeLogging();
+  await jsonLog.close();
   const line = Deno.readTextFileSync(json);
   assert.ok(line.includes('"path":"dir/a\\udcffb"'), line);
   assert.equal(JSON.parse(line).path, "dir/a\udcffb");
