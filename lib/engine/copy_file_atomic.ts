@@ -9,6 +9,8 @@ import { makeTempName } from "./temp_name.ts";
 import { inDir } from "./in_dir.ts";
 import { recheck, type Seen } from "./recheck.ts";
 import type { Owners } from "./owner.ts";
+import { onHandle } from "./on_handle.ts";
+import { fchmodSync, fchownSync, futimesSync } from "node:fs";
 import { targetMode } from "./mode.ts";
 import { type BackupTarget, keepOld } from "./backup.ts";
 
@@ -211,27 +213,46 @@ function finishCopy(job: CopyJob, tmp: string, owners: Owners): Made {
   ) {
     throw new SourceChangedError(job.src);
   }
-  let info = regularTemp(tmp);
-  let owner = { uid: info.uid ?? 0, gid: info.gid ?? 0 };
-  let chmod = byHandle(entry);
-  if (owner.uid !== entry.uid || owner.gid !== entry.gid) {
-    if (owners.try(() => Deno.chownSync(tmp, entry.uid, entry.gid))) {
-      owner = entry;
-      chmod ||= (entry.mode & 0o6000) !== 0; // chown clears set-uid and set-gid
-      info = regularTemp(tmp);
+  const info = regularTemp(tmp);
+  const made: Made = { kind: "file", dev: info.dev, ino: info.ino ?? 0 };
+  // Through a handle checked to be our temporary file: a link swapped in is not followed.
+  const meta = (chown: () => void, chmod: (mode: number) => void, utime: () => void) => {
+    let owner = { uid: info.uid ?? 0, gid: info.gid ?? 0 };
+    let mustChmod = byHandle(entry);
+    if (owner.uid !== entry.uid || owner.gid !== entry.gid) {
+      if (owners.try(chown)) {
+        owner = entry;
+        mustChmod ||= (entry.mode & 0o6000) !== 0; // chown clears set-uid and set-gid
+      }
     }
+    const mode = targetMode(entry, owner);
+    if (mustChmod || ((info.mode ?? 0) & 0o7777) !== mode) chmod(mode);
+    utime();
+  };
+  const viaHandle = onHandle(tmp, made, (fd) =>
+    meta(
+      () => fchownSync(fd, entry.uid, entry.gid),
+      (mode) => fchmodSync(fd, mode),
+      () => futimesSync(fd, entry.atimeMs / 1000, entry.mtimeMs / 1000),
+    ));
+  if (!viaHandle) {
+    // Not readable by us (a write-only mode kept by the copy): by path, each call after an lstat.
+    meta(
+      () => Deno.chownSync(regular(tmp), entry.uid, entry.gid),
+      (mode) => Deno.chmodSync(regular(tmp), mode),
+      () => Deno.utimeSync(regular(tmp), entry.atimeMs / 1000, entry.mtimeMs / 1000),
+    );
   }
-  const mode = targetMode(entry, owner);
-  if (chmod || ((info.mode ?? 0) & 0o7777) !== mode) {
-    Deno.chmodSync(tmp, mode);
-    regularTemp(tmp);
-  }
-  Deno.utimeSync(tmp, entry.atimeMs / 1000, entry.mtimeMs / 1000);
   recheck(job.dst, job.seen);
   if (job.seen === undefined) recheck(job.dir, job.dirSeen, job.dirIsRoot);
   else if (job.backup !== undefined) keepOld(job.dst, job.backup);
   Deno.renameSync(tmp, job.dst);
-  return { kind: "file", dev: info.dev, ino: info.ino ?? 0 };
+  return made;
+}
+
+function regular(tmp: string): string {
+  regularTemp(tmp);
+  return tmp;
 }
 
 /** `lstat`s our temporary file: it must still be a regular file (not a link swapped in). */

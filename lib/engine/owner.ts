@@ -96,5 +96,6 @@ function fromUid(): boolean | undefined {
 }
 
 function refused(error: unknown): boolean {
-  return error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable;
+  return error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable ||
+    (error as { code?: string }).code === "EPERM";
 }

@@ -12,7 +12,9 @@
  * @module
  */
 import type { Entry } from "../types.ts";
-import type { At, Attrs, CopyIn, DirListing, FileSystem, Folder, Made } from "./types.ts";
+import type { At, Attrs, CopyIn, DirListing, FileSystem, Folder, Made, Seen } from "./types.ts";
+import { fchmodSync, fchownSync, futimesSync } from "node:fs";
+import { onHandle } from "../on_handle.ts";
 import { listDir, toEntry } from "../list_dir.ts";
 import { recheck } from "../recheck.ts";
 import { inDir, onDir } from "../in_dir.ts";
@@ -96,25 +98,36 @@ export class PortableFileSystem implements FileSystem {
   }
 
   setAttrs(at: At, attrs: Attrs): void {
-    // Each call right after a check that the entry is still the one seen (never a link).
-    const set = (path: string, again: () => void) => {
-      if (attrs.owner) {
-        Deno.chownSync(path, attrs.owner.uid, attrs.owner.gid);
+    // Through a handle checked to be the entry seen; by path (each call right after a
+    // check) only when the entry may not be opened (no read permission for us).
+    const { owner, mode, times } = attrs;
+    const viaHandle = (path: string, seen: NonNullable<Seen>) =>
+      (seen.kind === "file" || seen.kind === "dir") && onHandle(path, seen, (fd) => {
+        if (owner) fchownSync(fd, owner.uid, owner.gid);
+        if (mode !== undefined) fchmodSync(fd, mode);
+        if (times) futimesSync(fd, times.atimeMs / 1000, times.mtimeMs / 1000);
+      });
+    const viaPath = (path: string, again: () => void) => {
+      if (owner) {
+        Deno.chownSync(path, owner.uid, owner.gid);
         again();
       }
-      if (attrs.mode !== undefined) {
-        Deno.chmodSync(path, attrs.mode);
-        if (attrs.times) again();
+      if (mode !== undefined) {
+        Deno.chmodSync(path, mode);
+        if (times) again();
       }
-      if (attrs.times) Deno.utimeSync(path, attrs.times.atimeMs / 1000, attrs.times.mtimeMs / 1000);
+      if (times) Deno.utimeSync(path, times.atimeMs / 1000, times.mtimeMs / 1000);
     };
     if (at.name === ".") {
-      onDir(at.dir, (path) => set(path, () => onDir(at.dir, () => {})));
+      onDir(at.dir, (path) => {
+        if (!viaHandle(path, at.dir.seen)) viaPath(path, () => onDir(at.dir, () => {}));
+      });
       return;
     }
     inDir(at.dir, () => {
-      recheck(at.name, at.seen);
-      set(at.name, () => recheck(at.name, at.seen));
+      const seen = at.seen ?? missing(at);
+      recheck(at.name, seen);
+      if (!viaHandle(at.name, seen)) viaPath(at.name, () => recheck(at.name, seen));
     });
   }
 
@@ -195,6 +208,10 @@ export function copyJob(job: CopyIn): CopyJob {
     dirIsRoot: to.dir.root,
     backup: job.backup,
   };
+}
+
+function missing(at: At): never {
+  throw new ChangedError(at.dir.abs + "/" + at.name, "nothing was seen there");
 }
 
 function entryOf(name: string, info: Deno.FileInfo | undefined): Entry | undefined {
