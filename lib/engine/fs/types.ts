@@ -119,4 +119,6 @@ export interface FileSystem {
   copy(job: CopyIn): Promise<Made>;
   /** Compares a source file with a replica file byte by byte. */
   sameContent(a: At, b: At): Promise<boolean>;
+  /** Releases what the engine holds (folder handles); the cycle's last call. */
+  close(): void;
 }
