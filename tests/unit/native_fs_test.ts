@@ -168,6 +168,7 @@ Deno.test({
     sparse.writeSync(new TextEncoder().encode("tail"));
     sparse.seekSync(1 << 20, Deno.SeekMode.Start);
     sparse.writeSync(new TextEncoder().encode("middle"));
+    sparse.truncateSync(12 << 20); // and a hole at the end
     const listed = s.fs.list(src).entries;
     for (const entry of listed) {
       await copy(s.fs, { dir: src, name: entry.name, seen: entry }, {
@@ -181,7 +182,7 @@ Deno.test({
       "2021-02-03 04:05:06.123456789 640",
     );
     const made = Deno.lstatSync(`${s.t.dst}/sparse`);
-    assert.equal(made.size, (8 << 20) + 4);
+    assert.equal(made.size, 12 << 20);
     assert.ok(made.blocks! * 512 < 1 << 20, `holes filled: ${made.blocks} blocks`);
     assert.deepEqual(
       Deno.readFileSync(`${s.t.dst}/sparse`),
@@ -357,10 +358,17 @@ function snapshot(dir: string): string {
 
 Deno.test({
   name:
-    "native: a replica folder swapped for a link to an outside folder: every method fails, the outside is untouched",
+    "native: a replica folder swapped (a link to an outside folder, another folder): every method fails, the outside is untouched",
   ignore: !linux,
   async fn() {
-    for (const depth of ["sub", "sub/deeper"]) {
+    for (
+      const [depth, swap] of [
+        ["sub", "link"],
+        ["sub/deeper", "link"],
+        ["sub", "folder"],
+        ["sub", "moved"],
+      ]
+    ) {
       using s = setup();
       const src = s.folder("source");
       Deno.writeTextFileSync(`${s.t.src}/f`, "f");
@@ -370,12 +378,17 @@ Deno.test({
       Deno.mkdirSync(`${canary}/deeper`, { recursive: true });
       Deno.writeTextFileSync(`${canary}/x`, "keep");
       Deno.writeTextFileSync(`${canary}/deeper/x`, "keep");
-      const before = snapshot(canary);
       // The folder at the top of the path is swapped, after the scan saw it.
-      Deno.removeSync(`${s.t.dst}/sub`, { recursive: true });
-      Deno.symlinkSync(canary, `${s.t.dst}/sub`);
+      Deno.renameSync(`${s.t.dst}/sub`, `${s.t.dir}/away`);
+      // The very folder seen, moved out and linked to: its inode matches, the link is the catch.
+      if (swap === "moved") Deno.mkdirSync(`${s.t.dir}/away/deeper`, { recursive: true });
+      if (swap === "moved") Deno.removeSync(canary, { recursive: true });
+      if (swap === "moved") Deno.renameSync(`${s.t.dir}/away`, canary);
+      const before = snapshot(canary);
+      if (swap !== "folder") Deno.symlinkSync(canary, `${s.t.dst}/sub`);
+      else Deno.mkdirSync(`${s.t.dst}/sub`); // another folder, no link: caught by its inode
       for (const [method, call] of everyMethod(s, dir, src)) {
-        assert.throws(call, ChangedError, `${depth}: ${method}`);
+        assert.throws(call, ChangedError, `${depth} ${swap}: ${method}`);
       }
       await assert.rejects(
         copy(s.fs, s.at(src, "f"), { dir, name: "f", seen: undefined }),
@@ -385,7 +398,7 @@ Deno.test({
         s.fs.sameContent(s.at(src, "f"), { dir, name: "x", seen: s.at(src, "f").seen }),
         ChangedError,
       );
-      assert.equal(snapshot(canary), before, depth);
+      assert.equal(snapshot(canary), before, `${depth} ${swap}`);
     }
   },
 });

@@ -13,7 +13,7 @@ import { NotARegularFileError, SourceChangedError } from "../../errors.ts";
 import { makeTempName } from "../../temp_name.ts";
 import * as c from "./libc.ts";
 import { encodeName } from "./names.ts";
-import { kindOfMode, timesOf, toEntry } from "./native_fs.ts";
+import { kindOfMode, timesOf, toEntry } from "./entry.ts";
 
 /** Files up to this size are copied synchronously (see `NativeFileSystem.copy`). */
 export const INLINE_MAX = 256 * 1024;
