@@ -125,7 +125,7 @@ export function applySymlink(
     if (!ctx.dryRun) {
       if (!loosenDir(ctx, dir)) return;
       const name = path.slice(path.lastIndexOf("/") + 1);
-      ctx.fs.symlink({ dir, name, seen: dst }, src.target ?? "", backup?.target);
+      ctx.fs.symlink({ dir, name, seen: dst }, src.target ?? "", backup?.target, src);
     }
     backup?.done();
     const event: SyncEvent = {

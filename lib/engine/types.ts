@@ -37,6 +37,10 @@ export interface Entry {
   blocks: number;
   /** Hard links to it (1 for most files): with `--hard-links`, files above 1 are grouped. */
   nlink: number;
+  /** Modification time in nanoseconds since the epoch, where the engine reads it (native). */
+  mtimeNs?: bigint;
+  /** Access time in nanoseconds since the epoch, where the engine reads it (native). */
+  atimeNs?: bigint;
 }
 
 /** Why a file or link is written. */

@@ -120,8 +120,11 @@ export interface FileSystem {
   remove(at: At): void;
   /** Creates an empty private (0600) file at a free name with these times; returns it as read back. */
   touch(at: At, times: NonNullable<Attrs["times"]>): Entry;
-  /** Creates or replaces a link, atomically (`backup`: the entry replaced is kept there). */
-  symlink(at: At, target: string, backup?: BackupTarget): void;
+  /**
+   * Creates or replaces a link, atomically (`backup`: the entry replaced is kept there),
+   * with the link's own times where the engine can set them (native; Deno has no `lutimes`).
+   */
+  symlink(at: At, target: string, backup?: BackupTarget, times?: Attrs["times"]): void;
   /** Makes `at` a hard link of `anchor` (which must still be the file seen), atomically. */
   link(anchor: At, at: At, backup?: BackupTarget): void;
   /** Copies a source file into the replica, atomically. */

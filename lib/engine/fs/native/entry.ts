@@ -1,0 +1,115 @@
+/**
+ * What the native engine makes of `statx`: entries, kinds, times, the
+ * comparison with what was seen, and byte-by-byte comparison of two open
+ * files. Needs `--allow-ffi` (through libc.ts).
+ *
+ * @module
+ */
+import type { Entry, EntryKind } from "../../types.ts";
+import type { Attrs, Seen } from "../types.ts";
+import { ChangedError } from "../../recheck.ts";
+import * as c from "./libc.ts";
+
+/** Same kind, device and inode. */
+export function same(a: NonNullable<Seen>, b: NonNullable<Seen>): boolean {
+  return a.kind === b.kind && a.ino === b.ino && a.dev === b.dev;
+}
+
+/** Throws `ChangedError` unless `now` is what was seen (worded as recheck.ts words it). */
+export function compare(path: string, now: Entry, seen: Seen): void {
+  if (seen === undefined) throw new ChangedError(path, `a ${now.kind} appeared`);
+  if (now.kind !== seen.kind) {
+    throw new ChangedError(path, `a ${now.kind} stands where a ${seen.kind} was`);
+  }
+  if (now.ino !== seen.ino || now.dev !== seen.dev) {
+    throw new ChangedError(path, `another ${now.kind} stands there`);
+  }
+}
+
+/**
+ * The kind of entry an `st_mode` describes.
+ *
+ * @param mode `st_mode`.
+ * @returns File, dir, symlink, or other.
+ */
+export function kindOfMode(mode: number): EntryKind {
+  const type = mode & 0o170000;
+  return type === 0o100000
+    ? "file"
+    : type === 0o040000
+    ? "dir"
+    : type === 0o120000
+    ? "symlink"
+    : "other";
+}
+
+/** Whole milliseconds of a time in nanoseconds, rounded down as Deno rounds them. */
+function msOf(ns: bigint): number {
+  return Number((ns >= 0n ? ns : ns - 999_999n) / 1_000_000n);
+}
+
+/**
+ * An {@linkcode Entry} from what `statx` said.
+ *
+ * @param name The entry's name.
+ * @param st Its metadata.
+ * @returns The entry (a link's target unset).
+ */
+export function toEntry(name: string, st: c.Stat): Entry {
+  const kind = kindOfMode(st.mode);
+  return {
+    name,
+    kind,
+    size: kind === "file" ? st.size : 0,
+    mtimeMs: msOf(st.mtimeNs),
+    atimeMs: msOf(st.atimeNs),
+    mode: st.mode & 0o7777,
+    dev: st.dev,
+    ino: st.ino,
+    uid: st.uid,
+    gid: st.gid,
+    blocks: st.blocks,
+    nlink: st.nlink,
+    mtimeNs: st.mtimeNs,
+    atimeNs: st.atimeNs,
+  };
+}
+
+/**
+ * The times to set, in nanoseconds (`*Ns` when given, else the milliseconds).
+ *
+ * @param t Times as `Attrs` gives them.
+ * @returns Times for utimensat / futimens.
+ */
+export function timesOf(t: NonNullable<Attrs["times"]>): c.Times {
+  return {
+    atimeNs: t.atimeNs ?? BigInt(Math.round(t.atimeMs * 1000)) * 1000n,
+    mtimeNs: t.mtimeNs ?? BigInt(Math.round(t.mtimeMs * 1000)) * 1000n,
+  };
+}
+
+const bufA = new Uint8Array(256 * 1024);
+const bufB = new Uint8Array(256 * 1024);
+
+/** Compares two open files byte by byte (positional reads: the handles' offsets are left alone). */
+export function equalFiles(fa: number, fb: number, pathA: string, pathB: string): boolean {
+  for (let offset = 0;;) {
+    const na = fill(fa, bufA, offset, pathA);
+    const nb = fill(fb, bufB, offset, pathB);
+    if (na !== nb) return false;
+    if (na === 0) return true;
+    for (let k = 0; k < na; k++) if (bufA[k] !== bufB[k]) return false;
+    if (na < bufA.length) return true;
+    offset += na;
+  }
+}
+
+function fill(fd: number, buf: Uint8Array, offset: number, path: string): number {
+  let filled = 0;
+  while (filled < buf.length) {
+    const n = c.pread(fd, buf.subarray(filled), offset + filled, path);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
+}

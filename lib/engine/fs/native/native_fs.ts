@@ -1,0 +1,475 @@
+/**
+ * The native engine: the filesystem seam on libc through FFI (Linux), every
+ * call relative to a folder handle opened from its root down without following
+ * links, so a link swapped in anywhere cannot redirect it. Needs `--allow-ffi`.
+ *
+ * @module
+ */
+import type { Entry } from "../../types.ts";
+import type {
+  At,
+  Attrs,
+  CopyIn,
+  DirListing,
+  FileSystem,
+  Folder,
+  Made,
+  ScanProblem,
+  Side,
+} from "../types.ts";
+import { ChangedError } from "../../recheck.ts";
+import { makeTempName } from "../../temp_name.ts";
+import { AnchorChangedError } from "../../link_atomic.ts";
+import { UnreadableError } from "../../copy_file_atomic.ts";
+import * as c from "./libc.ts";
+import { type BackupTarget, keepOld } from "../../backup.ts";
+import { decodeName, encodeName } from "./names.ts";
+import { copyIn, INLINE_MAX } from "./copy.ts";
+import { compare, equalFiles, same, timesOf, toEntry } from "./entry.ts";
+
+/** The roots a cycle works in (absolute paths; each may be a link to a folder). */
+export interface Roots {
+  /** The source folder. */
+  source: string;
+  /** The replica folder. */
+  replica: string;
+  /** The backup folder, `--backup_dir`. */
+  backup?: string;
+}
+
+/** Folder handles kept open: enough for a walk's current branch and its neighbours. */
+const CACHE_MAX = 32;
+const DOT = encodeName(".");
+const EMPTY = new Uint8Array([0]);
+const BENEATH = c.RESOLVE.BENEATH | c.RESOLVE.NO_SYMLINKS | c.RESOLVE.NO_MAGICLINKS;
+const FOLDER = c.O.PATH | c.O.DIRECTORY | c.O.CLOEXEC;
+/** Errors opening a folder by its path that mean it is no longer the one seen. */
+const MOVED: Record<string, string> = {
+  ENOENT: "it is gone",
+  ELOOP: "a link stands in its path",
+  ENOTDIR: "a file stands in its path",
+  EXDEV: "its path leads out of its root",
+};
+let noOpenat2 = false;
+const dents = new Uint8Array(64 * 1024);
+const dentsView = new DataView(dents.buffer);
+
+/**
+ * libc behind the seam; `close()` releases the folder handles (the cycle's last call).
+ *
+ * @example Usage
+ * ```ts
+ * import { NativeFileSystem } from "./native_fs.ts";
+ * const abs = Deno.realPathSync(".");
+ * const fs = new NativeFileSystem({ source: abs, replica: "/tmp/replica" });
+ * const dir = { side: "source" as const, rel: "", abs, seen: fs.rootEntry("source")!, root: true };
+ * fs.list(dir).entries.length > 0; // true
+ * fs.close();
+ * ```
+ */
+export class NativeFileSystem implements FileSystem {
+  readonly name = "native";
+  #roots: Roots;
+  #rootFds = new Map<Side, number>();
+  #folders = new Map<string, number>();
+
+  /** @param roots The roots, absolute; opened when first used. */
+  constructor(roots: Roots) {
+    this.#roots = roots;
+  }
+
+  /** Closes every handle held; the next call opens what it needs again. */
+  close(): void {
+    for (const fd of this.#folders.values()) c.close(fd);
+    for (const fd of this.#rootFds.values()) c.close(fd);
+    this.#folders.clear();
+    this.#rootFds.clear();
+  }
+
+  /**
+   * A root as it is now (its link followed), or undefined when it is absent.
+   *
+   * @param side Which root.
+   * @returns The folder's entry (named "").
+   */
+  rootEntry(side: Side): Entry | undefined {
+    try {
+      return toEntry("", c.fstatx(this.#root(side), this.#rootPath(side)));
+    } catch (error) {
+      if ((error as c.ErrnoError).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The handle of a folder (O_PATH), checked to be the folder seen when opened.
+   * Valid until the next call that may open another folder (the cache is small).
+   *
+   * @param dir The folder.
+   * @returns Its handle.
+   * @throws {ChangedError} When it is not the folder seen (a link in its path, another folder).
+   */
+  handle(dir: Folder): number {
+    if (dir.rel === "") {
+      const fd = this.#root(dir.side);
+      verify(fd, dir);
+      return fd;
+    }
+    const key = `${dir.side}\0${dir.rel}\0${dir.seen.dev}:${dir.seen.ino}`;
+    const held = this.#folders.get(key);
+    if (held !== undefined) {
+      this.#folders.delete(key);
+      this.#folders.set(key, held);
+      return held;
+    }
+    const fd = openBeneath(this.#root(dir.side), dir);
+    try {
+      verify(fd, dir);
+    } catch (error) {
+      c.close(fd);
+      throw error;
+    }
+    this.#folders.set(key, fd);
+    if (this.#folders.size > CACHE_MAX) {
+      const [oldest, old] = this.#folders.entries().next().value!;
+      this.#folders.delete(oldest);
+      c.close(old);
+    }
+    return fd;
+  }
+
+  list(dir: Folder): DirListing {
+    const fd = this.handle(dir);
+    const names: Uint8Array[] = [];
+    const reader = c.openat(fd, DOT, c.O.RDONLY | c.O.DIRECTORY | c.O.CLOEXEC, 0, dir.abs);
+    try {
+      for (let n; (n = c.getdents(reader, dents, dir.abs)) > 0;) {
+        for (let off = 0; off < n; off += dentsView.getUint16(off + 16, true)) {
+          let end = off + 19;
+          while (dents[end] !== 0) end++;
+          const len = end - off - 19;
+          if (dents[off + 19] === 0x2e && (len === 1 || (len === 2 && dents[off + 20] === 0x2e))) {
+            continue;
+          }
+          names.push(dents.slice(off + 19, end + 1));
+        }
+      }
+    } finally {
+      c.close(reader);
+    }
+    const entries: Entry[] = [];
+    const problems: ScanProblem[] = [];
+    for (const z of names) {
+      const name = decodeName(z.subarray(0, z.length - 1));
+      const path = dir.abs + "/" + name;
+      let entry: Entry;
+      try {
+        entry = toEntry(name, c.statx(fd, z, c.AT.SYMLINK_NOFOLLOW, path));
+      } catch (error) {
+        if ((error as c.ErrnoError).code === "ENOENT") continue; // vanished since the listing
+        problems.push({ name, message: "cannot read its metadata", error });
+        continue;
+      }
+      if (entry.kind === "symlink") {
+        try {
+          entry.target = decodeName(c.readlinkat(fd, z, path));
+        } catch (error) {
+          if ((error as c.ErrnoError).code === "ENOENT") continue;
+          problems.push({ name, message: "cannot read the link's target", error });
+          continue;
+        }
+      }
+      entries.push(entry);
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { entries, problems };
+  }
+
+  lstat(dir: Folder, name: string): Entry | undefined {
+    const fd = this.handle(dir);
+    const path = dir.abs + "/" + name;
+    try {
+      return toEntry(name, c.statx(fd, encodeName(name), c.AT.SYMLINK_NOFOLLOW, path));
+    } catch (error) {
+      if ((error as c.ErrnoError).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  touch(at: At, times: NonNullable<Attrs["times"]>): Entry {
+    const path = pathOf(at);
+    const flags = c.O.WRONLY | c.O.CREAT | c.O.EXCL | c.O.NOFOLLOW | c.O.CLOEXEC;
+    const fd = c.openat(this.handle(at.dir), encodeName(at.name), flags, 0o600, path);
+    try {
+      c.futimens(fd, timesOf(times), path);
+      return toEntry(at.name, c.fstatx(fd, path));
+    } finally {
+      c.close(fd);
+    }
+  }
+
+  check(at: At): Entry | undefined {
+    const fd = this.handle(at.dir);
+    const path = pathOf(at);
+    if (at.name === ".") {
+      const entry = toEntry(at.dir.seen.name, c.fstatx(fd, path));
+      compare(path, entry, at.seen);
+      return entry;
+    }
+    let entry: Entry;
+    try {
+      entry = toEntry(at.name, c.statx(fd, encodeName(at.name), c.AT.SYMLINK_NOFOLLOW, path));
+    } catch (error) {
+      if ((error as c.ErrnoError).code !== "ENOENT") throw error;
+      if (at.seen === undefined) return undefined;
+      throw new ChangedError(path, "it is gone");
+    }
+    compare(path, entry, at.seen);
+    return entry;
+  }
+
+  mkdir(at: At): Entry {
+    const fd = this.handle(at.dir);
+    const path = pathOf(at);
+    const z = encodeName(at.name);
+    try {
+      c.mkdirat(fd, z, 0o700, path);
+    } catch (error) {
+      if ((error as c.ErrnoError).code === "EEXIST") this.check({ ...at, seen: undefined });
+      throw error;
+    }
+    return toEntry(at.name, c.statx(fd, z, c.AT.SYMLINK_NOFOLLOW, path));
+  }
+
+  setAttrs(at: At, attrs: Attrs): void {
+    const fd = this.handle(at.dir);
+    const path = pathOf(at);
+    const times = attrs.times && timesOf(attrs.times);
+    if (at.name !== "." && at.seen?.kind === "symlink") {
+      // A link's own owner and times, by name: AT_SYMLINK_NOFOLLOW cannot leave the folder.
+      this.check(at);
+      const z = encodeName(at.name);
+      const nofollow = c.AT.SYMLINK_NOFOLLOW;
+      if (attrs.owner) c.fchownat(fd, z, attrs.owner.uid, attrs.owner.gid, nofollow, path);
+      if (times) c.utimensat(fd, z, times, nofollow, path);
+      return;
+    }
+    // Everything else through a handle on the entry itself, checked to be the one seen.
+    const own = at.name === "."
+      ? fd
+      : c.openat(fd, encodeName(at.name), c.O.PATH | c.O.NOFOLLOW | c.O.CLOEXEC, 0, path);
+    try {
+      if (own !== fd) compare(path, toEntry(at.name, c.fstatx(own, path)), at.seen);
+      if (attrs.owner) {
+        c.fchownat(own, EMPTY, attrs.owner.uid, attrs.owner.gid, c.AT.EMPTY_PATH, path);
+      }
+      if (attrs.mode === undefined && !times) return;
+      // An O_PATH handle takes chmod and utimes only through its /proc link, which is the inode itself.
+      const proc = encodeName(`/proc/self/fd/${own}`);
+      if (attrs.mode !== undefined) c.fchmodat(c.AT.FDCWD, proc, attrs.mode, path);
+      if (times) c.utimensat(c.AT.FDCWD, proc, times, 0, path);
+    } finally {
+      if (own !== fd) c.close(own);
+    }
+  }
+
+  remove(at: At): void {
+    const fd = this.handle(at.dir);
+    const seen = this.check(at);
+    const flags = seen?.kind === "dir" ? c.AT.REMOVEDIR : 0;
+    c.unlinkat(fd, encodeName(at.name), flags, pathOf(at));
+  }
+
+  rename(from: At, to: At): void {
+    this.check(from);
+    this.check(to);
+    const fromFd = this.handle(from.dir);
+    const toFd = this.handle(to.dir);
+    const z = encodeName(from.name);
+    c.renameat(fromFd, z, toFd, encodeName(to.name), to.seen === undefined, pathOf(from));
+  }
+
+  symlink(at: At, target: string, backup?: BackupTarget, times?: Attrs["times"]): void {
+    const fd = this.handle(at.dir);
+    const tmp = encodeName(makeTempName());
+    c.symlinkat(encodeName(target), fd, tmp, pathOf(at));
+    const linkTimes = times && (() => {
+      c.utimensat(fd, tmp, timesOf(times), c.AT.SYMLINK_NOFOLLOW, pathOf(at));
+    });
+    this.#replace(fd, tmp, at, keeping(at, backup), linkTimes);
+  }
+
+  link(anchor: At, at: At, backup?: BackupTarget): Made {
+    const anchorPath = pathOf(anchor);
+    const seen = anchor.seen;
+    if (seen === undefined) throw new AnchorChangedError(anchorPath, "it is gone");
+    const anchorFd = this.handle(anchor.dir);
+    const az = encodeName(anchor.name);
+    let now: Entry;
+    try {
+      now = toEntry(anchor.name, c.statx(anchorFd, az, c.AT.SYMLINK_NOFOLLOW, anchorPath));
+    } catch (error) {
+      if ((error as c.ErrnoError).code === "ENOENT") {
+        throw new AnchorChangedError(anchorPath, "it is gone");
+      }
+      throw error;
+    }
+    if (!same(now, seen)) throw new AnchorChangedError(anchorPath, "another file stands there");
+    const made: Made = { kind: "file", dev: seen.dev, ino: seen.ino };
+    if (at.seen !== undefined && same(at.seen, seen)) {
+      this.check(at); // already that file: a rename onto its own link would leave the temporary name
+      return made;
+    }
+    const fd = this.handle(at.dir);
+    const tmp = encodeName(makeTempName());
+    c.linkat(anchorFd, az, fd, tmp, pathOf(at));
+    this.#replace(fd, tmp, at, keeping(at, backup), () => {
+      const linked = toEntry("", c.statx(fd, tmp, c.AT.SYMLINK_NOFOLLOW, pathOf(at)));
+      if (!same(linked, seen)) {
+        throw new AnchorChangedError(anchorPath, "another file stands there");
+      }
+    });
+    return made;
+  }
+
+  copy(job: CopyIn): Promise<Made> {
+    if (job.from.entry.size > INLINE_MAX) return copyIn(this, job, true);
+    // Small files synchronously: an async call costs more than the copy, and no other
+    // call can close the folder handles in between.
+    try {
+      return copyIn(this, job, false);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  sameContent(a: At, b: At): Promise<boolean> {
+    const fa = this.#openFile(a);
+    try {
+      let fb: number;
+      try {
+        fb = this.#openFile(b);
+      } catch (error) {
+        if ((error as c.ErrnoError).code === "EACCES") throw new UnreadableError(pathOf(b));
+        throw error;
+      }
+      try {
+        return Promise.resolve(equalFiles(fa, fb, pathOf(a), pathOf(b)));
+      } finally {
+        c.close(fb);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    } finally {
+      c.close(fa);
+    }
+  }
+
+  /** Opens a file to read: never a link, never blocking (a FIFO), and only the file seen. */
+  #openFile(at: At): number {
+    const path = pathOf(at);
+    const flags = c.O.RDONLY | c.O.NOFOLLOW | c.O.NONBLOCK | c.O.CLOEXEC;
+    let fd: number;
+    try {
+      fd = c.openat(this.handle(at.dir), encodeName(at.name), flags, 0, path);
+    } catch (error) {
+      if ((error as c.ErrnoError).code === "ELOOP") {
+        throw new ChangedError(path, "a symlink stands there");
+      }
+      throw error;
+    }
+    try {
+      compare(path, toEntry(at.name, c.fstatx(fd, path)), at.seen);
+      return fd;
+    } catch (error) {
+      c.close(fd);
+      throw error;
+    }
+  }
+
+  /** Renames the temporary name `tmp` over `at` once `at` is checked; removes `tmp` on any error. */
+  #replace(
+    fd: number,
+    tmp: Uint8Array,
+    at: At,
+    beforeReplace?: () => void,
+    first?: () => void,
+  ): void {
+    try {
+      first?.();
+      this.check(at);
+      beforeReplace?.();
+      c.renameat(fd, tmp, fd, encodeName(at.name), at.seen === undefined, pathOf(at));
+    } catch (error) {
+      try {
+        c.unlinkat(fd, tmp, 0, pathOf(at));
+      } catch {
+        // Removed by someone else meanwhile.
+      }
+      throw error;
+    }
+  }
+
+  #rootPath(side: Side): string {
+    const path = this.#roots[side];
+    if (path === undefined) throw new Error(`no ${side} folder was given`);
+    return path;
+  }
+
+  /** A root's handle, its link followed (the user may give a root as a link), opened once per cycle. */
+  #root(side: Side): number {
+    let fd = this.#rootFds.get(side);
+    if (fd === undefined) {
+      const path = this.#rootPath(side);
+      fd = c.openat(c.AT.FDCWD, encodeName(path), FOLDER, 0, path);
+      this.#rootFds.set(side, fd);
+    }
+    return fd;
+  }
+}
+
+/** Opens a folder below its root, no link followed on the way (`openat2`, or component by component). */
+function openBeneath(root: number, dir: Folder): number {
+  try {
+    if (!noOpenat2) {
+      try {
+        return c.openat(root, encodeName(dir.rel), FOLDER, 0, dir.abs, BENEATH);
+      } catch (error) {
+        if ((error as c.ErrnoError).code !== "ENOSYS") throw error;
+        noOpenat2 = true;
+      }
+    }
+    let fd = root;
+    try {
+      for (const part of dir.rel.split("/")) {
+        if (part === "" || part === "." || part === "..") throw c.errnoError(18, "openat", dir.abs);
+        const next = c.openat(fd, encodeName(part), FOLDER | c.O.NOFOLLOW, 0, dir.abs);
+        if (fd !== root) c.close(fd);
+        fd = next;
+      }
+      return fd;
+    } catch (error) {
+      if (fd !== root) c.close(fd);
+      throw error;
+    }
+  } catch (error) {
+    const what = MOVED[(error as c.ErrnoError).code];
+    if (what !== undefined) throw new ChangedError(dir.abs, what);
+    throw error;
+  }
+}
+
+/** A folder handle must be the folder seen. */
+function verify(fd: number, dir: Folder): void {
+  compare(dir.abs, toEntry("", c.fstatx(fd, dir.abs)), dir.seen);
+}
+
+/** `--backup_dir`: the entry about to be replaced is kept there first (by path, see backup.ts). */
+function keeping(at: At, backup?: BackupTarget): (() => void) | undefined {
+  if (backup === undefined || at.seen === undefined) return undefined;
+  return () => keepOld(pathOf(at), backup);
+}
+
+function pathOf(at: At): string {
+  return at.name === "." ? at.dir.abs : at.dir.abs + "/" + at.name;
+}
