@@ -8,6 +8,7 @@ import {
   type CliResult,
   denoArgs,
   hasCommand,
+  type LiveCli,
   readOr,
   ROOT,
   runCli,
@@ -124,7 +125,7 @@ Deno.test("cli e2e: a replica that is a FIFO is refused, not opened (an open wou
 
 /** Runs the CLI with its output captured; stopped with SIGTERM if still running after `ms`. */
 async function runCliFor(args: string[], ms = 30_000): Promise<CliResult & { killed: boolean }> {
-  const child = spawnPiped(args);
+  const child = await spawnPiped(args);
   let killed = false;
   const timer = setTimeout(() => {
     killed = true;
@@ -138,19 +139,15 @@ async function runCliFor(args: string[], ms = 30_000): Promise<CliResult & { kil
 }
 
 /** Starts the CLI with stdout and stderr captured, read as it runs (so no pipe fills up). */
-function spawnPiped(args: string[]): { process: Deno.ChildProcess; output: Promise<CliResult> } {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: denoArgs(args),
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const decoder = new TextDecoder();
-  const output = process.output().then((out) => ({
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
+async function spawnPiped(
+  args: string[],
+): Promise<{ process: LiveCli; output: Promise<CliResult> }> {
+  const process = await spawnCli(args);
+  const output = process.status.then(({ code }) => ({
+    code,
+    ...process.output,
+    lines: process.lines,
+    text: process.lines.join("\n"),
   }));
   return { process, output };
 }
@@ -184,7 +181,7 @@ Deno.test("cli e2e: a configuration that can never work is refused at start: one
 Deno.test("cli e2e: a source that is not there yet is retried every interval, and the health check says why", async () => {
   using t = tempDirs();
   const health = `${t.dir}/state/health.json`;
-  const child = spawnCli(
+  const child = await spawnCli(
     treeArgs(t, "--sync_interval", "0.2", "--health_file", health, "--log_level", "warning"),
   );
   try {
@@ -280,7 +277,7 @@ Deno.test("cli e2e: --quiet shows only errors on the console; the log file keeps
 Deno.test("cli e2e: --sync_interval 30d runs a cycle, then waits quietly (no timer overflow)", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
-  const child = spawnPiped(treeArgs(t, "--sync_interval", "30d"));
+  const child = await spawnPiped(treeArgs(t, "--sync_interval", "30d"));
   try {
     await waitFor(() => /cycle 1 done/.test(readOr(t.log)), 20_000, "the first cycle");
     // An overflowed timer fires after 1 ms: within this window it would have warned, and
@@ -315,12 +312,14 @@ Deno.test("cli e2e: works with permissions narrowed to the paths; a missing gran
   writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b" } });
   Deno.mkdirSync(`${t.dir}/logs`);
   const args = ["--source_path", t.src, "--replica_path", t.dst, "--log_file", t.log, "--once"];
+  // The two-flag contract is the portable engine's: FOLDERSYNC_TEST_ENGINE does not apply.
   const narrowed = await runCli(args, {
     perms: [`--allow-read=${t.src},${t.dst},${t.log}`, `--allow-write=${t.dst},${t.log}`],
+    portable: true,
   });
   assert.equal(narrowed.code, 0, narrowed.stderr);
   assert.equal(Deno.readTextFileSync(`${t.dst}/d/b.txt`), "b");
-  const noWrite = await runCli(args, { perms: [`--allow-read`] });
+  const noWrite = await runCli(args, { perms: [`--allow-read`], portable: true });
   assert.equal(noWrite.code, 1);
   assert.match(noWrite.stderr, /not granted write access to '.*dst'.*--allow-write/);
   assert.doesNotMatch(noWrite.stderr, /at .*\.ts:\d+/, "no stack trace");
@@ -330,7 +329,7 @@ Deno.test("cli e2e: the loop syncs at start and every interval; SIGTERM stops it
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
   // At debug, quiet cycles log their summaries too: every cycle is seen.
-  const child = spawnCli(treeArgs(t, "--sync_interval", "0.2", "--log_level", "debug"));
+  const child = await spawnCli(treeArgs(t, "--sync_interval", "0.2", "--log_level", "debug"));
   try {
     await waitFor(() => readOr(`${t.dst}/a.txt`) === "a", 10_000, "first cycle");
     Deno.writeTextFileSync(`${t.src}/b.txt`, "b");
@@ -407,29 +406,17 @@ Deno.test({
 Deno.test("cli e2e: console lines come out while the loop runs, not only at exit", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
-  const child = spawnCli(
+  const child = await spawnCli(
     ["--source_path", t.src, "--replica_path", t.dst, "--sync_interval", "60"],
-    { stdout: "piped" },
   );
-  let seen = "";
-  // Lines held until exit would leave the read below waiting: end it after 10 s.
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGTERM");
-  }, 10_000);
   try {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stdout) {
-      seen += decoder.decode(chunk, { stream: true });
-      if (/cycle 1 done/.test(seen)) break;
-    }
+    // Lines held until exit would leave this waiting: it gives up after 10 s.
+    await child.waitForLine(/cycle 1 done/, 0, 10_000);
+    const seen = child.output.stdout;
     assert.match(seen, /copy {3}file {4}a\.txt/);
     assert.match(seen, /cycle 1 done/);
-    assert.equal(timedOut, false, "the lines came while the process was still running");
   } finally {
-    clearTimeout(timer);
-    if (!timedOut) child.kill("SIGTERM");
+    child.kill("SIGTERM");
   }
   assert.equal((await child.status).code, 0);
 });
@@ -464,7 +451,7 @@ Deno.test("cli e2e: SIGTERM mid-copy stops within seconds, exit 0, no temporary 
   using t = tempDirs();
   Deno.mkdirSync(t.src);
   for (let i = 0; i < 8; i++) bigFile(`${t.src}/big${i}.bin`, 64, i);
-  const child = spawnCli(treeArgs(t, "--concurrency", "1"));
+  const child = await spawnCli(treeArgs(t, "--concurrency", "1"));
   await waitFor(() => copyUnderWay(t.dst), 20_000, "a copy under way");
   const stoppedAt = Date.now();
   child.kill("SIGTERM");
@@ -483,7 +470,7 @@ Deno.test("cli e2e: after kill -9 mid-copy no half-written file stands at a fina
   Deno.mkdirSync(t.src);
   for (let i = 0; i < 8; i++) bigFile(`${t.src}/big${i}.bin`, 64, 10 + i);
   writeTree(t.src, { small: { "a.txt": "a", "b.txt": "b" } });
-  const child = spawnCli([
+  const child = await spawnCli([
     "--source_path",
     t.src,
     "--replica_path",
@@ -511,7 +498,14 @@ Deno.test("cli e2e: SIGTERM during a copy too big to finish soon: exit 0 within 
   // A sparse 32 GiB file: instant to make, many seconds to copy (ext4 writes the holes out).
   using f = Deno.openSync(`${t.src}/huge.img`, { write: true, create: true });
   f.truncateSync(32 * 1024 ** 3);
-  const child = spawnCli(["--source_path", t.src, "--replica_path", t.dst, "--log_file", t.log]);
+  const child = await spawnCli([
+    "--source_path",
+    t.src,
+    "--replica_path",
+    t.dst,
+    "--log_file",
+    t.log,
+  ]);
   try {
     await waitFor(() => copyUnderWay(t.dst), 20_000, "the copy under way");
   } finally {
@@ -531,7 +525,10 @@ Deno.test("cli e2e: under path-narrowed permissions a symlink is reported with D
   Deno.mkdirSync(`${t.dir}/logs`);
   const result = await runCli(
     ["--source_path", t.src, "--replica_path", t.dst, "--log_file", t.log, "--once"],
-    { perms: [`--allow-read=${t.src},${t.dst},${t.log}`, `--allow-write=${t.dst},${t.log}`] },
+    {
+      perms: [`--allow-read=${t.src},${t.dst},${t.log}`, `--allow-write=${t.dst},${t.log}`],
+      portable: true, // Deno's rule for links under scoped grants: the portable engine's.
+    },
   );
   assert.equal(result.code, 1);
   assert.match(result.stderr, /WARN .*symlinks in the source cannot be created/);
@@ -548,7 +545,7 @@ Deno.test("cli e2e: Ctrl-C on a --once run at --log_level warning says the cycle
   // A sparse 32 GiB file: instant to make, many seconds to copy.
   using f = Deno.openSync(`${t.src}/huge.img`, { write: true, create: true });
   f.truncateSync(32 * 1024 ** 3);
-  const child = spawnPiped(treeArgs(t, "--once", "--log_level", "warning"));
+  const child = await spawnPiped(treeArgs(t, "--once", "--log_level", "warning"));
   try {
     await waitFor(() => copyUnderWay(t.dst), 20_000, "the copy under way");
   } finally {

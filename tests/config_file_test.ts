@@ -16,7 +16,16 @@ import {
 } from "../lib/config/config_file.ts";
 import { holderRecordPath } from "../lib/loop/lock.ts";
 import { parsePrometheus, sampleValue } from "./prometheus.ts";
-import { readOr, runCli, snap, spawnCli, tempDirs, waitFor, writeTree } from "./helpers.ts";
+import {
+  type LiveCli,
+  readOr,
+  runCli,
+  snap,
+  spawnCli,
+  tempDirs,
+  waitFor,
+  writeTree,
+} from "./helpers.ts";
 
 /** Writes `text` as `<dir>/foldersync.toml` and loads it with these command-line flags. */
 function load(dir: string, text: string, ...args: string[]): ConfigCommand {
@@ -300,7 +309,7 @@ Deno.test("checkPairs: replicas apart, and no file foldersync writes inside anot
 });
 
 /** SIGTERM, and SIGKILL if that has not stopped it within 10 s (a hung run fails, not hangs). */
-async function stop(child: Deno.ChildProcess): Promise<number> {
+async function stop(child: LiveCli): Promise<number> {
   child.kill("SIGTERM");
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)));
@@ -411,7 +420,7 @@ Deno.test("config e2e: each pair holds its own lock; a second process on either 
   using t = tempDirs();
   const file = twoPairs(t.dir, 2, 'sync_interval = "1h"');
   const log = `${t.dir}/logs/foldersync.log`;
-  const holder = spawnCli(["--config", file]);
+  const holder = await spawnCli(["--config", file]);
   try {
     await waitFor(
       () =>
@@ -462,7 +471,7 @@ Deno.test("config e2e: the pairs' cycles run one at a time, never interleaved", 
   // Cycles long enough to overlap if they could: many files each, --watch adding cycles.
   const file = twoPairs(t.dir, 400, 'sync_interval = "0.3"');
   const log = `${t.dir}/logs/foldersync.log`;
-  const child = spawnCli(["--config", file, "--watch"]);
+  const child = await spawnCli(["--config", file, "--watch"]);
   try {
     for (let round = 0; round < 5; round++) {
       for (const pair of ["photos", "docs"]) {

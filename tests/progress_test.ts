@@ -4,7 +4,7 @@
  * `--log_format json`.
  */
 import assert from "node:assert/strict";
-import { MAIN, ROOT, runCli, syncOnce, tempDirs, waitFor, writeTree } from "./helpers.ts";
+import { denoArgs, ROOT, runCli, syncOnce, tempDirs, waitFor, writeTree } from "./helpers.ts";
 import { createProgressLine } from "../lib/report/progress.ts";
 
 Deno.test("progress line: copies under way count as their files grow", () => {
@@ -62,9 +62,8 @@ Deno.test("progress line: drawn on a terminal (script), never in the log file or
   const typescript = `${dirs.dir}/typescript`;
   const log = `${dirs.dir}/sync.log`;
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const command = [Deno.execPath(), "run", "--quiet", "--allow-read", "--allow-write", MAIN]
-    .concat(["--source_path", dirs.src, "--replica_path", dirs.dst, "--log_file", log, "--once"])
-    .map(quote).join(" ");
+  const args = ["--source_path", dirs.src, "--replica_path", dirs.dst, "--log_file", log, "--once"];
+  const command = [Deno.execPath(), ...denoArgs(args)].map(quote).join(" ");
   const run = await new Deno.Command("script", {
     args: ["-qfec", command, typescript],
     cwd: ROOT,
@@ -162,9 +161,8 @@ Deno.test("progress line: a second Ctrl-C (exit 130) leaves no progress line on 
   const typescript = `${dirs.dir}/typescript`;
   const pidFile = `${dirs.dir}/pid`;
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const command = [Deno.execPath(), "run", "--quiet", "--allow-read", "--allow-write", MAIN]
-    .concat(["--source_path", dirs.src, "--replica_path", dirs.dst, "--once"])
-    .map(quote).join(" ");
+  const args = ["--source_path", dirs.src, "--replica_path", dirs.dst, "--once"];
+  const command = [Deno.execPath(), ...denoArgs(args)].map(quote).join(" ");
   const run = new Deno.Command("script", {
     args: ["-qfec", `echo $$ > ${quote(pidFile)}; exec ${command}`, typescript],
     cwd: ROOT,
@@ -320,9 +318,9 @@ Deno.test("--log_format json with --watch: the watch summary carries watchDirs",
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--allow-read", "--allow-write", MAIN, "--source_path", t.src]
-      .concat(["--replica_path", t.dst, "--watch", "--sync_interval", "1h"])
-      .concat(["--log_format", "json"]),
+    args: denoArgs(["--source_path", t.src, "--replica_path", t.dst, "--watch"].concat(
+      ["--sync_interval", "1h", "--log_format", "json"],
+    )),
     cwd: ROOT,
     stdin: "null",
     stdout: "piped",

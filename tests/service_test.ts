@@ -19,9 +19,10 @@ import {
 } from "./helpers.ts";
 import { holderRecordPath, lockReplica, ReplicaBusyError } from "../lib/loop/lock.ts";
 
+/** Starts the CLI, output discarded; narrowed `perms` test the portable engine's contract. */
 function spawn(args: string[], perms?: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: denoArgs(args, perms),
+    args: denoArgs(args, perms, { portable: perms !== undefined }),
     cwd: ROOT,
     stdin: "null",
     stdout: "null",

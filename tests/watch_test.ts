@@ -4,7 +4,7 @@
  * deletes, narrowed permissions, the watch limit and SIGTERM.
  */
 import assert from "node:assert/strict";
-import { MAIN, ROOT, snap, tempDirs, tempFiles, waitFor, writeTree } from "./helpers.ts";
+import { denoArgs, ROOT, snap, tempDirs, tempFiles, waitFor, writeTree } from "./helpers.ts";
 import { type EventSource, WatchError, watchSource } from "../lib/loop/watch.ts";
 
 // ---------------------------------------------------------------- unit: watchSource
@@ -182,8 +182,9 @@ class Running implements AsyncDisposable {
   stderr = "";
   readonly #done: Promise<unknown>;
 
-  constructor(args: string[], perms = ["--allow-read", "--allow-write"], wrap: string[] = []) {
-    const deno = ["run", "--quiet", ...perms, MAIN, ...args];
+  /** Narrowed `perms` test the portable engine's contract: FOLDERSYNC_TEST_ENGINE does not apply. */
+  constructor(args: string[], perms?: string[], wrap: string[] = []) {
+    const deno = denoArgs(args, perms, { portable: perms !== undefined });
     this.child = new Deno.Command(wrap.length ? wrap[0] : Deno.execPath(), {
       args: wrap.length ? [...wrap.slice(1), Deno.execPath(), ...deno] : deno,
       cwd: ROOT,
@@ -544,8 +545,7 @@ Deno.test("cli: --watch flags are checked", async () => {
     ] as const
   ) {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--allow-read", "--allow-write", MAIN, "--source_path", "a"]
-        .concat(["--replica_path", "b", "--watch", ...args]),
+      args: denoArgs(["--source_path", "a", "--replica_path", "b", "--watch", ...args]),
       stdout: "piped",
       stderr: "piped",
     }).output();

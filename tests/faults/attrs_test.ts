@@ -5,7 +5,8 @@
  * through a hard link.
  */
 import { equal, ok } from "node:assert/strict";
-import { assertMirror, NOBODY, put, runCli, sh, spawnCli, tempRoot } from "./helpers.ts";
+import { assertMirror, put, runCli, sh, spawnCli } from "../helpers.ts";
+import { NOBODY, tempRoot } from "./helpers.ts";
 
 const T = 1_600_000_000;
 const isRoot = Deno.uid() === 0;

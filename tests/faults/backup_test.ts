@@ -7,17 +7,14 @@ import { equal, match, ok } from "node:assert/strict";
 import {
   assertMirror,
   assertSameSnapshot,
-  canDropPrivileges,
-  canMount,
-  NOBODY,
   put,
   runCli,
   sh,
   snapshot,
   spawnCli,
-  tempRoot,
-  waitUntil,
-} from "./helpers.ts";
+  waitFor,
+} from "../helpers.ts";
+import { canDropPrivileges, canMount, NOBODY, tempRoot } from "./helpers.ts";
 
 const T = 1_600_000_000;
 const STAMP = /^\d{4}-\d{2}-\d{2}T\d{6}Z(~\d+)?$/;
@@ -350,7 +347,11 @@ Deno.test("--backup_dir re-pointed into the source between cycles: refused, the 
           filesUnder(outside).some((f) => f.endsWith("/b.txt")),
       );
       repoint(link, outside);
-      await waitUntil(() => filesUnder(outside).some((f) => f.endsWith("/b.txt")), "b.txt kept");
+      await waitFor(
+        () => filesUnder(outside).some((f) => f.endsWith("/b.txt")),
+        30_000,
+        "b.txt kept",
+      );
       assertSameSnapshot(before, snapshot(src), "source");
     } finally {
       live.kill();
@@ -403,9 +404,10 @@ Deno.test("--backup_dir re-pointed into the source during cycles: moves go where
         for (let f = 0; f < 10; f++) {
           Deno.renameSync(`${staging}/loose${round}-${f}.txt`, `${rep}/loose${round}-${f}.txt`);
         }
-        await waitUntil(
+        await waitFor(
           () =>
             !filesUnder(rep).some((p) => p.startsWith(`extra${round}/`) || p.startsWith("loose")),
+          30_000,
           `round ${round}: the extra files moved out of the replica`,
         );
       }

@@ -6,7 +6,8 @@
  * folder is refused as a bind mount is, and the source never changes.
  */
 import { ok } from "node:assert/strict";
-import { assertSameSnapshot, canMount, put, runCli, sh, snapshot, tempRoot } from "./helpers.ts";
+import { assertSameSnapshot, put, runCli, sh, snapshot } from "../helpers.ts";
+import { canMount, tempRoot } from "./helpers.ts";
 
 const T = 1_600_000_000;
 

@@ -5,7 +5,8 @@
  * each of the four is needed (the CLI run as root under `setpriv --bounding-set`).
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { canDropPrivileges, CLI_PERMISSIONS, DENO, MAIN, put, sh, tempRoot } from "./helpers.ts";
+import { DENO, denoArgs, put, sh } from "../helpers.ts";
+import { canDropPrivileges, tempRoot } from "./helpers.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const T = 1_600_000_000;
@@ -81,10 +82,7 @@ async function onceWith(caps: string[], src: string, rep: string) {
       `--bounding-set=-all,${caps.map((c) => `+${c}`).join(",")}`,
       "--inh-caps=-all",
       DENO,
-      "run",
-      ...CLI_PERMISSIONS,
-      MAIN,
-      ...["--source_path", src, "--replica_path", rep, "--once", "--no-progress"],
+      ...denoArgs(["--source_path", src, "--replica_path", rep, "--once", "--no-progress"]),
     ],
     stdin: "null",
     stdout: "piped",

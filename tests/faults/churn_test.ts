@@ -9,7 +9,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import {
   assertMirror,
-  checkVersion,
   DENO,
   isTempName,
   parseSummary,
@@ -17,8 +16,8 @@ import {
   spawnCli,
   SUMMARY,
   tempFiles,
-  tempRoot,
-} from "./helpers.ts";
+} from "../helpers.ts";
+import { checkVersion, tempRoot } from "./helpers.ts";
 import {
   type CycleEnd,
   judgeTear,

@@ -8,16 +8,16 @@ import {
   assertMirror,
   assertSameSnapshot,
   isTempName,
-  type Node,
   put,
   randomBytes,
   runCli,
   sh,
+  type SnapEntry,
   snapshot,
   spawnCli,
   SUMMARY,
-  tempRoot,
-} from "./helpers.ts";
+} from "../helpers.ts";
+import { tempRoot } from "./helpers.ts";
 
 const RUNS = 20;
 const MiB = 1024 * 1024;
@@ -38,7 +38,7 @@ function record(versions: Versions, root: string) {
 }
 
 /** Paths in the replica whose entry is not a version its source path ever had. */
-function foreign(versions: Versions, replica: Map<string, Node>): string[] {
+function foreign(versions: Versions, replica: Map<string, SnapEntry>): string[] {
   const bad: string[] = [];
   for (const [path, node] of replica) {
     const name = path.slice(path.lastIndexOf("/") + 1);

@@ -8,7 +8,6 @@ import { equal, ok } from "node:assert/strict";
 import {
   assertMirror,
   assertSameSnapshot,
-  canMount,
   errorLines,
   put,
   randomBytes,
@@ -18,8 +17,8 @@ import {
   spawnCli,
   SUMMARY,
   tempFiles,
-  tempRoot,
-} from "./helpers.ts";
+} from "../helpers.ts";
+import { canMount, tempRoot } from "./helpers.ts";
 
 const mountable = await canMount();
 
@@ -44,7 +43,7 @@ Deno.test({
       const first = await runCli(["--source_path", src, "--replica_path", rep, "--once"]);
       equal(first.code, 0, first.text);
       assertMirror(src, rep);
-      const existing = snapshot(rep, { noDirTimes: true });
+      const existing = snapshot(rep, { dirTimes: false });
 
       // A file bigger than the whole replica filesystem, and changes that fit.
       put(src, "big.bin", randomBytes(4 * 1024 * 1024), t + 10);
@@ -78,12 +77,12 @@ Deno.test({
         "ENOSPC is not in the log file",
       );
       // Existing files intact; the changes that fit were made.
-      const now = snapshot(rep, { noDirTimes: true });
+      const now = snapshot(rep, { dirTimes: false });
       for (const [path, node] of existing) {
         if (path === "keep-03.txt" || node.kind === "dir") continue;
         equal(JSON.stringify(now.get(path)), JSON.stringify(node), `${path} was damaged`);
       }
-      const srcNow = snapshot(src, { noDirTimes: true });
+      const srcNow = snapshot(src, { dirTimes: false });
       // The run kept going: each other change is synced, or (when its copy ran
       // while big.bin's temporary file filled the disk: copies overlap) it is
       // reported with ENOSPC too and left as it was, to be retried next cycle.

@@ -4,8 +4,8 @@
  * tests/itemize_test.ts).
  */
 import assert from "node:assert/strict";
-import { tempDirs } from "../helpers.ts";
 import { haveRsync, type OracleCase, runOracle } from "../itemize_oracle.ts";
+import { tempDirs } from "../helpers.ts";
 import { NOBODY } from "./helpers.ts";
 
 const isRoot = Deno.uid() === 0;

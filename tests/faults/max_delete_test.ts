@@ -3,15 +3,8 @@
  * none, says why and fails; at or under the limit the removals happen.
  */
 import { equal, ok } from "node:assert/strict";
-import {
-  assertMirror,
-  assertSameSnapshot,
-  put,
-  runCli,
-  snapshot,
-  spawnCli,
-  tempRoot,
-} from "./helpers.ts";
+import { assertMirror, assertSameSnapshot, put, runCli, snapshot, spawnCli } from "../helpers.ts";
+import { tempRoot } from "./helpers.ts";
 
 async function setup(dir: string) {
   const src = `${dir}/source`;
@@ -40,7 +33,7 @@ Deno.test("--max-delete: over the limit nothing is removed, the cycle fails and 
   try {
     const { src, rep } = await setup(dir);
     const sourceBefore = snapshot(src);
-    const replicaBefore = snapshot(rep, { noDirTimes: true });
+    const replicaBefore = snapshot(rep, { dirTimes: false });
 
     const over = await onceWithMaxDelete(src, rep, "9");
     equal(over.code, 1, over.text);
@@ -54,7 +47,7 @@ Deno.test("--max-delete: over the limit nothing is removed, the cycle fails and 
       !over.lines.some((l) => /^\S+ INFO {2}remove /.test(l)),
       `something was removed:\n${over.text}`,
     );
-    const now = snapshot(rep, { noDirTimes: true });
+    const now = snapshot(rep, { dirTimes: false });
     for (const [path, node] of replicaBefore) {
       if (node.kind === "dir") continue;
       equal(JSON.stringify(now.get(path)), JSON.stringify(node), `${path} was removed or changed`);

@@ -8,18 +8,16 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import {
   assertSameSnapshot,
-  canMount,
-  CLI_PERMISSIONS,
   DENO,
-  MAIN,
-  type Node,
+  denoArgs,
   put,
   runCli,
   sh,
+  type SnapEntry,
   snapshot,
   spawnCli,
-  tempRoot,
-} from "./helpers.ts";
+} from "../helpers.ts";
+import { canMount, tempRoot } from "./helpers.ts";
 
 const mountable = await canMount();
 const rsync = await sh(["rsync", "--version"], true).then((r) => r.code === 0, () => false);
@@ -56,7 +54,7 @@ function sync(src: string, rep: string, ...extra: string[]) {
 }
 
 /** The tree as a plain object (the root's own mtime left out: rsync and we both set it). */
-function tree(root: string): Record<string, Node> {
+function tree(root: string): Record<string, SnapEntry> {
   return Object.fromEntries(snapshot(root));
 }
 
@@ -101,9 +99,16 @@ Deno.test({
       if (strace) {
         const trace = `${dir}/openat.trace`;
         const traced = await new Deno.Command("strace", {
-          args: ["-f", "-qq", "-e", "trace=openat", "-o", trace, DENO, "run", ...CLI_PERMISSIONS]
-            .concat([MAIN, "--source_path", src, "--replica_path", `${dir}/traced`, "--once"])
-            .concat(["--one-file-system"]),
+          args: ["-f", "-qq", "-e", "trace=openat", "-o", trace, DENO].concat(denoArgs(
+            [
+              "--source_path",
+              src,
+              "--replica_path",
+              `${dir}/traced`,
+              "--once",
+              "--one-file-system",
+            ],
+          )),
           stdout: "null",
           stderr: "null",
         }).output();

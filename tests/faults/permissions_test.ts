@@ -7,16 +7,14 @@ import { equal, ok } from "node:assert/strict";
 import {
   assertMirror,
   assertSameSnapshot,
-  canDropPrivileges,
   errorLines,
-  NOBODY,
   put,
   runCli,
   sh,
   snapshot,
   tempFiles,
-  tempRoot,
-} from "./helpers.ts";
+} from "../helpers.ts";
+import { canDropPrivileges, NOBODY, tempRoot } from "./helpers.ts";
 
 Deno.test({
   name:

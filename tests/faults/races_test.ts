@@ -14,8 +14,8 @@ import {
   sh,
   snapshot,
   spawnCli,
-  tempRoot,
-} from "./helpers.ts";
+} from "../helpers.ts";
+import { tempRoot } from "./helpers.ts";
 
 const T = 1_600_000_000;
 
@@ -94,7 +94,7 @@ Deno.test("race: a recursive removal never follows a directory swapped for a sym
  */
 function canaryContents(canary: string) {
   const nodes = snapshot(canary);
-  nodes.get(".")!.mtimeMs = 0;
+  nodes.get("")!.mtimeMs = 0;
   return nodes;
 }
 

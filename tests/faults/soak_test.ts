@@ -27,8 +27,8 @@ import {
   snapshot,
   spawnCli,
   SUMMARY,
-  tempRoot,
-} from "./helpers.ts";
+} from "../helpers.ts";
+import { tempRoot } from "./helpers.ts";
 
 const CYCLES = 500;
 const FILES = 5_000;

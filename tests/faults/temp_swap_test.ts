@@ -8,16 +8,8 @@
  * owner and gets its mode and mtime. The canary must never change.
  */
 import { equal, ok } from "node:assert/strict";
-import {
-  assertSameSnapshot,
-  DENO,
-  NOBODY,
-  put,
-  runCli,
-  sh,
-  snapshot,
-  tempRoot,
-} from "./helpers.ts";
+import { assertSameSnapshot, DENO, put, runCli, sh, snapshot } from "../helpers.ts";
+import { NOBODY, tempRoot } from "./helpers.ts";
 
 const T = 1_600_000_000;
 const RACER = new URL("./swap_racer.ts", import.meta.url).pathname;

@@ -7,17 +7,14 @@ import { equal, ok } from "node:assert/strict";
 import {
   assertMirror,
   assertSameSnapshot,
-  canDropPrivileges,
-  canMount,
   errorLines,
-  NOBODY,
   put,
   runCli,
   sh,
   snapshot,
   tempFiles,
-  tempRoot,
-} from "./helpers.ts";
+} from "../helpers.ts";
+import { canDropPrivileges, canMount, NOBODY, tempRoot } from "./helpers.ts";
 
 const mountable = await canMount();
 const nobody = canDropPrivileges();

@@ -8,7 +8,8 @@
  * machine, however busy.
  */
 import { equal, match } from "node:assert/strict";
-import { type LiveCli, put, sh, spawnCli, tempRoot, waitUntil } from "./helpers.ts";
+import { type LiveCli, put, sh, spawnCli, waitFor } from "../helpers.ts";
+import { tempRoot } from "./helpers.ts";
 
 const FILES = 400;
 
@@ -71,7 +72,7 @@ Deno.test({
       await new Promise((r) => setTimeout(r, Math.max(0, 2500 - (performance.now() - start))));
       cli.kill("SIGCONT");
       stopped = false;
-      await waitUntil(() => count(rep) === FILES, `all ${FILES} files in the replica`, 60_000);
+      await waitFor(() => count(rep) === FILES, 60_000, `all ${FILES} files in the replica`);
       // Copied by a whole-tree cycle (its summary has no "(watch: N dirs)").
       await cli.waitForLine(/cycle \d+ done in [\d.]+ s: .* scanned$/, afterFirst);
       match(

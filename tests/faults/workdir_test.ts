@@ -6,7 +6,8 @@
  * for the life of the process, so its volume is busy until foldersync stops.
  */
 import { equal, match, ok } from "node:assert/strict";
-import { canMount, put, sh, spawnCli, tempRoot } from "./helpers.ts";
+import { put, sh, spawnCli } from "../helpers.ts";
+import { canMount, tempRoot } from "./helpers.ts";
 
 const T = 1_600_000_000;
 

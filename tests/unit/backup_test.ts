@@ -9,10 +9,10 @@ import {
   backupPath,
   checkBackupTarget,
   cycleBackup,
-} from "../lib/engine/backup.ts";
-import { SafetyError } from "../lib/engine/errors.ts";
-import { checkReplicaMount, isMountPoint, mountOf } from "../lib/loop/volume.ts";
-import { tempDirs } from "./helpers.ts";
+} from "../../lib/engine/backup.ts";
+import { SafetyError } from "../../lib/engine/errors.ts";
+import { checkReplicaMount, isMountPoint, mountOf } from "../../lib/loop/volume.ts";
+import { tempDirs } from "../helpers.ts";
 
 Deno.test("backupPath: a folder in the backup tree that is a link is refused, nothing made through it", () => {
   using t = tempDirs();
