@@ -9,7 +9,7 @@ import { makeTempName } from "./temp_name.ts";
 import { inDir } from "./in_dir.ts";
 import { recheck, type Seen } from "./recheck.ts";
 import type { Owners } from "./owner.ts";
-import { onHandle } from "./on_handle.ts";
+import { handleTime, onHandle } from "./on_handle.ts";
 import { fchmodSync, fchownSync, futimesSync } from "node:fs";
 import { targetMode } from "./mode.ts";
 import { type BackupTarget, keepOld } from "./backup.ts";
@@ -233,7 +233,7 @@ function finishCopy(job: CopyJob, tmp: string, owners: Owners): Made {
     meta(
       () => fchownSync(fd, entry.uid, entry.gid),
       (mode) => fchmodSync(fd, mode),
-      () => futimesSync(fd, entry.atimeMs / 1000, entry.mtimeMs / 1000),
+      () => futimesSync(fd, handleTime(entry.atimeMs), handleTime(entry.mtimeMs)),
     ));
   if (!viaHandle) {
     // Not readable by us (a write-only mode kept by the copy): by path, each call after an lstat.

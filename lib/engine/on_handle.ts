@@ -56,3 +56,21 @@ export function onHandle(path: string, seen: NonNullable<Seen>, fn: (fd: number)
     closeSync(fd);
   }
 }
+
+/**
+ * A time in ms as the seconds node:fs's `futimesSync` takes: it cuts the
+ * fraction below what a double holds at today's epoch, which would set
+ * 35.951 as 35.950999; half a microsecond more keeps the millisecond exact.
+ *
+ * @example Usage
+ * ```ts
+ * import { handleTime } from "./on_handle.ts";
+ * handleTime(1_764_716_835_951); // 1764716835.9510005
+ * ```
+ *
+ * @param ms Milliseconds since the epoch.
+ * @returns Seconds for `futimesSync`.
+ */
+export function handleTime(ms: number): number {
+  return (ms + 0.0005) / 1000;
+}

@@ -14,7 +14,7 @@
 import type { Entry } from "../types.ts";
 import type { At, Attrs, CopyIn, DirListing, FileSystem, Folder, Made, Seen } from "./types.ts";
 import { fchmodSync, fchownSync, futimesSync } from "node:fs";
-import { onHandle } from "../on_handle.ts";
+import { handleTime, onHandle } from "../on_handle.ts";
 import { listDir, toEntry } from "../list_dir.ts";
 import { recheck } from "../recheck.ts";
 import { inDir, onDir } from "../in_dir.ts";
@@ -105,7 +105,7 @@ export class PortableFileSystem implements FileSystem {
       (seen.kind === "file" || seen.kind === "dir") && onHandle(path, seen, (fd) => {
         if (owner) fchownSync(fd, owner.uid, owner.gid);
         if (mode !== undefined) fchmodSync(fd, mode);
-        if (times) futimesSync(fd, times.atimeMs / 1000, times.mtimeMs / 1000);
+        if (times) futimesSync(fd, handleTime(times.atimeMs), handleTime(times.mtimeMs));
       });
     const viaPath = (path: string, again: () => void) => {
       if (owner) {
