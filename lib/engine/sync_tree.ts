@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Entry, SyncEvent, SyncStats } from "./types.ts";
+import type { Action, Entry, SyncEvent, SyncStats } from "./types.ts";
 import { emptyStats } from "./types.ts";
 import { type DirListing, listDir, toEntry } from "./list_dir.ts";
 import { planDir, planDirMeta } from "./plan.ts";
@@ -16,6 +16,7 @@ import type { DirRef, WalkContext } from "./context.ts";
 import { finish } from "./finish.ts";
 import { lookAgain, probeReadOnly, reachStart, rootIdentities } from "./start.ts";
 import { DeleteBudget } from "./remove.ts";
+import { HeldRemovals, type Ran } from "./held.ts";
 import { coded, fail, mountedReplica, refusedDir, skip } from "./report.ts";
 import { inDir, leaveReplica, onDir } from "./in_dir.ts";
 import { RootError } from "./errors.ts";
@@ -49,8 +50,10 @@ export interface SyncOptions {
   deleteExcluded?: boolean;
   /** Whether replica entries may be removed at all (false: `--max-delete` tripped). */
   deletes?: boolean;
-  /** The most removals this cycle may make, counted as they happen (`--max-delete`). */
+  /** `--max-delete`: the most removals; held to the walk's end and made if all fit (held.ts). */
   maxDelete?: number;
+  /** Told how many removals `maxDelete` refused (none was made). */
+  onOverBudget?: (removals: number) => void;
   /** `--backup_dir`: this cycle's backup folder for what is removed or overwritten. */
   backup?: Backup;
   /** How many copies run at once (default 8). */
@@ -145,6 +148,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     deleteExcluded: options.deleteExcluded ?? false,
     deletes: options.deletes ?? true,
     budget: new DeleteBudget(options.maxDelete),
+    held: options.maxDelete === undefined || dryRun ? undefined : new HeldRemovals(),
     backup: options.backup,
     forbidden: rootIdentities([source, replica]),
     shallow: options.shallow ?? false,
@@ -254,6 +258,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
     }
     try {
       await walkDir(ctx, start.src, start.dir, scanned, created || !dstRoot, probed);
+      await ctx.held?.release(ctx, (d, a) => runActions(ctx, d, a), options.onOverBudget);
       if (!ctx.signal?.aborted) options.onWalked?.();
     } finally {
       ctx.lister.close();
@@ -394,13 +399,36 @@ async function walkDir(
     if (files > 0) ctx.onPlan(files, bytes);
   }
 
-  let changed = touched;
+  const { tasks, changed: acted } = await runActions(ctx, dir, actions);
+  let changed = acted || touched;
+  ctx.held?.after(dir, tasks, () => void (changed = true)); // Its mtime set after its removals.
+
+  // Mode and mtime of the directory go last: creating entries in it changes its mtime.
+  const fix = () => {
+    if (ctx.signal?.aborted && !dir.loosened) return;
+    const changes = changed || dir.loosened === true;
+    const meta = planDirMeta(rel, srcDir, scanned, changes, ownersKept(), ctx.mtimeWindowMs);
+    if (meta?.op === "dirmeta") applyDirMeta(ctx, meta, dir);
+  };
+  if (tasks.length === 0) fix();
+  else {
+    const done: Promise<void> = Promise.all(tasks).then(fix).finally(() =>
+      ctx.pending.delete(done)
+    );
+    ctx.pending.add(done);
+  }
+}
+
+/** Runs a plan (or after the walk, what was held) in order: copies under way, whether it acted. */
+async function runActions(ctx: WalkContext, dir: DirRef, actions: Action[]): Promise<Ran> {
   const tasks: Promise<void>[] = [];
+  let changed = false;
   const failed = new Set<string>();
   const made = new Map<string, Entry>();
   for (const action of actions) {
     if (ctx.signal?.aborted) break;
     if (failed.has(action.path)) continue;
+    if (ctx.held?.take(action, dir)) continue; // --max-delete: made after the walk (held.ts).
     if (action.op === "descend") {
       if (refusedDir(ctx, action.path, action.src, "source")) continue;
       const child = action.dst ?? made.get(action.path);
@@ -468,19 +496,5 @@ async function walkDir(
     if (result === false) failed.add(action.path);
     else if (result) tasks.push(result.done);
   }
-
-  // Mode and mtime of the directory go last: creating entries in it changes its mtime.
-  const fix = () => {
-    if (ctx.signal?.aborted && !dir.loosened) return;
-    const changes = changed || dir.loosened === true;
-    const meta = planDirMeta(rel, srcDir, scanned, changes, ownersKept(), ctx.mtimeWindowMs);
-    if (meta?.op === "dirmeta") applyDirMeta(ctx, meta, dir);
-  };
-  if (tasks.length === 0) fix();
-  else {
-    const done: Promise<void> = Promise.all(tasks).then(fix).finally(() =>
-      ctx.pending.delete(done)
-    );
-    ctx.pending.add(done);
-  }
+  return { tasks, changed };
 }
