@@ -77,11 +77,13 @@ const HELP = `deno task bench [options]
                     again). Scenarios compared with one another run interleaved, in the same
                     rounds: initial, fresh and future; incremental and incremental-future.
   --tools LIST      foldersync,foldersync-warn,foldersync-allowall,deno-scan-floor,rsync,rclone,cp,
-                    foldersync-noprefetch,foldersync-nocopiers,foldersync-smallheap
-                    (default: all installed but the last three, which are opt-in: foldersync
+                    foldersync-noprefetch,foldersync-nocopiers,foldersync-smallheap,
+                    foldersync-maxdelete
+                    (default: all installed but the last four, which are opt-in: foldersync
                     without its prefetch worker (initial, nochange, incremental), without its
-                    copy workers (initial, incremental), and with
-                    --v8-flags=--max-semi-space-size=2 (initial, nochange);
+                    copy workers (initial, incremental), with
+                    --v8-flags=--max-semi-space-size=2 (initial, nochange), and with
+                    --max-delete 1000000 (nochange, incremental: what holding removals costs);
                     foldersync-warn is foldersync with --log_level warning,
                     foldersync-allowall runs it with --allow-all instead of --allow-read
                     --allow-write, to show what Deno's permission checks cost;
@@ -177,6 +179,7 @@ const opt = {
       "foldersync-noprefetch",
       "foldersync-nocopiers",
       "foldersync-smallheap",
+      "foldersync-maxdelete",
       "deno-scan-floor",
       "rsync",
       "rclone",
@@ -363,6 +366,14 @@ const ALL_TOOLS: Tool[] = [
     available: () => existsSync(MAIN_TS) || "main.ts not found",
     cmd: fsCmd([], ["--v8-flags=--max-semi-space-size=2", ...USER_PERMS]),
     scenarios: ["initial", "nochange"],
+  },
+  {
+    // --max-delete never reached: what holding the removals to the walk's end costs.
+    name: "foldersync-maxdelete",
+    optIn: true,
+    available: () => existsSync(MAIN_TS) || "main.ts not found",
+    cmd: fsCmd(["--max-delete", "1000000"]),
+    scenarios: ["nochange", "incremental"],
   },
   {
     // Not a mirror: bench/scan_floor.ts only walks both trees (readDirSync + lstatSync, one
@@ -998,6 +1009,7 @@ function report(r: Results): string {
       ["foldersync-noprefetch", "no prefetch worker, time relative"],
       ["foldersync-nocopiers", "no copy workers, time relative"],
       ["foldersync-smallheap", "--v8-flags=--max-semi-space-size=2, time relative"],
+      ["foldersync-maxdelete", "--max-delete (never reached), time relative"],
     ] as const
   ) {
     const rel: string[] = [];

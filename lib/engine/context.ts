@@ -10,6 +10,7 @@ import type { Owners } from "./owner.ts";
 import type { Backup } from "./backup.ts";
 import type { Pool } from "../speed/pool.ts";
 import type { DeleteBudget } from "./remove.ts";
+import type { HeldRemovals } from "./held.ts";
 import type { HardLinks } from "./hard_links.ts";
 import type { SourceLister } from "../speed/prefetch.ts";
 import type { SetAside } from "../speed/set_aside.ts";
@@ -76,6 +77,8 @@ export interface WalkContext extends ApplyContext {
   lister?: SourceLister;
   /** The hard-link groups met this cycle (`--hard-links`). */
   links?: HardLinks;
+  /** `--max-delete`: the removals held until the walk is over (see held.ts). */
+  held?: HeldRemovals;
   /** Directory fix-ups waiting for their copies. */
   pending: Set<Promise<void>>;
   /** Relative paths of the pool copies under way (reported if abandoned). */

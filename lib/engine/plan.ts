@@ -72,7 +72,8 @@ export function linkKey(entry: Pick<Entry, "dev" | "ino">): string {
 }
 
 const SPECIAL = "not a regular file, directory or symlink (FIFO, socket or device)";
-const NO_DELETES = "its replacement needs a delete, and deletes are off for this cycle";
+/** Why a type change is skipped when removals are off (or refused by `--max-delete`, see held.ts). */
+export const NO_DELETES = "its replacement needs a delete, and deletes are off for this cycle";
 
 /**
  * Plans one directory: compares the source's entries with the replica's

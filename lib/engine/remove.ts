@@ -35,6 +35,10 @@ export class DeleteBudget {
   constructor(readonly limit?: number) {
     this.#left = limit ?? Infinity;
   }
+  /** Whether `n` removals fit in what is left (`--max-delete`: all of a cycle's, or none). */
+  fits(n: number): boolean {
+    return n <= this.#left;
+  }
   /** Takes `n` removals from the budget; false (and nothing taken) when fewer are left. */
   take(n = 1): boolean {
     if (this.#left < n) return false;

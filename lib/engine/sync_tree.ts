@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Entry, SyncEvent, SyncStats } from "./types.ts";
+import type { Action, Entry, SyncStats } from "./types.ts";
 import { emptyStats } from "./types.ts";
 import { toEntry } from "./list_dir.ts";
 import type { DirListing, FileSystem, Folder } from "./fs/types.ts";
@@ -18,99 +18,19 @@ import type { DirRef, WalkContext } from "./context.ts";
 import { finish } from "./finish.ts";
 import { lookAgain, probeReadOnly, reachStart, rootIdentities } from "./start.ts";
 import { DeleteBudget } from "./remove.ts";
+import { HeldRemovals, type Ran } from "./held.ts";
 import { coded, fail, mountedReplica, refusedDir, skip } from "./report.ts";
 import { leaveReplica } from "./in_dir.ts";
 import { noReplicaParent, RootError } from "./errors.ts";
-import type { Backup } from "./backup.ts";
 import { Owners } from "./owner.ts";
 import { MtimeTicks } from "./mtime_tick.ts";
 import { Pool } from "../speed/pool.ts";
-import type { Speed } from "../speed/speed.ts";
 import { HardLinks } from "./hard_links.ts";
 import { SetAside } from "../speed/set_aside.ts";
 import { resolve } from "node:path";
+import type { SyncOptions } from "./sync_options.ts";
 
-/** Options of {@linkcode syncTree}. */
-export interface SyncOptions {
-  /** The source directory. */
-  source: string;
-  /** The replica directory (its last component is created when missing, except in a dry run). */
-  replica: string;
-  /** Plan and report only; change nothing. */
-  dryRun?: boolean;
-  /** Compare content when size and mtime agree. */
-  checksum?: boolean;
-  /** `--modify-window`, in ms: mtimes this close agree (a coarser replica filesystem widens it). */
-  modifyWindowMs?: number;
-  /** Files sharing a source inode share one replica inode too (`--hard-links`). */
-  hardLinks?: boolean;
-  /** Paths (relative, `/`-separated) that are neither copied nor removed (see exclude.ts). */
-  excluded?: (relPath: string, isDir?: boolean) => boolean;
-  /** `--delete-excluded`: excluded replica entries are removed, not kept. */
-  deleteExcluded?: boolean;
-  /** Whether replica entries may be removed at all (false: `--max-delete` tripped). */
-  deletes?: boolean;
-  /** The most removals this cycle may make, counted as they happen (`--max-delete`). */
-  maxDelete?: number;
-  /** `--backup_dir`: this cycle's backup folder for what is removed or overwritten. */
-  backup?: Backup;
-  /** How many copies run at once (default 8). */
-  concurrency?: number;
-  /** Stops the walk; copies under way finish or are discarded, then the cycle returns. */
-  signal?: AbortSignal;
-  /** Receives every event. */
-  onEvent?: (event: SyncEvent) => void;
-  /** `--itemize-changes`: change events carry rsync's code, and a folder's mtime gets an event too. */
-  itemize?: boolean;
-  /** Told the files and bytes each directory's plan will copy (for a progress line). */
-  onPlan?: (files: number, bytes: number) => void;
-  /** Called once this cycle has created the replica root (to lock it; may throw to stop the cycle). */
-  onRootCreated?: () => void;
-  /** Given the set of temporary paths of the copies under way (for a progress line). */
-  onInflight?: (paths: ReadonlySet<string>) => void;
-  /** Called once the walk has listed every folder (the copies may still run): totals are final. */
-  onWalked?: () => void;
-  /**
-   * `--one-file-system`: a source folder on another filesystem than the
-   * source root is mirrored as a folder but not entered (its replica
-   * contents are left alone, as `rsync -x` does); a replica folder on
-   * another filesystem than the replica root is neither entered nor removed.
-   */
-  oneFileSystem?: boolean;
-  /** Paths already warned about by earlier cycles (so idle cycles stay quiet). Updated in place. */
-  warned?: Set<string>;
-  /**
-   * Sync only this directory (relative, `/`-separated) instead of the whole
-   * tree, reached from the roots one folder at a time as the walk would.
-   * When it, or a folder above it, is not a directory (and no link) on both
-   * sides, the deepest one above that is gets synced instead, shallow. Used
-   * by `--watch`.
-   */
-  start?: string;
-  /**
-   * Do not walk into directories that already exist on both sides: only the
-   * start directory's own entries (and new directories, whole) are synced.
-   */
-  shallow?: boolean;
-  /**
-   * List the source on `speed`'s worker thread, ahead of the sync (see prefetch.ts);
-   * `exclude` must be the filter rules behind `excluded`. Worth it for full cycles.
-   */
-  prefetch?: { exclude: string[] };
-  /** The engine behind the seam (default portable; see fs/open.ts). */
-  engine?: "portable" | "native";
-  /** What the run learned about `chown` (default: learned afresh by this cycle). */
-  owners?: Owners;
-  /** The mtime granularities the run learned (default: learned afresh by this cycle). */
-  ticks?: MtimeTicks;
-  /**
-   * Copy small files on `speed`'s worker threads (see copier.ts) once a
-   * cycle has copied many of them inline. Worth it for full cycles.
-   */
-  copyWorkers?: boolean;
-  /** The run's worker threads (see speed.ts); without them everything runs on this thread. */
-  speed?: Speed;
-}
+export type { SyncOptions };
 
 /**
  * Makes the replica match the source: files (content, size, mode, mtime,
@@ -169,6 +89,7 @@ async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats
     deleteExcluded: options.deleteExcluded ?? false,
     deletes: options.deletes ?? true,
     budget: new DeleteBudget(options.maxDelete),
+    held: options.maxDelete === undefined || dryRun ? undefined : new HeldRemovals(),
     backup: options.backup,
     forbidden: rootIdentities([source, replica]),
     shallow: options.shallow ?? false,
@@ -280,6 +201,7 @@ async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats
     }
     try {
       await walkDir(ctx, start.src, start.dir, scanned, created || !dstRoot, probed);
+      await ctx.held?.release(ctx, (d, a) => runActions(ctx, d, a), options.onOverBudget);
       if (!ctx.signal?.aborted) options.onWalked?.();
     } finally {
       ctx.lister?.close();
@@ -417,13 +339,36 @@ async function walkDir(
     if (files > 0) ctx.onPlan(files, bytes);
   }
 
-  let changed = touched;
+  const { tasks, changed: acted } = await runActions(ctx, dir, actions);
+  let changed = acted || touched;
+  ctx.held?.after(dir, tasks, () => void (changed = true)); // Its mtime set after its removals.
+
+  // Mode and mtime of the directory go last: creating entries in it changes its mtime.
+  const fix = () => {
+    if (ctx.signal?.aborted && !dir.loosened) return;
+    const changes = changed || dir.loosened === true;
+    const meta = planDirMeta(rel, srcDir, scanned, changes, ctx.owners.kept(), ctx.mtimeWindowMs);
+    if (meta?.op === "dirmeta") applyDirMeta(ctx, meta, dir);
+  };
+  if (tasks.length === 0) fix();
+  else {
+    const done: Promise<void> = Promise.all(tasks).then(fix).finally(() =>
+      ctx.pending.delete(done)
+    );
+    ctx.pending.add(done);
+  }
+}
+
+/** Runs a plan (or after the walk, what was held) in order: copies under way, whether it acted. */
+async function runActions(ctx: WalkContext, dir: DirRef, actions: Action[]): Promise<Ran> {
   const tasks: Promise<void>[] = [];
+  let changed = false;
   const failed = new Set<string>();
   const made = new Map<string, Entry>();
   for (const action of actions) {
     if (ctx.signal?.aborted) break;
     if (failed.has(action.path)) continue;
+    if (ctx.held?.take(action, dir)) continue; // --max-delete: made after the walk (held.ts).
     if (action.op === "descend") {
       if (refusedDir(ctx, action.path, action.src, "source")) continue;
       const child = action.dst ?? made.get(action.path);
@@ -501,19 +446,5 @@ async function walkDir(
     if (result === false) failed.add(action.path);
     else if (result) tasks.push(result.done);
   }
-
-  // Mode and mtime of the directory go last: creating entries in it changes its mtime.
-  const fix = () => {
-    if (ctx.signal?.aborted && !dir.loosened) return;
-    const changes = changed || dir.loosened === true;
-    const meta = planDirMeta(rel, srcDir, scanned, changes, ctx.owners.kept(), ctx.mtimeWindowMs);
-    if (meta?.op === "dirmeta") applyDirMeta(ctx, meta, dir);
-  };
-  if (tasks.length === 0) fix();
-  else {
-    const done: Promise<void> = Promise.all(tasks).then(fix).finally(() =>
-      ctx.pending.delete(done)
-    );
-    ctx.pending.add(done);
-  }
+  return { tasks, changed };
 }

@@ -69,11 +69,11 @@ export interface CycleResult {
 }
 
 /**
- * Runs one cycle: checks the roots, honours `--max-delete` (a counting pass
- * first; over the limit, the cycle runs with deletes off and fails; under it,
- * the removals are still counted as they happen and the one past the limit
- * is never made), syncs, logs the summary and records the cycle in the
- * health file.
+ * Runs one cycle: checks the roots, syncs, logs the summary and records the
+ * cycle in the health file. `--max-delete`: the walk holds the removals it
+ * finds and makes them after it only if all fit (lib/engine/held.ts); over
+ * the limit none is made and the cycle fails. A `--watch` cycle of several
+ * folders, each a walk of its own, counts them all in a dry pass first.
  *
  * @example Usage
  * ```ts
@@ -189,7 +189,17 @@ export async function runCycle(
   };
   let deletes = true;
   let ok = true;
-  if (config.maxDelete !== undefined && !config.dryRun) {
+  let refused = false;
+  const overLimit = (removals: number) => {
+    refused = true;
+    logMessage(
+      "error",
+      `cycle ${cycle} would remove ${removals} ${removals === 1 ? "entry" : "entries"}, ` +
+        `more than --max-delete ${config.maxDelete}: ` +
+        `removing none (check the source; raise --max-delete if this is intended)`,
+    );
+  };
+  if (config.maxDelete !== undefined && !config.dryRun && scope !== undefined && scope.length > 1) {
     let removals = 0;
     const counted = syncScope(config, scope, {
       ...base,
@@ -207,13 +217,7 @@ export async function runCycle(
     }
     if (removals > config.maxDelete) {
       deletes = false;
-      ok = false;
-      logMessage(
-        "error",
-        `cycle ${cycle} would remove ${removals} ${removals === 1 ? "entry" : "entries"}, ` +
-          `more than --max-delete ${config.maxDelete}: ` +
-          `removing none (check the source; raise --max-delete if this is intended)`,
-      );
+      overLimit(removals);
     }
   }
   const progress = state.progress;
@@ -226,6 +230,7 @@ export async function runCycle(
       dryRun: config.dryRun,
       deletes,
       maxDelete: config.maxDelete,
+      onOverBudget: (removals) => refused || overLimit(removals), // Said once a cycle.
       itemize: config.itemizeChanges,
       onEvent: (event) => {
         if (event.action === "skip" && !event.repeat) warnings++;
@@ -243,7 +248,7 @@ export async function runCycle(
     progress?.stop();
   }
   const seconds = (performance.now() - started) / 1000;
-  if (!deletes) stats.error++; // The refused removals fail the cycle: its summary says so.
+  if (refused) stats.error++; // The refused removals fail the cycle: its summary says so.
   if (stats.future > 0) {
     logMessage(
       "warning",
@@ -255,7 +260,7 @@ export async function runCycle(
     pruneOld(checked.backupDir, config.backupKeepSeconds, config.dryRun);
     leaveReplica(config.source); // Nor is a backup folder left the working directory.
   }
-  ok = ok && stats.error === 0 && !stats.aborted;
+  ok = ok && !refused && stats.error === 0 && !stats.aborted;
   const quiet = state.quiet !== undefined && cycle > 1 && ok && isQuiet(stats, warnings);
   const kept = base.backup && `${base.backup.root}/${base.backup.stamp}`;
   logSummary(cycle, seconds, stats, config.dryRun, scope?.length, kept, quiet);
