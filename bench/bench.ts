@@ -76,7 +76,8 @@ const HELP = `deno task bench [options]
                     These three work on a copy of the source (so each takes as much room
                     again). Scenarios compared with one another run interleaved, in the same
                     rounds: initial, fresh and future; incremental and incremental-future.
-  --tools LIST      foldersync,foldersync-warn,foldersync-allowall,deno-scan-floor,rsync,rclone,cp,
+  --tools LIST      foldersync,foldersync-native,foldersync-warn,foldersync-allowall,
+                    deno-scan-floor,rsync,rclone,cp,
                     foldersync-noprefetch,foldersync-nocopiers,foldersync-smallheap,
                     foldersync-maxdelete
                     (default: all installed but the last four, which are opt-in: foldersync
@@ -84,6 +85,7 @@ const HELP = `deno task bench [options]
                     copy workers (initial, incremental), with
                     --v8-flags=--max-semi-space-size=2 (initial, nochange), and with
                     --max-delete 1000000 (nochange, incremental: what holding removals costs);
+                    foldersync-native is foldersync's native engine (--allow-ffi),
                     foldersync-warn is foldersync with --log_level warning,
                     foldersync-allowall runs it with --allow-all instead of --allow-read
                     --allow-write, to show what Deno's permission checks cost;
@@ -174,6 +176,7 @@ const opt = {
     args.values.tools,
     [
       "foldersync",
+      "foldersync-native",
       "foldersync-warn",
       "foldersync-allowall",
       "foldersync-noprefetch",
@@ -329,6 +332,12 @@ const ALL_TOOLS: Tool[] = [
     cmd: fsCmd([]),
   },
   {
+    // The native engine (libc through FFI): what --allow-ffi, the container and the unit run.
+    name: "foldersync-native",
+    available: () => existsSync(MAIN_TS) || "main.ts not found",
+    cmd: fsCmd(["--engine", "native"], [...USER_PERMS, "--allow-ffi"]),
+  },
+  {
     name: "foldersync-warn",
     available: () => existsSync(MAIN_TS) || "main.ts not found",
     cmd: fsCmd(["--log_level", "warning"]),
@@ -336,10 +345,11 @@ const ALL_TOOLS: Tool[] = [
   {
     // Not how users run it: shows what Deno's per-call permission checks cost (with -A it
     // skips them; with --allow-read/--allow-write every open resolves symlinks component by
-    // component with readlink(2), and every relative path costs a getcwd(2)).
+    // component with readlink(2), and every relative path costs a getcwd(2)). The portable
+    // engine: -A grants FFI, which would choose the native one.
     name: "foldersync-allowall",
     available: () => existsSync(MAIN_TS) || "main.ts not found",
-    cmd: fsCmd([], ["--allow-all"]),
+    cmd: fsCmd(["--engine", "portable"], ["--allow-all"]),
   },
   {
     // Not how users run it: bench/variant.ts with the source listed on the main thread (no
@@ -910,6 +920,24 @@ function evaluateTargets(r: Results): TargetResult[] {
       relative(r, "small", "incremental-future", "incremental"),
       1.0,
     ),
+    // Issue 22: the native engine.
+    t("initial small: native/rsync", ratio(r, "small", "initial", "foldersync-native"), 1.0),
+    t("nochange small: native/rsync", ratio(r, "small", "nochange", "foldersync-native"), 1.0),
+    t(
+      "incremental small: native/rsync",
+      ratio(r, "small", "incremental", "foldersync-native"),
+      1.0,
+    ),
+    t("initial million: native/rsync", ratio(r, "million", "initial", "foldersync-native"), 1.2),
+    t("nochange million: native/rsync", ratio(r, "million", "nochange", "foldersync-native"), 1.0),
+    t(
+      "peak RSS million (native, MiB)",
+      Math.max(
+        get(r, "million", "initial", "foldersync-native")?.peakRssMiB ?? 0,
+        get(r, "million", "nochange", "foldersync-native")?.peakRssMiB ?? 0,
+      ) || null,
+      100,
+    ),
     t("nochange million: foldersync/rsync", ratio(r, "million", "nochange"), 1.0),
     t("initial million: foldersync/rsync", ratio(r, "million", "initial"), 1.4),
     t("peak RSS nochange million (foldersync, MiB)", mRss, 150),
@@ -1004,6 +1032,7 @@ function report(r: Results): string {
   // What --log_level warning and --allow-all change, relative to the plain run.
   for (
     const [variant, what] of [
+      ["foldersync-native", "the native engine (--allow-ffi), time relative to the portable one"],
       ["foldersync-warn", "--log_level warning, time relative to the default level"],
       ["foldersync-allowall", "--allow-all instead of --allow-read --allow-write, time relative"],
       ["foldersync-noprefetch", "no prefetch worker, time relative"],

@@ -1,11 +1,9 @@
 /**
- * KNOWN ISSUE, fails today (see the README's threat model): a replica writer
- * swaps each temporary file for a symlink to a file outside the moment it
- * appears. foldersync `lstat`s the temporary file before its `chown`,
- * `chmod` and `utime`, but those calls take a path and follow links (Deno has
- * no `fchown`/`fchmod` or `O_NOFOLLOW`), so a swap between the check and the
- * call redirects it: as root, the file outside is given to the source file's
- * owner and gets its mode and mtime. The canary must never change.
+ * A replica writer swaps each temporary file for a symlink to a file outside
+ * the moment it appears. foldersync sets owner, mode and mtime through a
+ * handle checked to be its temporary file (the portable engine: `fstat` of
+ * what Deno opened; the native one: the file it created), so the file outside
+ * is never given away, chmodded or utimed. The canary must never change.
  */
 import { equal, ok } from "node:assert/strict";
 import { assertSameSnapshot, DENO, put, runCli, sh, snapshot } from "../helpers.ts";
@@ -15,10 +13,8 @@ const T = 1_600_000_000;
 const RACER = new URL("./swap_racer.ts", import.meta.url).pathname;
 
 Deno.test({
-  name:
-    "known limit: a temporary file swapped for a link is never chowned, chmodded or utimed through",
-  // A known limit (README, threat model), kept out of the suite: FOLDERSYNC_KNOWN_LIMITS=1 runs it.
-  ignore: Deno.uid() !== 0 || Deno.env.get("FOLDERSYNC_KNOWN_LIMITS") !== "1",
+  name: "a temporary file swapped for a link is never chowned, chmodded or utimed through",
+  ignore: Deno.uid() !== 0,
   async fn() {
     const { dir, cleanup } = await tempRoot("race-tmpswap");
     try {

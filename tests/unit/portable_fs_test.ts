@@ -10,6 +10,9 @@ import { ChangedError } from "../../lib/engine/recheck.ts";
 import { Owners } from "../../lib/engine/owner.ts";
 import { tempDirs } from "../helpers.ts";
 
+/** The portable engine works from inside replica folders (in_dir.ts): come back before they go. */
+const HOME = Deno.cwd();
+
 function folder(side: "source" | "replica", abs: string): Folder {
   return { side, rel: "", abs, seen: toEntry("", Deno.statSync(abs)), root: true };
 }
@@ -35,6 +38,7 @@ Deno.test("portable: copies and setAttrs keep every millisecond of an mtime", as
     fs.setAttrs({ dir: dst, name, seen: made }, { times: { atimeMs: later, mtimeMs: later } });
     assert.equal(Deno.lstatSync(`${t.dst}/${name}`).mtime?.getTime(), later, `setAttrs on ${name}`);
   }
+  Deno.chdir(HOME);
 });
 
 Deno.test("portable: setAttrs on an entry swapped for a link changes nothing through it", () => {
@@ -50,4 +54,5 @@ Deno.test("portable: setAttrs on an entry swapped for a link changes nothing thr
   const fs = new PortableFileSystem();
   assert.throws(() => fs.setAttrs({ dir: dst, name: "f", seen }, { mode: 0o777 }), ChangedError);
   assert.equal(Deno.statSync(`${t.dir}/outside`).mode! & 0o777, 0o600);
+  Deno.chdir(HOME);
 });
