@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
+  type CliOptions,
   type CliResult,
   denoArgs,
   hasCommand,
@@ -17,6 +18,7 @@ import {
   syncOnce,
   tempDirs,
   tempFiles,
+  testEngine,
   treeArgs,
   waitFor,
   writeTree,
@@ -65,7 +67,8 @@ Deno.test("cli e2e: --help and --version exit 0; bad arguments exit 2 with a hin
 Deno.test("cli e2e: --engine native without --allow-ffi exits 2 naming the grant; the default is portable, named in the start line", async () => {
   using t = tempDirs();
   writeTree(t.src, { "a.txt": "a" });
-  const refused = await syncOnce(t, "--engine", "native");
+  // The portable engine's contract: exactly --allow-read --allow-write, whatever the suite runs.
+  const refused = await runCli(treeArgs(t, "--once", "--engine", "native"), { portable: true });
   assert.equal(refused.code, 2);
   assert.equal(
     refused.stderr.split("\n")[0],
@@ -75,7 +78,7 @@ Deno.test("cli e2e: --engine native without --allow-ffi exits 2 naming the grant
   assert.equal(refused.stderr.trim().split("\n").length, 2, "one line and the hint");
   assert.throws(() => Deno.lstatSync(t.dst), Deno.errors.NotFound, "nothing was written");
   // Exactly --allow-read --allow-write, as always: the portable engine, no prompt for FFI.
-  const ran = await syncOnce(t);
+  const ran = await runCli(treeArgs(t, "--once"), { portable: true });
   assert.equal(ran.code, 0, ran.stderr);
   assert.match(ran.stdout, /: mirroring '.*' to '.*' once, engine portable\n/);
   assert.equal(readOr(`${t.dst}/a.txt`), "a");
@@ -141,8 +144,9 @@ async function runCliFor(args: string[], ms = 30_000): Promise<CliResult & { kil
 /** Starts the CLI with stdout and stderr captured, read as it runs (so no pipe fills up). */
 async function spawnPiped(
   args: string[],
+  options: CliOptions = {},
 ): Promise<{ process: LiveCli; output: Promise<CliResult> }> {
-  const process = await spawnCli(args);
+  const process = await spawnCli(args, options);
   const output = process.status.then(({ code }) => ({
     code,
     ...process.output,
@@ -290,7 +294,8 @@ Deno.test("cli e2e: --sync_interval 30d runs a cycle, then waits quietly (no tim
   assert.equal(result.code, 0);
   assert.doesNotMatch(result.stderr, /TimeoutOverflowWarning/);
   assert.equal(result.stderr, "");
-  assert.match(result.stdout, /every 30d, engine portable\n/, "the interval as a person writes it");
+  const engine = new RegExp(`every 30d, engine ${testEngine()}\n`);
+  assert.match(result.stdout, engine, "the interval as a person writes it");
   assert.deepEqual([...readOr(t.log).matchAll(/cycle (\d+) \w+ in/g)].map((m) => m[1]), ["1"]);
 });
 
@@ -498,6 +503,7 @@ Deno.test("cli e2e: SIGTERM during a copy too big to finish soon: exit 0 within 
   // A sparse 32 GiB file: instant to make, many seconds to copy (ext4 writes the holes out).
   using f = Deno.openSync(`${t.src}/huge.img`, { write: true, create: true });
   f.truncateSync(32 * 1024 ** 3);
+  // The native engine copies holes as holes (SEEK_DATA): this file is instant for it.
   const child = await spawnCli([
     "--source_path",
     t.src,
@@ -505,7 +511,9 @@ Deno.test("cli e2e: SIGTERM during a copy too big to finish soon: exit 0 within 
     t.dst,
     "--log_file",
     t.log,
-  ]);
+  ], {
+    portable: true,
+  });
   try {
     await waitFor(() => copyUnderWay(t.dst), 20_000, "the copy under way");
   } finally {
@@ -545,7 +553,10 @@ Deno.test("cli e2e: Ctrl-C on a --once run at --log_level warning says the cycle
   // A sparse 32 GiB file: instant to make, many seconds to copy.
   using f = Deno.openSync(`${t.src}/huge.img`, { write: true, create: true });
   f.truncateSync(32 * 1024 ** 3);
-  const child = await spawnPiped(treeArgs(t, "--once", "--log_level", "warning"));
+  // The portable engine: the native one copies this hole-only file at once (SEEK_DATA).
+  const child = await spawnPiped(treeArgs(t, "--once", "--log_level", "warning"), {
+    portable: true,
+  });
   try {
     await waitFor(() => copyUnderWay(t.dst), 20_000, "the copy under way");
   } finally {

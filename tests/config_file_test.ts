@@ -23,6 +23,7 @@ import {
   snap,
   spawnCli,
   tempDirs,
+  testEngine,
   waitFor,
   writeTree,
 } from "./helpers.ts";
@@ -365,7 +366,10 @@ Deno.test("config e2e: two pairs in one process: both mirrored, names in the log
   assert.match(log, /^\S+Z INFO {2}\[docs\] cycle 1 done in [\d.]+ s: 1 created, 4 copied/m);
   assert.match(
     log,
-    /^\S+Z INFO {2}\[docs\] mirroring '\S+\/docs' to '\S+\/replicas\/docs' once, engine portable$/m,
+    new RegExp(
+      `^\\S+Z INFO {2}\\[docs\\] mirroring '\\S+/docs' to '\\S+/replicas/docs' once, engine ${testEngine()}$`,
+      "m",
+    ),
   );
   for (const line of log.split("\n")) {
     if (/ (copy|create|cycle \d+) /.test(line)) assert.match(line, / \[(photos|docs)\] /, line);

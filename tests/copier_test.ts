@@ -62,7 +62,8 @@ Deno.test({
       args: [
         ...["-f", "-qq", "--seccomp-bpf", "-o", trace, "-e", "trace=openat"],
         Deno.execPath(),
-        ...denoArgs(treeArgs(t, "--once")),
+        // The copy workers are the portable engine's (the native one copies on the main thread).
+        ...denoArgs(treeArgs(t, "--once"), undefined, { portable: true }),
       ],
       cwd: ROOT,
       stdin: "null",

@@ -3,7 +3,16 @@
  * over real temporary trees.
  */
 import assert from "node:assert/strict";
-import { readOr, snap, syncOnce, tempDirs, tempFiles, writeTree } from "./helpers.ts";
+import {
+  readOr,
+  runCli,
+  snap,
+  syncOnce,
+  tempDirs,
+  tempFiles,
+  treeArgs,
+  writeTree,
+} from "./helpers.ts";
 
 function assertMirrored(src: string, dst: string) {
   assert.deepEqual(snap(dst, { skipRoot: false }), snap(src, { skipRoot: false }));
@@ -139,17 +148,39 @@ Deno.test("mirror: FIFOs are skipped with a warning and the run does not hang", 
   assert.throws(() => Deno.lstatSync(`${t.dst}/pipe`), Deno.errors.NotFound);
 });
 
-Deno.test("mirror: a name that is not valid UTF-8 is reported and skipped; the rest syncs", async () => {
+Deno.test("mirror: a name that is not valid UTF-8 is reported and skipped by the portable engine; the rest syncs", async () => {
   using t = tempDirs();
   writeTree(t.src, { "ok.txt": "fine" });
   const made = new Deno.Command("bash", {
     args: ["-c", `printf bad > "$1"/$'\\xff\\xfe.txt'`, "_", t.src],
   }).outputSync();
   assert.equal(made.code, 0);
-  const result = await syncOnce(t);
+  const result = await runCli(treeArgs(t, "--once"), { portable: true });
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /not valid UTF-8/);
   assert.equal(Deno.readTextFileSync(`${t.dst}/ok.txt`), "fine");
+});
+
+Deno.test("mirror: a name that is not valid UTF-8 is mirrored byte for byte by the native engine, logged as \\xNN", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "ok.txt": "fine" });
+  const bash = (script: string, dir: string) =>
+    new Deno.Command("bash", { args: ["-c", script, "_", dir] }).outputSync();
+  assert.equal(bash(`printf bad > "$1"/$'\\xff\\xfe.txt'`, t.src).code, 0);
+  const result = await runCli(treeArgs(t, "--once"), {
+    perms: ["--allow-read", "--allow-write", "--allow-ffi"],
+    portable: true,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /copy +file +\\xff\\xfe\.txt \(3 B\)/);
+  // The replica holds the same bytes under the same byte name.
+  const listed = bash(`cat "$1"/$'\\xff\\xfe.txt'`, t.dst);
+  assert.equal(new TextDecoder().decode(listed.stdout), "bad");
+  const again = await runCli(treeArgs(t, "--once"), {
+    perms: ["--allow-read", "--allow-write", "--allow-ffi"],
+    portable: true,
+  });
+  assert.match(again.stdout, /0 created, 0 copied, 0 updated, 0 removed/);
 });
 
 Deno.test("mirror: --checksum catches content changes that keep size and mtime", async () => {

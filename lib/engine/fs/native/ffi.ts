@@ -223,6 +223,25 @@ export function errnoError(number: number, call: string, where: string): ErrnoEr
   return error;
 }
 
+/**
+ * Like {@linkcode run}, but a failure with `absent` (ENOENT, say) returns -1
+ * instead of building an error: where absence is the expected answer.
+ */
+export function runOr(
+  absent: number,
+  call: string,
+  where: string,
+  fn: () => number | bigint,
+): number {
+  while (true) {
+    const result = Number(fn());
+    if (result !== -1) return result;
+    const number = errno();
+    if (number === absent) return -1;
+    if (number !== E.EINTR) throw errnoError(number, call, where);
+  }
+}
+
 /** Runs a call until it does not fail with EINTR; throws on any other failure. */
 export function run(call: string, where: string, fn: () => number | bigint): number {
   while (true) {

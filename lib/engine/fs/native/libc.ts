@@ -14,6 +14,7 @@ import {
   errnoError,
   RENAME_NOREPLACE,
   run,
+  runOr,
   S,
   SEEK_DATA,
   SEEK_HOLE,
@@ -125,6 +126,40 @@ export function statx(dirfd: number, path: CPath, flags: number, where: string):
     where,
     () => S.statx(BigInt(SYS.statx), dirfd, path, flags, STATX_BASIC_STATS, statBuf),
   );
+  return decodeStat();
+}
+
+/**
+ * {@linkcode statx}, or undefined when there is nothing at `path` (no error built).
+ *
+ * @example Usage
+ * ```ts
+ * import { AT, statxIfAny } from "./libc.ts";
+ * statxIfAny(AT.FDCWD, new TextEncoder().encode("/nowhere\0"), 0, "/nowhere"); // undefined
+ * ```
+ *
+ * @param dirfd The folder handle `path` is relative to.
+ * @param path The name, NUL-terminated.
+ * @param flags `AT_*` flags.
+ * @param where The path for error messages.
+ * @returns What is there, or undefined.
+ */
+export function statxIfAny(
+  dirfd: number,
+  path: CPath,
+  flags: number,
+  where: string,
+): Stat | undefined {
+  const found = runOr(
+    E.ENOENT,
+    "statx",
+    where,
+    () => S.statx(BigInt(SYS.statx), dirfd, path, flags, STATX_BASIC_STATS, statBuf),
+  );
+  return found === -1 ? undefined : decodeStat();
+}
+
+function decodeStat(): Stat {
   const v = statView;
   const major = v.getUint32(136, true), minor = v.getUint32(140, true);
   return {

@@ -188,12 +188,8 @@ export class NativeFileSystem implements FileSystem {
   lstat(dir: Folder, name: string): Entry | undefined {
     const fd = this.handle(dir);
     const path = dir.abs + "/" + name;
-    try {
-      return toEntry(name, c.statx(fd, encodeName(name), c.AT.SYMLINK_NOFOLLOW, path));
-    } catch (error) {
-      if ((error as c.ErrnoError).code === "ENOENT") return undefined;
-      throw error;
-    }
+    const found = c.statxIfAny(fd, encodeName(name), c.AT.SYMLINK_NOFOLLOW, path);
+    return found && toEntry(name, found);
   }
 
   touch(at: At, times: NonNullable<Attrs["times"]>): Entry {
@@ -216,14 +212,12 @@ export class NativeFileSystem implements FileSystem {
       compare(path, entry, at.seen);
       return entry;
     }
-    let entry: Entry;
-    try {
-      entry = toEntry(at.name, c.statx(fd, encodeName(at.name), c.AT.SYMLINK_NOFOLLOW, path));
-    } catch (error) {
-      if ((error as c.ErrnoError).code !== "ENOENT") throw error;
+    const found = c.statxIfAny(fd, encodeName(at.name), c.AT.SYMLINK_NOFOLLOW, path);
+    if (found === undefined) {
       if (at.seen === undefined) return undefined;
       throw new ChangedError(path, "it is gone");
     }
+    const entry = toEntry(at.name, found);
     compare(path, entry, at.seen);
     return entry;
   }
