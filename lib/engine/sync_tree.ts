@@ -19,6 +19,7 @@ import { finish } from "./finish.ts";
 import { lookAgain, probeReadOnly, reachStart, rootIdentities } from "./start.ts";
 import { DeleteBudget } from "./remove.ts";
 import { coded, fail, mountedReplica, refusedDir, skip } from "./report.ts";
+import { protectAliases } from "./alias.ts";
 import { leaveReplica } from "./in_dir.ts";
 import { noReplicaParent, RootError } from "./errors.ts";
 import type { Backup } from "./backup.ts";
@@ -210,6 +211,7 @@ async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats
   } catch (error) {
     throw new RootError("source", source, error);
   }
+  ctx.sourceFs = srcRoot.dev;
   let dstRoot: Entry | undefined;
   let created = false;
   try {
@@ -395,6 +397,7 @@ async function walkDir(
     if (problem.error === undefined) skip(ctx, path, "other", `replica entry: ${problem.message}`);
     else fail(ctx, path, "other", `cannot read replica entry (${problem.message})`, problem.error);
   }
+  protectAliases(ctx, prefix, src, dst, protect);
 
   const actions = planDir(rel, src.entries, dst.entries, {
     checksum: ctx.checksum,

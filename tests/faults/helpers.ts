@@ -219,7 +219,15 @@ export interface CliOptions {
   env?: Record<string, string>;
   /** The working directory (root runs only; uid 65534 runs from its copy of the CLI). */
   cwd?: string;
+  /** Deno flags added to the permissions (e.g. `--allow-ffi` for the native engine). */
+  denoFlags?: string[];
 }
+
+/** What runs the CLI on the native engine: its grant, and the flag that insists on it. */
+export const NATIVE: { denoFlags: string[]; args: string[] } = {
+  denoFlags: ["--allow-ffi"],
+  args: ["--engine", "native"],
+};
 
 /** What uid 65534 runs: a deno binary, a copy of the CLI and a DENO_DIR, all usable by it. */
 interface NobodyCli {
@@ -300,7 +308,7 @@ async function makeCliForNobody(): Promise<NobodyCli> {
 async function command(args: string[], options: CliOptions): Promise<Deno.Command> {
   if (!options.asNobody) {
     return new Deno.Command(DENO, {
-      args: ["run", ...CLI_PERMISSIONS, MAIN, ...args],
+      args: ["run", ...CLI_PERMISSIONS, ...(options.denoFlags ?? []), MAIN, ...args],
       cwd: options.cwd,
       stdin: "null",
       stdout: "piped",
@@ -317,6 +325,7 @@ async function command(args: string[], options: CliOptions): Promise<Deno.Comman
       cli.deno,
       "run",
       ...CLI_PERMISSIONS,
+      ...(options.denoFlags ?? []),
       cli.main,
       ...args,
     ],
