@@ -47,6 +47,8 @@ interface Case {
   removed?: string[];
   /** Bind mounts made after the first run: a source path onto a replica path. */
   binds: [from: string, onto: string][];
+  /** The second run moves what it removes to a backup folder (`--backup_dir`). */
+  backup?: boolean;
 }
 
 /**
@@ -72,7 +74,8 @@ async function aliased(tag: string, c: Case, cli: { args?: string[]; options?: C
       await sh(["mount", "--bind", `${src}/${from}`, `${rep}/${onto}`]);
     }
     const before = snapshot(src);
-    const result = await runCli(flags, cli.options);
+    const backup = c.backup ? ["--backup_dir", `${dir}/backups`] : [];
+    const result = await runCli([...flags, ...backup], cli.options);
     assertSameSnapshot(before, snapshot(src), `source (run said:\n${result.text}\n)`);
     for (const [, onto] of c.binds) {
       ok((await sh(["mountpoint", "-q", `${rep}/${onto}`], true)).code === 0, `${onto} mounted`);
@@ -99,33 +102,41 @@ for (const engine of ["portable", ...(native ? ["native"] : [])]) {
   });
 }
 
-Deno.test({
-  name: "native: bind mounts of the source's filesystem in the replica are left alone",
-  ignore: !mountable || !native,
-  async fn() {
-    const result = await aliased("bind-native", {
-      files: {
-        "x/a.txt": "a",
-        "deep/y/precious.txt": "only here",
-        "deep/z/kept.txt": "kept",
-        "f.txt": "same",
-        "g.txt": "same",
-        "gone/old.txt": "removed next",
-      },
-      modes: { "g.txt": 0o600 },
-      removed: ["gone"],
-      // A folder from elsewhere in the source; a file over a file of the same content
-      // and mtime (only the mode differs: a chmod would reach the source's f.txt); a
-      // folder inside a replica folder the source no longer has.
-      binds: [["deep/y", "x"], ["f.txt", "g.txt"], ["deep/z", "gone/m"]],
-    }, { args: NATIVE.args, options: NATIVE });
-    equal(result.code, 0, result.text);
-    match(result.text, warning("x"));
-    match(result.text, warning("g.txt", "file"));
-    match(result.text, warning("gone/m"));
-    match(result.text, /WARN {2}skip {3}dir {5}gone: kept: it holds a bind mount of the source's/);
-  },
-});
+for (const backup of [false, true]) {
+  Deno.test({
+    name: `native: bind mounts of the source's filesystem in the replica are left alone${
+      backup ? " (--backup_dir)" : ""
+    }`,
+    ignore: !mountable || !native,
+    async fn() {
+      const result = await aliased("bind-native", {
+        files: {
+          "x/a.txt": "a",
+          "deep/y/precious.txt": "only here",
+          "deep/z/kept.txt": "kept",
+          "f.txt": "same",
+          "g.txt": "same",
+          "gone/old.txt": "removed next",
+        },
+        modes: { "g.txt": 0o600 },
+        removed: ["gone"],
+        // A folder from elsewhere in the source; a file over a file of the same content
+        // and mtime (only the mode differs: a chmod would reach the source's f.txt); a
+        // folder inside a replica folder the source no longer has.
+        binds: [["deep/y", "x"], ["f.txt", "g.txt"], ["deep/z", "gone/m"]],
+        backup,
+      }, { args: NATIVE.args, options: NATIVE });
+      equal(result.code, 0, result.text);
+      match(result.text, warning("x"));
+      match(result.text, warning("g.txt", "file"));
+      match(result.text, warning("gone/m"));
+      match(
+        result.text,
+        /WARN {2}skip {3}dir {5}gone: kept: it holds a bind mount of the source's/,
+      );
+    },
+  });
+}
 
 Deno.test({
   name:
