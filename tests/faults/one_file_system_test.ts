@@ -12,6 +12,7 @@ import {
   CLI_PERMISSIONS,
   DENO,
   MAIN,
+  NATIVE,
   type Node,
   put,
   runCli,
@@ -51,8 +52,24 @@ function exists(path: string): boolean {
   }
 }
 
-function sync(src: string, rep: string, ...extra: string[]) {
-  return runCli(["--source_path", src, "--replica_path", rep, "--once", ...extra]);
+/** How the CLI runs: the portable engine (the default), or the native one. */
+interface Engine {
+  /** Before the test's name: "" for the portable engine. */
+  prefix: string;
+  denoFlags: string[];
+  args: string[];
+}
+
+const ENGINES: Engine[] = [
+  { prefix: "", denoFlags: [], args: [] },
+  ...(Deno.build.os === "linux" ? [{ prefix: "native: ", ...NATIVE }] : []),
+];
+
+function sync(engine: Engine, src: string, rep: string, ...extra: string[]) {
+  return runCli(
+    ["--source_path", src, "--replica_path", rep, "--once", ...engine.args, ...extra],
+    { denoFlags: engine.denoFlags },
+  );
 }
 
 /** The tree as a plain object (the root's own mtime left out: rsync and we both set it). */
@@ -60,140 +77,157 @@ function tree(root: string): Record<string, Node> {
   return Object.fromEntries(snapshot(root));
 }
 
-Deno.test({
-  name:
-    "--one-file-system: a tmpfs inside the source is an empty folder, as with rsync -ax --delete",
-  ignore: !mountable || !rsync,
-  fn: async () => {
-    const { dir, cleanup } = await tempRoot("onefs-source");
-    try {
-      const src = await sourceWithMount(dir);
-      const before = snapshot(src);
-      const ours = `${dir}/ours`;
-      const theirs = `${dir}/rsync`;
-      const first = await sync(src, ours, "--one-file-system");
-      equal(first.code, 0, first.text);
-      await sh(["rsync", "-ax", "--delete", `${src}/`, `${theirs}/`]);
-      deepEqual(tree(ours), tree(theirs)); // A fresh replica.
-      deepEqual(Object.keys(tree(ours)).filter((p) => p.startsWith("mnt")), ["mnt"]);
-      equal(Deno.statSync(`${ours}/mnt`).mode! & 0o7777, 0o750, "the mounted folder's mode");
-      match(
-        first.text,
-        /WARN {2}skip {3}dir {5}mnt: another filesystem is mounted here \(--one-file-system\): the folder is mirrored, not its contents/,
-      );
-
-      // A stale replica: what lies in the mount point's folder stays, in both.
-      for (const rep of [ours, theirs]) {
-        put(rep, "mnt/old.txt", "from an earlier run", T);
-        put(rep, "mnt/old/x.txt", "x", T);
-        put(rep, "gone.txt", "removed", T);
-        Deno.utimeSync(`${rep}/mnt/old`, T, T); // Made now: the same time in both trees.
-        Deno.utimeSync(`${rep}/mnt`, T, T);
-      }
-      const second = await sync(src, ours, "--one-file-system");
-      equal(second.code, 0, second.text);
-      await sh(["rsync", "-ax", "--delete", `${src}/`, `${theirs}/`]);
-      deepEqual(tree(ours), tree(theirs)); // A stale replica.
-      equal(Deno.readTextFileSync(`${ours}/mnt/old.txt`), "from an earlier run");
-      ok(!second.text.includes("inner.txt"), second.text);
-
-      // Not even listed: no thread opens anything under the mount point (strace, when there).
-      if (strace) {
-        const trace = `${dir}/openat.trace`;
-        const traced = await new Deno.Command("strace", {
-          args: ["-f", "-qq", "-e", "trace=openat", "-o", trace, DENO, "run", ...CLI_PERMISSIONS]
-            .concat([MAIN, "--source_path", src, "--replica_path", `${dir}/traced`, "--once"])
-            .concat(["--one-file-system"]),
-          stdout: "null",
-          stderr: "null",
-        }).output();
-        equal(traced.code, 0);
-        const opened = Deno.readTextFileSync(trace).split("\n").filter((l) =>
-          l.includes(`"${src}/mnt`)
+for (const engine of ENGINES) {
+  Deno.test({
+    name: `${engine.prefix}--one-file-system: a tmpfs inside the source is an empty folder, as ` +
+      "with rsync -ax --delete",
+    ignore: !mountable || !rsync,
+    fn: async () => {
+      const { dir, cleanup } = await tempRoot("onefs-source");
+      try {
+        const src = await sourceWithMount(dir);
+        const before = snapshot(src);
+        const ours = `${dir}/ours`;
+        const theirs = `${dir}/rsync`;
+        const first = await sync(engine, src, ours, "--one-file-system");
+        equal(first.code, 0, first.text);
+        await sh(["rsync", "-ax", "--delete", `${src}/`, `${theirs}/`]);
+        deepEqual(tree(ours), tree(theirs)); // A fresh replica.
+        deepEqual(Object.keys(tree(ours)).filter((p) => p.startsWith("mnt")), ["mnt"]);
+        equal(Deno.statSync(`${ours}/mnt`).mode! & 0o7777, 0o750, "the mounted folder's mode");
+        match(
+          first.text,
+          /WARN {2}skip {3}dir {5}mnt: another filesystem is mounted here \(--one-file-system\): the folder is mirrored, not its contents/,
         );
-        deepEqual(opened, [], "opened under the mount point");
-        ok(Deno.readTextFileSync(trace).includes(`"${src}/a"`), "the trace sees the walk");
-      }
 
-      // Without the flag the walk goes into the mount, as rsync -a does.
-      const crossed = await sync(src, `${dir}/crossed`);
-      equal(crossed.code, 0, crossed.text);
-      equal(Deno.readTextFileSync(`${dir}/crossed/mnt/sub/deep.txt`), "deeper");
-      assertSameSnapshot(before, snapshot(src), "the source");
-    } finally {
-      await cleanup();
-    }
-  },
-});
+        // A stale replica: what lies in the mount point's folder stays, in both.
+        for (const rep of [ours, theirs]) {
+          put(rep, "mnt/old.txt", "from an earlier run", T);
+          put(rep, "mnt/old/x.txt", "x", T);
+          put(rep, "gone.txt", "removed", T);
+          Deno.utimeSync(`${rep}/mnt/old`, T, T); // Made now: the same time in both trees.
+          Deno.utimeSync(`${rep}/mnt`, T, T);
+        }
+        const second = await sync(engine, src, ours, "--one-file-system");
+        equal(second.code, 0, second.text);
+        await sh(["rsync", "-ax", "--delete", `${src}/`, `${theirs}/`]);
+        deepEqual(tree(ours), tree(theirs)); // A stale replica.
+        equal(Deno.readTextFileSync(`${ours}/mnt/old.txt`), "from an earlier run");
+        ok(!second.text.includes("inner.txt"), second.text);
 
-Deno.test({
-  name: "--one-file-system: mounts in the replica are neither entered nor removed",
-  ignore: !mountable,
-  fn: async () => {
-    const { dir, cleanup } = await tempRoot("onefs-replica");
-    try {
-      const src = `${dir}/source`;
-      const rep = `${dir}/replica`;
-      put(src, "both/s.txt", "source side", T);
-      put(src, "keep.txt", "keep", T);
-      put(rep, "keep.txt", "keep", T);
-      // `extra` is not in the source; `both` is, with other contents; `x` holds a mount below.
-      for (const name of ["extra", "both", "x/m"]) {
-        Deno.mkdirSync(`${rep}/${name}`, { recursive: true });
-        await sh(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", `${rep}/${name}`]);
-        put(rep, `${name}/r.txt`, `replica side of ${name}`, T);
+        // Not even listed: no thread opens anything under the mount point (strace, when there).
+        if (strace) {
+          const trace = `${dir}/openat.trace`;
+          const traced = await new Deno.Command("strace", {
+            // -y: handles shown as paths, so the native engine's relative opens name their folder.
+            args: ["-f", "-qq", "-y", "-e", "trace=openat,openat2", "-o", trace, DENO, "run"]
+              .concat(CLI_PERMISSIONS)
+              .concat(engine.denoFlags)
+              .concat([MAIN, "--source_path", src, "--replica_path", `${dir}/traced`, "--once"])
+              .concat([...engine.args, "--one-file-system"]),
+            stdout: "null",
+            stderr: "null",
+          }).output();
+          equal(traced.code, 0);
+          const lines = Deno.readTextFileSync(trace).split("\n");
+          // A path opened whole (portable) or by its name in its folder's handle (native).
+          const names = (l: string, path: string) =>
+            l.includes(`"${path}`) || l.includes(`<${path}`) ||
+            l.includes(`${path.slice(0, path.lastIndexOf("/"))}>, "${path.split("/").pop()}"`);
+          const opened = lines.filter((l) => names(l, `${src}/mnt`));
+          deepEqual(opened, [], "opened under the mount point");
+          ok(lines.some((l) => names(l, `${src}/a`)), "the trace sees the walk");
+        }
+
+        // Without the flag the walk goes into the mount, as rsync -a does.
+        const crossed = await sync(engine, src, `${dir}/crossed`);
+        equal(crossed.code, 0, crossed.text);
+        equal(Deno.readTextFileSync(`${dir}/crossed/mnt/sub/deep.txt`), "deeper");
+        assertSameSnapshot(before, snapshot(src), "the source");
+      } finally {
+        await cleanup();
       }
-      put(rep, "x/file.txt", "removed", T);
-      const mounts = () =>
-        Object.fromEntries(
-          ["extra", "both", "x/m"].map((m) => [m, Object.fromEntries(snapshot(`${rep}/${m}`))]),
+    },
+  });
+
+  Deno.test({
+    name:
+      `${engine.prefix}--one-file-system: mounts in the replica are neither entered nor removed`,
+    ignore: !mountable,
+    fn: async () => {
+      const { dir, cleanup } = await tempRoot("onefs-replica");
+      try {
+        const src = `${dir}/source`;
+        const rep = `${dir}/replica`;
+        put(src, "both/s.txt", "source side", T);
+        put(src, "keep.txt", "keep", T);
+        put(rep, "keep.txt", "keep", T);
+        // `extra` is not in the source; `both` is, with other contents; `x` holds a mount below.
+        for (const name of ["extra", "both", "x/m"]) {
+          Deno.mkdirSync(`${rep}/${name}`, { recursive: true });
+          await sh(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", `${rep}/${name}`]);
+          put(rep, `${name}/r.txt`, `replica side of ${name}`, T);
+        }
+        put(rep, "x/file.txt", "removed", T);
+        const mounts = () =>
+          Object.fromEntries(
+            ["extra", "both", "x/m"].map((m) => [m, Object.fromEntries(snapshot(`${rep}/${m}`))]),
+          );
+        const before = mounts();
+        const backups = `${dir}/backups`;
+        const run = await sync(engine, src, rep, "--one-file-system", "--backup_dir", backups);
+        equal(run.code, 0, run.text);
+        deepEqual(mounts(), before, "nothing in the mounts changed");
+        ok(!exists(`${rep}/both/s.txt`), "a mount in the replica is not entered");
+        ok(!exists(`${rep}/x/file.txt`), "what is beside a mount is removed");
+        const [stamp] = [...Deno.readDirSync(backups)].map((e) => e.name);
+        equal(
+          Deno.readTextFileSync(`${backups}/${stamp}/x/file.txt`),
+          "removed",
+          "kept in backups",
         );
-      const before = mounts();
-      const backups = `${dir}/backups`;
-      const run = await sync(src, rep, "--one-file-system", "--backup_dir", backups);
-      equal(run.code, 0, run.text);
-      deepEqual(mounts(), before, "nothing in the mounts changed");
-      ok(!exists(`${rep}/both/s.txt`), "a mount in the replica is not entered");
-      ok(!exists(`${rep}/x/file.txt`), "what is beside a mount is removed");
-      const [stamp] = [...Deno.readDirSync(backups)].map((e) => e.name);
-      equal(Deno.readTextFileSync(`${backups}/${stamp}/x/file.txt`), "removed", "kept in backups");
-      for (const name of ["extra", "both", "x/m"]) {
+        for (const name of ["extra", "both", "x/m"]) {
+          match(
+            run.text,
+            new RegExp(
+              `WARN {2}skip {3}dir {5}${name}: another filesystem is mounted here in the replica ` +
+                String.raw`\(--one-file-system\): left alone, with its contents`,
+            ),
+          );
+        }
         match(
           run.text,
-          new RegExp(
-            `WARN {2}skip {3}dir {5}${name}: another filesystem is mounted here in the replica ` +
-              String.raw`\(--one-file-system\): left alone, with its contents`,
-          ),
+          /WARN {2}skip {3}dir {5}x: kept: it holds excluded entries or a mount point/,
         );
-      }
-      match(run.text, /WARN {2}skip {3}dir {5}x: kept: it holds excluded entries or a mount point/);
 
-      // In the loop: a warning once per process, at debug after; such cycles are quiet.
-      const live = await spawnCli([
-        "--source_path",
-        src,
-        "--replica_path",
-        rep,
-        "--one-file-system",
-        "--sync_interval",
-        "0.1",
-        "--log_level",
-        "debug",
-      ]);
-      try {
-        await live.waitForLine(/cycle 3 done/);
+        // In the loop: a warning once per process, at debug after; such cycles are quiet.
+        const live = await spawnCli([
+          "--source_path",
+          src,
+          "--replica_path",
+          rep,
+          ...engine.args,
+          "--one-file-system",
+          "--sync_interval",
+          "0.1",
+          "--log_level",
+          "debug",
+        ], { denoFlags: engine.denoFlags });
+        try {
+          await live.waitForLine(/cycle 3 done/);
+        } finally {
+          live.kill("SIGTERM");
+          await live.status;
+        }
+        const about = (level: string) =>
+          live.lines.filter((l) => l.includes(` ${level} skip   dir     extra: `)).length;
+        equal(about("WARN "), 1, live.lines.join("\n"));
+        ok(about("DEBUG") >= 2, live.lines.join("\n"));
+        match(live.lines.join("\n"), /DEBUG cycle 3 done in .*, 0 errors, /);
+        deepEqual(mounts(), before, "nothing in the mounts changed");
       } finally {
-        live.kill("SIGTERM");
-        await live.status;
+        await cleanup();
       }
-      const about = (level: string) =>
-        live.lines.filter((l) => l.includes(` ${level} skip   dir     extra: `)).length;
-      equal(about("WARN "), 1, live.lines.join("\n"));
-      ok(about("DEBUG") >= 2, live.lines.join("\n"));
-      match(live.lines.join("\n"), /DEBUG cycle 3 done in .*, 0 errors, /);
-      deepEqual(mounts(), before, "nothing in the mounts changed");
-    } finally {
-      await cleanup();
-    }
-  },
-});
+    },
+  });
+}
