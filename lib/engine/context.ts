@@ -43,6 +43,8 @@ export interface ApplyContext {
   forbidden: ReadonlySet<string>;
   /** `--one-file-system`: the replica root's device; folders on another are left alone. */
   replicaDev?: number;
+  /** The source root's device: a replica mount root on it is a bind mount of the source's filesystem. */
+  sourceFs?: number;
   /** Temporary paths of the copies under way (for the progress line and for abandoning them). */
   inflight: Set<string>;
   /** Bounds the copies running at once. */

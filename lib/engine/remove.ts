@@ -12,6 +12,7 @@ import { isTempName } from "./temp_shape.ts";
 import { recheck } from "./recheck.ts";
 import { inDir } from "./in_dir.ts";
 import { coded, fail, mountedReplica, refusedDir, shown, skip } from "./report.ts";
+import { aliasedSource, isSourceAlias } from "./alias.ts";
 import { loosenDir, restoreMode } from "./loosen.ts";
 import {
   type Backup,
@@ -81,7 +82,7 @@ export async function applyRemove(
   itemized = true,
 ): Promise<boolean> {
   if (ctx.budget.tripped) return false;
-  if (mountedReplica(ctx, rel, entry)) return false;
+  if (mountedReplica(ctx, rel, entry) || aliasedSource(ctx, rel, entry)) return false;
   if (!ctx.dryRun && !loosenDir(ctx, dir)) return false;
   const path = ctx.replica + "/" + rel;
   const name = rel.slice(rel.lastIndexOf("/") + 1);
@@ -106,6 +107,7 @@ export async function applyRemove(
       return false;
     }
     let all = listing.problems.length === 0;
+    let aliases = false;
     for (const problem of listing.problems) {
       fail(
         ctx,
@@ -121,6 +123,7 @@ export async function applyRemove(
         all = false;
         continue;
       }
+      if (isSourceAlias(ctx, child)) aliases = true;
       if (!(await applyRemove(ctx, childRel, child, mustGo, self, copied))) all = false;
     }
     if (!all) {
@@ -134,6 +137,8 @@ export async function applyRemove(
           "cannot replace directory",
           "it still holds excluded or unremovable entries",
         );
+      } else if (ctx.replicaDev === undefined && aliases) {
+        skip(ctx, rel, "dir", "kept: it holds a bind mount of the source's filesystem");
       } else if (ctx.replicaDev === undefined) {
         skip(ctx, rel, "dir", "kept: it holds excluded entries");
       } else {skip(
@@ -189,6 +194,7 @@ function survey(ctx: ApplyContext, rel: string, entry: Entry, dir: DirRef): numb
   if (entry.kind !== "dir") return 1;
   if ((entry.mode & 0o500) !== 0o500) return undefined; // Removed entry by entry, after a chmod.
   if (ctx.replicaDev !== undefined && entry.dev !== ctx.replicaDev) return undefined; // A mount.
+  if (isSourceAlias(ctx, entry)) return undefined; // Left where it is (applyRemove refuses it).
   const abs = ctx.replica + "/" + rel;
   const self: DirRef = { side: "replica", rel, abs, seen: entry, root: false, parent: dir };
   const listing = ctx.fs.list(self);

@@ -8,6 +8,7 @@
 import type { Entry } from "./types.ts";
 import type { DirRef, WalkContext } from "./context.ts";
 import { refusedDir } from "./report.ts";
+import { isSourceAlias } from "./alias.ts";
 import type { MtimeTicks } from "./mtime_tick.ts";
 import { dirname } from "node:path";
 
@@ -68,6 +69,8 @@ export function reachStart(ctx: WalkContext, root: DirRef, rel: string): Start {
     }
     // The folder above reports a refused source folder when it plans it.
     if (ctx.forbidden.has(`${src.dev}:${src.ino}`) || refusedDir(ctx, path, dst, "replica")) break;
+    // A replica folder that may be the source itself: the folder above reports it when it plans it.
+    if (isSourceAlias(ctx, dst, new Set([`${src.dev}:${src.ino}`]))) break;
     const source: DirRef = {
       side: "source",
       rel: path,

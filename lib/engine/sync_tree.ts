@@ -20,6 +20,7 @@ import { lookAgain, probeReadOnly, reachStart, rootIdentities } from "./start.ts
 import { DeleteBudget } from "./remove.ts";
 import { HeldRemovals, type Ran } from "./held.ts";
 import { coded, fail, mountedReplica, refusedDir, skip } from "./report.ts";
+import { protectAliases } from "./alias.ts";
 import { leaveReplica } from "./in_dir.ts";
 import { noReplicaParent, RootError } from "./errors.ts";
 import { Owners } from "./owner.ts";
@@ -131,6 +132,7 @@ async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats
   } catch (error) {
     throw new RootError("source", source, error);
   }
+  ctx.sourceFs = srcRoot.dev;
   let dstRoot: Entry | undefined;
   let created = false;
   try {
@@ -317,6 +319,7 @@ async function walkDir(
     if (problem.error === undefined) skip(ctx, path, "other", `replica entry: ${problem.message}`);
     else fail(ctx, path, "other", `cannot read replica entry (${problem.message})`, problem.error);
   }
+  protectAliases(ctx, prefix, src, dst, protect);
 
   const actions = planDir(rel, src.entries, dst.entries, {
     checksum: ctx.checksum,

@@ -41,6 +41,11 @@ export interface Entry {
   mtimeNs?: bigint;
   /** Access time in nanoseconds since the epoch, where the engine reads it (native). */
   atimeNs?: bigint;
+  /**
+   * True for the root of a mount (a mount point, a bind mount's too), where
+   * the engine can tell (native, Linux 5.8 and later); unset otherwise.
+   */
+  mountRoot?: boolean;
 }
 
 /** Why a file or link is written. */

@@ -57,7 +57,7 @@ function msOf(ns: bigint): number {
  */
 export function toEntry(name: string, st: c.Stat): Entry {
   const kind = kindOfMode(st.mode);
-  return {
+  const entry: Entry = {
     name,
     kind,
     size: kind === "file" ? st.size : 0,
@@ -73,6 +73,8 @@ export function toEntry(name: string, st: c.Stat): Entry {
     mtimeNs: st.mtimeNs,
     atimeNs: st.atimeNs,
   };
+  if (st.mountRoot) entry.mountRoot = true; // Rare: set only where true.
+  return entry;
 }
 
 /**

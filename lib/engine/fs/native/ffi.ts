@@ -38,6 +38,8 @@ export const SEEK_SET = 0;
 export const SEEK_DATA = 3;
 export const SEEK_HOLE = 4;
 export const STATX_BASIC_STATS = 0x7ff;
+/** `stx_attributes` bit: the entry is the root of a mount (Linux 5.8). */
+export const STATX_ATTR_MOUNT_ROOT = 0x2000;
 export const UTIME_OMIT = (1 << 30) - 2;
 
 /** Syscall numbers for what glibc or musl may lack a wrapper for. */

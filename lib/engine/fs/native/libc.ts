@@ -19,6 +19,7 @@ import {
   SEEK_DATA,
   SEEK_HOLE,
   SEEK_SET,
+  STATX_ATTR_MOUNT_ROOT,
   STATX_BASIC_STATS,
   SYS,
   UTIME_OMIT,
@@ -103,6 +104,8 @@ export interface Stat {
   atimeNs: bigint;
   /** Modification time, ns since the epoch. */
   mtimeNs: bigint;
+  /** True at the root of a mount (a mount point as seen from above); undefined when the kernel does not say (before 5.8). */
+  mountRoot?: boolean;
 }
 
 /**
@@ -162,7 +165,7 @@ export function statxIfAny(
 function decodeStat(): Stat {
   const v = statView;
   const major = v.getUint32(136, true), minor = v.getUint32(140, true);
-  return {
+  const st: Stat = {
     mode: v.getUint16(28, true),
     dev: (major >>> 12) * 2 ** 44 + (minor >>> 8) * 2 ** 20 + (major & 0xfff) * 256 +
       (minor & 0xff),
@@ -175,6 +178,11 @@ function decodeStat(): Stat {
     atimeNs: v.getBigInt64(64, true) * 1_000_000_000n + BigInt(v.getUint32(72, true)),
     mtimeNs: v.getBigInt64(112, true) * 1_000_000_000n + BigInt(v.getUint32(120, true)),
   };
+  // stx_attributes_mask (offset 56) says whether stx_attributes (offset 8) reports it.
+  if ((v.getUint32(56, true) & STATX_ATTR_MOUNT_ROOT) !== 0) {
+    st.mountRoot = (v.getUint32(8, true) & STATX_ATTR_MOUNT_ROOT) !== 0;
+  }
+  return st;
 }
 
 /**
