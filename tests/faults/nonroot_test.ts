@@ -16,6 +16,7 @@ import {
 } from "../helpers.ts";
 import { canDropPrivileges, canMount, NOBODY, tempRoot } from "./helpers.ts";
 
+const PORTABLE = { portable: true };
 const T = 1_600_000_000;
 const asNobody = { asNobody: true };
 
@@ -143,18 +144,20 @@ Deno.test("sparse files stay sparse in the replica (disk usage compared)", async
   }
 });
 
-Deno.test("names that are not valid UTF-8: a replica twin is never removed or overwritten", async () => {
+// The portable engine's names are Deno's lossy decoding: two names that decode alike are twins.
+// The native engine has names as bytes, so `a\xff` is an extra entry like any other (removed).
+Deno.test("names that are not valid UTF-8 (portable engine): a replica twin is never removed or overwritten", async () => {
   const { dir, cleanup } = await tempRoot("names");
   try {
     const src = `${dir}/source`;
     const rep = `${dir}/replica`;
     put(src, "a\uFFFD", "valid name", T);
     put(src, "other.txt", "other", T);
-    equal((await runCli(["--source_path", src, "--replica_path", rep, "--once"])).code, 0);
+    equal((await runCli(["--source_path", src, "--replica_path", rep, "--once"], PORTABLE)).code, 0);
     await sh(["bash", "-c", `printf 'bad' > "$1"/$'a\\xff'`, "_", rep]);
     const before = snapshot(rep, { dirTimes: false });
     for (let run = 0; run < 3; run++) {
-      const result = await runCli(["--source_path", src, "--replica_path", rep, "--once"]);
+      const result = await runCli(["--source_path", src, "--replica_path", rep, "--once"], PORTABLE);
       ok(!/INFO +(remove|copy|update)/.test(result.text), `run ${run}:\n${result.text}`);
       match(result.text, /not valid UTF-8/);
       assertSameSnapshot(before, snapshot(rep, { dirTimes: false }), `replica (run ${run})`);
