@@ -41,6 +41,11 @@ export interface Entry {
   mtimeNs?: bigint;
   /** Access time in nanoseconds since the epoch, where the engine reads it (native). */
   atimeNs?: bigint;
+  /**
+   * `--xattrs` (native engine): the extended attributes mirrored (ACLs among
+   * them), by name, for files and folders; undefined when not read.
+   */
+  xattrs?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Why a file or link is written. */
