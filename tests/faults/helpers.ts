@@ -219,6 +219,8 @@ export interface CliOptions {
   env?: Record<string, string>;
   /** The working directory (root runs only; uid 65534 runs from its copy of the CLI). */
   cwd?: string;
+  /** Deno's permissions (default {@linkcode CLI_PERMISSIONS}; `--allow-ffi` for the native engine). */
+  perms?: string[];
 }
 
 /** What uid 65534 runs: a deno binary, a copy of the CLI and a DENO_DIR, all usable by it. */
@@ -300,7 +302,7 @@ async function makeCliForNobody(): Promise<NobodyCli> {
 async function command(args: string[], options: CliOptions): Promise<Deno.Command> {
   if (!options.asNobody) {
     return new Deno.Command(DENO, {
-      args: ["run", ...CLI_PERMISSIONS, MAIN, ...args],
+      args: ["run", ...(options.perms ?? CLI_PERMISSIONS), MAIN, ...args],
       cwd: options.cwd,
       stdin: "null",
       stdout: "piped",
@@ -316,7 +318,7 @@ async function command(args: string[], options: CliOptions): Promise<Deno.Comman
       "--clear-groups",
       cli.deno,
       "run",
-      ...CLI_PERMISSIONS,
+      ...(options.perms ?? CLI_PERMISSIONS),
       cli.main,
       ...args,
     ],
