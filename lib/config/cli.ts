@@ -18,6 +18,7 @@ import {
   engineFacts,
   type EngineName,
   type EngineWanted,
+  needsNative,
 } from "./engine.ts";
 
 /** Everything a run needs, parsed and checked. */
@@ -82,6 +83,8 @@ export interface Config {
   metricsFile?: string;
   /** The engine `--engine` chose (lib/config/engine.ts): `auto` is resolved already. */
   engine: EngineName;
+  /** `--xattrs`: extended attributes and ACLs are mirrored (native engine only). */
+  xattrs: boolean;
 }
 
 /** What the command line asks for. */
@@ -135,6 +138,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   config: { type: "string" },
   metrics_file: { type: "string" },
   engine: { type: "string" },
+  xattrs: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 };
@@ -300,6 +304,8 @@ export function parseCommandLine(
     );
   }
   const engine = chooseEngine(wanted as EngineWanted, facts, flag("engine"));
+  const xattrs = values.xattrs === true;
+  if (xattrs) needsNative(flag("xattrs"), engine, wanted as EngineWanted, flag("engine"));
 
   return {
     kind: "run",
@@ -332,6 +338,7 @@ export function parseCommandLine(
       oneFileSystem: values.one_file_system === true,
       metricsFile: str("metrics_file") || undefined,
       engine,
+      xattrs,
     },
   };
 }

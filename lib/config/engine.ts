@@ -78,6 +78,38 @@ export function chooseEngine(
   return "native";
 }
 
+/**
+ * Refuses a flag only the native engine serves (`--xattrs`) when the portable one was chosen.
+ *
+ * @example Usage
+ * ```ts
+ * import { needsNative } from "./engine.ts";
+ * needsNative("--xattrs", "native", "auto"); // fine
+ * ```
+ *
+ * @param flag The flag as the user spelled it.
+ * @param engine The engine chosen.
+ * @param wanted What `--engine` asked for.
+ * @param engineFlag `--engine` as the user spelled it.
+ * @throws {UsageError} When the engine is the portable one, naming what to do.
+ */
+export function needsNative(
+  flag: string,
+  engine: EngineName,
+  wanted: EngineWanted,
+  engineFlag = "--engine",
+): void {
+  if (engine === "native") return;
+  if (wanted === "portable") {
+    throw new UsageError(
+      `${flag} needs the native engine: drop ${engineFlag} portable, or drop ${flag}`,
+    );
+  }
+  throw new UsageError(
+    `${flag} needs the native engine (--allow-ffi on Linux): add --allow-ffi, or drop ${flag}`,
+  );
+}
+
 /** Why the native engine cannot run here, as one line; undefined when it can. */
 function nativeMissing(facts: EngineFacts, flag: string): string | undefined {
   if (facts.os !== "linux") {

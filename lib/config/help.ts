@@ -70,6 +70,8 @@ Options:
                            fd-relative calls (Linux x86_64 or aarch64, needs --allow-ffi); auto
                            takes it when --allow-ffi is granted there, else portable;
                            native where it cannot run is a bad argument (exit 2)
+  --xattrs                 also mirror extended attributes (user.*; trusted.* and security.* as
+                           root) and ACLs of files and folders (native engine only)
   -h, --help               show this help
   -V, --version            show the version
 

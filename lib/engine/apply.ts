@@ -15,6 +15,7 @@ import { octal, targetMode } from "./mode.ts";
 import { loosenDir } from "./loosen.ts";
 import { applyRemove } from "./remove.ts";
 import { applyCopy, type CopyExtra, overwritten } from "./copy.ts";
+import { xattrChanges, xattrWords } from "./xattrs.ts";
 
 /**
  * Carries out one action in the replica directory `dir`. Copies that run on
@@ -178,9 +179,20 @@ export function applyAttrs(
       }
     }
     const mode = targetMode(src, owner);
-    if (mode !== dst.mode || parts.length > 0) {
+    const chowned = parts.length > 0;
+    if (mode !== dst.mode || chowned) {
       if (!ctx.dryRun) ctx.fs.setAttrs({ dir, name, seen: dst }, { mode });
       if (mode !== dst.mode) parts.unshift(`mode ${octal(mode)}`);
+    }
+    // --xattrs; again after a chown, which clears security.capability.
+    const xattrs = xattrChanges(src, dst);
+    if (src.xattrs && (xattrs !== "" || chowned)) {
+      try {
+        if (!ctx.dryRun) ctx.fs.setAttrs({ dir, name, seen: dst }, { xattrs: src.xattrs });
+      } catch (error) {
+        return fail(ctx, rel, "file", "cannot set extended attributes", error);
+      }
+      if (xattrs !== "") parts.push(xattrWords(xattrs));
     }
     if (parts.length > 0) {
       // An owner that could not be given is not reported, in the code either.
@@ -294,6 +306,11 @@ export function applyDirMeta(
     let owner = { uid: dir.seen.uid, gid: dir.seen.gid };
     if (ctx.owners.kept() && (owner.uid !== src.uid || owner.gid !== src.gid)) {
       if (ctx.owners.try(() => ctx.fs.setAttrs(self, { owner: src }))) owner = src;
+    }
+    // --xattrs: on a folder made by this cycle too (it may have inherited a default ACL).
+    const dst = action.dst;
+    if (src.xattrs && (dst === undefined || xattrChanges(src, dst) !== "" || owner === src)) {
+      ctx.fs.setAttrs(self, { xattrs: src.xattrs });
     }
     if (dir.loosened || dir.seen.mode !== src.mode || owner === src) {
       ctx.fs.setAttrs(self, { mode: src.mode });

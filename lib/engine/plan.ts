@@ -9,6 +9,7 @@ import type { Action, Entry } from "./types.ts";
 import { isTempName } from "./temp_shape.ts";
 import { isFuture, settleDelay } from "./settle.ts";
 import { octal, targetMode } from "./mode.ts";
+import { xattrChanges, xattrWords } from "./xattrs.ts";
 
 /** What the planner needs to know besides the two listings. */
 export interface PlanOptions {
@@ -288,7 +289,7 @@ export function planDir(
 /**
  * What a source file needs when the replica holds a file at its path: a copy
  * when size or mtime differ (mtimes within `mtimeWindowMs` agree), or when
- * its mode or owner differs and the replica file has links other than its
+ * its mode, owner or attributes (`--xattrs`) differ and the replica file has links other than its
  * own name (with `--hard-links`: other than its group's names in this
  * directory, `named`): a chmod would reach names the source's change did not,
  * a snapshot made with `cp -al` say. With `--checksum` a comparison; else its
@@ -303,7 +304,7 @@ function fileNeeds(
   const ownerDiffers = a.uid !== b.uid || a.gid !== b.gid;
   const owners = options.owners ?? false;
   const mode = owners ? a.mode : targetMode(a, b);
-  const attrs = (owners && ownerDiffers) || mode !== b.mode;
+  const attrs = (owners && ownerDiffers) || mode !== b.mode || xattrChanges(a, b) !== "";
   const ownNames = named && a.nlink > 1 ? named.get(namesKey(b, a)) ?? 1 : 1;
   const mtimeDiffers = Math.abs(a.mtimeMs - b.mtimeMs) > (options.mtimeWindowMs ?? 0);
   if (
@@ -389,7 +390,7 @@ function grantsSetId(mode: number, dst: Entry, chown: boolean): boolean {
 
 /**
  * Plans a directory's own metadata, once its contents are done: mode, owner
- * (when mirrored) and mtime. Changing the contents changes the mtime, so
+ * (when mirrored), extended attributes (when read) and mtime. Changing the contents changes the mtime, so
  * `changed` forces it to be set again. Mode and owner differences are
  * reported (an event); an mtime alone follows from the contents and is set
  * without one.
@@ -424,6 +425,8 @@ export function planDirMeta(
   if (dst !== undefined && owners && (dst.uid !== src.uid || dst.gid !== src.gid)) {
     parts.push(`owner ${src.uid}:${src.gid}`);
   }
+  const xattrs = dst === undefined ? "" : xattrWords(xattrChanges(src, dst));
+  if (xattrs !== "") parts.push(xattrs);
   const sameMtime = dst !== undefined && Math.abs(dst.mtimeMs - src.mtimeMs) <= windowMs;
   if (dst !== undefined && !changed && parts.length === 0 && sameMtime) {
     return undefined;
@@ -438,7 +441,8 @@ export function planDirMeta(
  * when the replica holds nothing there, or another kind. For a file: size,
  * mtime, mode (the one it gets, see `targetMode`), owner and group when
  * owners are mirrored, and with `--checksum` content when the sizes differ.
- * For a folder: mtime, mode, owner and group. For a link whose target
+ * For a folder: mtime, mode, owner and group. For both, with `--xattrs`:
+ * `a` for an ACL, `x` for another extended attribute. For a link whose target
  * differs: the target, and an mtime of the time of the change (a link is
  * made anew and its mtime is not set).
  *
@@ -476,5 +480,5 @@ export function changesOf(
   if (mode !== dst.mode) changes += "p";
   if (owners && src.uid !== dst.uid) changes += "o";
   if (owners && src.gid !== dst.gid) changes += "g";
-  return changes;
+  return changes + xattrChanges(src, dst);
 }

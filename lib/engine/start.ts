@@ -7,6 +7,7 @@
  */
 import type { Entry } from "./types.ts";
 import type { DirRef, WalkContext } from "./context.ts";
+import type { FileSystem, Folder } from "./fs/types.ts";
 import { refusedDir } from "./report.ts";
 import { isSourceAlias } from "./alias.ts";
 import type { MtimeTicks } from "./mtime_tick.ts";
@@ -114,4 +115,19 @@ export function probeReadOnly(ctx: WalkContext, ticks: MtimeTicks, dir: DirRef):
 /** A replica folder's entry as it is now, once checked to be still the one seen. */
 export function lookAgain(ctx: WalkContext, dir: DirRef): Entry {
   return ctx.fs.check({ dir, name: ".", seen: dir.seen })!;
+}
+
+/**
+ * `--xattrs`: the roots' own attributes, read into what was seen of them
+ * (left unread when they cannot be: the roots' attributes are then left alone).
+ */
+export function readRootXattrs(fs: FileSystem, source: Folder, replica?: Folder): void {
+  for (const root of replica ? [source, replica] : [source]) {
+    try {
+      const xattrs = fs.xattrs({ dir: root, name: ".", seen: root.seen });
+      if (xattrs) root.seen.xattrs = xattrs;
+    } catch {
+      // Not readable: the root's attributes are left alone, as any entry's would be.
+    }
+  }
 }

@@ -80,6 +80,8 @@ export interface SyncOptions {
   prefetch?: { exclude: string[] };
   /** The engine behind the seam (default portable; see fs/open.ts). */
   engine?: "portable" | "native";
+  /** `--xattrs` (native engine): extended attributes and ACLs of files and folders are mirrored. */
+  xattrs?: boolean;
   /** What the run learned about `chown` (default: learned afresh by this cycle). */
   owners?: Owners;
   /** The mtime granularities the run learned (default: learned afresh by this cycle). */

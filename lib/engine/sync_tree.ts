@@ -16,7 +16,7 @@ import { planDir, planDirMeta } from "./plan.ts";
 import { applyAction, applyDirMeta, applyMkdir } from "./apply.ts";
 import type { DirRef, WalkContext } from "./context.ts";
 import { finish } from "./finish.ts";
-import { lookAgain, probeReadOnly, reachStart, rootIdentities } from "./start.ts";
+import { lookAgain, probeReadOnly, reachStart, readRootXattrs, rootIdentities } from "./start.ts";
 import { DeleteBudget } from "./remove.ts";
 import { HeldRemovals, type Ran } from "./held.ts";
 import { coded, fail, mountedReplica, refusedDir, skip } from "./report.ts";
@@ -62,7 +62,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncStats> {
   const fs = await openEngine(options.engine ?? "portable", {
     source: resolve(options.source),
     replica: resolve(options.replica),
-  });
+  }, { xattrs: options.xattrs });
   try {
     return await syncWith(fs, options);
   } finally {
@@ -165,6 +165,7 @@ async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats
     root: true,
     source: sourceRoot,
   };
+  readRootXattrs(fs, sourceRoot, created || !dstRoot ? undefined : root);
   try {
     const wanted = (options.start ?? "").replace(/^\/+|\/+$/g, "");
     const start = created || !dstRoot ? { src: srcRoot, dir: root } : reachStart(ctx, root, wanted);

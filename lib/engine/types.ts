@@ -46,6 +46,11 @@ export interface Entry {
    * the engine can tell (native, Linux 5.8 and later); unset otherwise.
    */
   mountRoot?: boolean;
+  /**
+   * `--xattrs` (native engine): the extended attributes mirrored (ACLs among
+   * them), by name, for files and folders; undefined when not read.
+   */
+  xattrs?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Why a file or link is written. */

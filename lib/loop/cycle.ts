@@ -184,6 +184,7 @@ export async function runCycle(
     warned: state.warned,
     oneFileSystem: config.oneFileSystem,
     engine: config.engine,
+    xattrs: config.xattrs,
     owners: state.owners,
     ticks: state.ticks,
   };

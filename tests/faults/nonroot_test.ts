@@ -153,11 +153,17 @@ Deno.test("names that are not valid UTF-8 (portable engine): a replica twin is n
     const rep = `${dir}/replica`;
     put(src, "a\uFFFD", "valid name", T);
     put(src, "other.txt", "other", T);
-    equal((await runCli(["--source_path", src, "--replica_path", rep, "--once"], PORTABLE)).code, 0);
+    equal(
+      (await runCli(["--source_path", src, "--replica_path", rep, "--once"], PORTABLE)).code,
+      0,
+    );
     await sh(["bash", "-c", `printf 'bad' > "$1"/$'a\\xff'`, "_", rep]);
     const before = snapshot(rep, { dirTimes: false });
     for (let run = 0; run < 3; run++) {
-      const result = await runCli(["--source_path", src, "--replica_path", rep, "--once"], PORTABLE);
+      const result = await runCli(
+        ["--source_path", src, "--replica_path", rep, "--once"],
+        PORTABLE,
+      );
       ok(!/INFO +(remove|copy|update)/.test(result.text), `run ${run}:\n${result.text}`);
       match(result.text, /not valid UTF-8/);
       assertSameSnapshot(before, snapshot(rep, { dirTimes: false }), `replica (run ${run})`);

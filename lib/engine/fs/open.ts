@@ -25,13 +25,15 @@ export interface Roots {
  *
  * @param engine Which engine (the choice is made from the flags, see lib/config).
  * @param roots The roots it works on.
+ * @param options `xattrs`: the native engine reads extended attributes as it lists (`--xattrs`).
  * @returns The engine.
  */
 export async function openEngine(
   engine: "portable" | "native",
   roots: Roots,
+  options: { xattrs?: boolean } = {},
 ): Promise<FileSystem> {
   if (engine === "portable") return new PortableFileSystem();
   const { NativeFileSystem } = await import("./native/native_fs.ts");
-  return new NativeFileSystem(roots);
+  return new NativeFileSystem(roots, options);
 }

@@ -71,6 +71,11 @@ export class PortableFileSystem implements FileSystem {
     });
   }
 
+  /** Deno has no call for extended attributes: `--xattrs` needs the native engine. */
+  xattrs(): undefined {
+    return undefined;
+  }
+
   check(at: At): Entry | undefined {
     if (at.dir.side === "source") {
       return entryOf(at.name, recheck(at.dir.abs + "/" + at.name, at.seen));

@@ -77,6 +77,11 @@ export interface Attrs {
   mode?: number;
   /** Access and modification time, ms since the epoch (`mtimeNs` wins when given). */
   times?: { atimeMs: number; mtimeMs: number; atimeNs?: bigint; mtimeNs?: bigint };
+  /**
+   * `--xattrs` (native engine): the extended attributes the entry must have
+   * (those it has and are mirrored but not listed are removed); links are left alone.
+   */
+  xattrs?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** One file copy into the replica, atomic: a temporary name, then a rename over `to.name`. */
@@ -112,6 +117,11 @@ export interface FileSystem {
   lstat(dir: Folder, name: string): Entry | undefined;
   /** The entry at `name` now (no link followed); throws `ChangedError` unless it is `seen`. */
   check(at: At): Entry | undefined;
+  /**
+   * `--xattrs`: the mirrored extended attributes of a file or folder (`"."`:
+   * the folder itself); undefined when the engine does not read them (portable, or not asked).
+   */
+  xattrs(at: At): ReadonlyMap<string, Uint8Array> | undefined;
   /** Creates a private (0700) folder at a free name. */
   mkdir(at: At): Entry;
   /** Sets metadata on an entry that must still be `seen` (never through a link). */

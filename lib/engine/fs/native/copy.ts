@@ -3,7 +3,8 @@
  * (never a link, never blocking), the data by `copy_file_range` (or
  * `sendfile` across filesystems) into a new private temporary file in the
  * replica folder's handle, holes kept, owner, mode and times set on the
- * handle, then a rename over the name once it is checked. Needs `--allow-ffi`.
+ * handle (and `--xattrs`' attributes), then a rename over the name once it is
+ * checked. Needs `--allow-ffi`.
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { encodeName } from "./names.ts";
 import { kindOfMode, timesOf, toEntry } from "./entry.ts";
 import { targetMode } from "../../mode.ts";
 import { keepOld } from "../../backup.ts";
+import { writeXattrs } from "./xattrs.ts";
 
 /** Files up to this size are copied synchronously (see `NativeFileSystem.copy`). */
 export const INLINE_MAX = 256 * 1024;
@@ -82,6 +84,9 @@ export function copyIn(fs: Handles, job: CopyIn, pooled: boolean): Promise<Made>
     if (owner.uid !== entry.uid || owner.gid !== entry.gid) {
       if (job.owners.try(() => c.fchown(output, entry.uid, entry.gid, tmpPath))) owner = entry;
     }
+    // --xattrs: after the chown (it clears security.capability), before the mode (an ACL sets
+    // the group bits); a default ACL of the folder gave the new file one that may not be wanted.
+    if (entry.xattrs) writeXattrs(output, entry.xattrs, tmpPath);
     c.fchmod(output, targetMode(entry, owner), tmpPath);
     c.futimens(output, timesOf(entry), tmpPath);
     fs.check(to);

@@ -53,6 +53,7 @@ const NAMES: Record<number, string> = {
   4: "EINTR",
   5: "EIO",
   6: "ENXIO",
+  7: "E2BIG",
   9: "EBADF",
   11: "EAGAIN",
   12: "ENOMEM",
@@ -71,6 +72,7 @@ const NAMES: Record<number, string> = {
   28: "ENOSPC",
   30: "EROFS",
   31: "EMLINK",
+  34: "ERANGE",
   36: "ENAMETOOLONG",
   38: "ENOSYS",
   39: "ENOTEMPTY",
@@ -91,8 +93,10 @@ export const E = {
   EXDEV: 18,
   ENOTDIR: 20,
   EINVAL: 22,
+  ERANGE: 34,
   ENOSYS: 38,
   ELOOP: 40,
+  ENODATA: 61,
   EOPNOTSUPP: 95,
 } as const;
 
@@ -144,6 +148,12 @@ const SYMBOLS = {
     nonblocking: true,
     optional: true,
   },
+  geteuid: { parameters: [], result: "u32" },
+  // By path: the engine's handles are O_PATH, reached through their /proc/self/fd link.
+  listxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  getxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
+  setxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  removexattr: { parameters: ["buffer", "buffer"], result: "i32" },
   sendfile: { parameters: ["i32", "i32", "buffer", "usize"], result: "isize" },
   sendfile_async: {
     name: "sendfile",

@@ -26,6 +26,7 @@ import { type BackupTarget, keepOld } from "../../backup.ts";
 import { decodeName, encodeName } from "./names.ts";
 import { copyIn, INLINE_MAX } from "./copy.ts";
 import { compare, equalFiles, same, timesOf, toEntry } from "./entry.ts";
+import { readXattrs, statWithXattrs, writeXattrs, type Xattrs } from "./xattrs.ts";
 
 /** The roots a cycle works in (absolute paths; each may be a link to a folder). */
 export interface Roots {
@@ -72,10 +73,15 @@ export class NativeFileSystem implements FileSystem {
   #roots: Roots;
   #rootFds = new Map<Side, number>();
   #folders = new Map<string, number>();
+  #xattrs: boolean;
 
-  /** @param roots The roots, absolute; opened when first used. */
-  constructor(roots: Roots) {
+  /**
+   * @param roots The roots, absolute; opened when first used.
+   * @param options `xattrs`: `list` and `lstat` read files' and folders' attributes (`--xattrs`).
+   */
+  constructor(roots: Roots, options: { xattrs?: boolean } = {}) {
     this.#roots = roots;
+    this.#xattrs = options.xattrs ?? false;
   }
 
   /** Closes every handle held; the next call opens what it needs again. */
@@ -164,7 +170,7 @@ export class NativeFileSystem implements FileSystem {
       const path = dir.abs + "/" + name;
       let entry: Entry;
       try {
-        entry = toEntry(name, c.statx(fd, z, c.AT.SYMLINK_NOFOLLOW, path));
+        entry = this.#stat(fd, z, name, path);
       } catch (error) {
         if ((error as c.ErrnoError).code === "ENOENT") continue; // vanished since the listing
         problems.push({ name, message: "cannot read its metadata", error });
@@ -188,8 +194,29 @@ export class NativeFileSystem implements FileSystem {
   lstat(dir: Folder, name: string): Entry | undefined {
     const fd = this.handle(dir);
     const path = dir.abs + "/" + name;
-    const found = c.statxIfAny(fd, encodeName(name), c.AT.SYMLINK_NOFOLLOW, path);
-    return found && toEntry(name, found);
+    try {
+      return this.#stat(fd, encodeName(name), name, path);
+    } catch (error) {
+      if ((error as c.ErrnoError).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The mirrored attributes of a file or folder (`"."`: the folder itself), read on a handle;
+   * undefined without `--xattrs`.
+   */
+  xattrs(at: At): Xattrs | undefined {
+    if (!this.#xattrs) return undefined;
+    const path = pathOf(at);
+    if (at.name === ".") return readXattrs(this.handle(at.dir), path);
+    return this.#stat(this.handle(at.dir), encodeName(at.name), at.name, path).xattrs;
+  }
+
+  /** An entry's metadata (no link followed), with its attributes under `--xattrs`. */
+  #stat(fd: number, z: Uint8Array, name: string, path: string): Entry {
+    if (this.#xattrs) return statWithXattrs(fd, z, name, path);
+    return toEntry(name, c.statx(fd, z, c.AT.SYMLINK_NOFOLLOW, path));
   }
 
   touch(at: At, times: NonNullable<Attrs["times"]>): Entry {
@@ -257,6 +284,7 @@ export class NativeFileSystem implements FileSystem {
       if (attrs.owner) {
         c.fchownat(own, EMPTY, attrs.owner.uid, attrs.owner.gid, c.AT.EMPTY_PATH, path);
       }
+      if (attrs.xattrs) writeXattrs(own, attrs.xattrs, path);
       if (attrs.mode === undefined && !times) return;
       // An O_PATH handle takes chmod and utimes only through its /proc link, which is the inode itself.
       const proc = encodeName(`/proc/self/fd/${own}`);
