@@ -183,6 +183,29 @@ Deno.test("mirror: a name that is not valid UTF-8 is mirrored byte for byte by t
   assert.match(again.stdout, /0 created, 0 copied, 0 updated, 0 removed/);
 });
 
+Deno.test("mirror: the native engine keeps mtimes to the nanosecond, a symlink's own and a folder's too", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { "f.txt": "f", d: { "g.txt": "g" }, link: { link: "f.txt" } });
+  // Odd nanoseconds on each, set with touch (Deno's utime takes milliseconds).
+  const touch = (stamp: string, path: string) =>
+    new Deno.Command("touch", { args: ["-h", "-d", stamp, path] }).outputSync().code;
+  assert.equal(touch("2021-03-04 05:06:07.123456789", `${t.src}/f.txt`), 0);
+  assert.equal(touch("2021-03-04 05:06:08.987654321", `${t.src}/link`), 0);
+  assert.equal(touch("2021-03-04 05:06:09.000000007", `${t.src}/d`), 0);
+  const result = await runCli(treeArgs(t, "--once"), {
+    perms: ["--allow-read", "--allow-write", "--allow-ffi"],
+    portable: true,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  const ns = (path: string) =>
+    new TextDecoder().decode(
+      new Deno.Command("stat", { args: ["-c", "%y", path] }).outputSync().stdout,
+    ).trim();
+  for (const name of ["f.txt", "link", "d"]) {
+    assert.equal(ns(`${t.dst}/${name}`), ns(`${t.src}/${name}`), name);
+  }
+});
+
 Deno.test("mirror: --checksum catches content changes that keep size and mtime", async () => {
   using t = tempDirs();
   writeTree(t.src, { "f.txt": "aaaa" });
