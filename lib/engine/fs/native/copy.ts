@@ -16,7 +16,7 @@ import * as c from "./libc.ts";
 import { encodeName } from "./names.ts";
 import { kindOfMode, timesOf, toEntry } from "./entry.ts";
 import { targetMode } from "../../mode.ts";
-import { keepOld } from "../../backup.ts";
+import { keepOldAt } from "./keep.ts";
 import { writeXattrs } from "./xattrs.ts";
 
 /** Files up to this size are copied synchronously (see `NativeFileSystem.copy`). */
@@ -90,14 +90,15 @@ export function copyIn(fs: Handles, job: CopyIn, pooled: boolean): Promise<Made>
     c.fchmod(output, targetMode(entry, owner), tmpPath);
     c.futimens(output, timesOf(entry), tmpPath);
     fs.check(to);
-    if (to.seen !== undefined && job.backup) keepOld(to.dir.abs + "/" + to.name, job.backup);
+    const toPath = to.dir.abs + "/" + to.name;
+    if (to.seen !== undefined && job.backup) keepOldAt(dir, to.name, to.seen, toPath, job.backup);
     c.renameat(
       dir,
       tmp,
       dir,
       encodeName(to.name),
       to.seen === undefined,
-      to.dir.abs + "/" + to.name,
+      toPath,
     );
     return { kind: "file", dev: made.dev, ino: made.ino };
   };

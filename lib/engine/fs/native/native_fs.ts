@@ -22,11 +22,12 @@ import { makeTempName } from "../../temp_name.ts";
 import { AnchorChangedError } from "../../link_atomic.ts";
 import { UnreadableError } from "../../copy_file_atomic.ts";
 import * as c from "./libc.ts";
-import { type BackupTarget, keepOld } from "../../backup.ts";
+import type { BackupTarget } from "../../backup.ts";
 import { decodeName, encodeName } from "./names.ts";
 import { copyIn, INLINE_MAX } from "./copy.ts";
 import { compare, equalFiles, same, timesOf, toEntry } from "./entry.ts";
 import { readXattrs, statWithXattrs, writeXattrs, type Xattrs } from "./xattrs.ts";
+import { keepOldAt } from "./keep.ts";
 
 /** The roots a cycle works in (absolute paths; each may be a link to a folder). */
 export interface Roots {
@@ -318,7 +319,7 @@ export class NativeFileSystem implements FileSystem {
     const linkTimes = times && (() => {
       c.utimensat(fd, tmp, timesOf(times), c.AT.SYMLINK_NOFOLLOW, pathOf(at));
     });
-    this.#replace(fd, tmp, at, keeping(at, backup), linkTimes);
+    this.#replace(fd, tmp, at, keeping(fd, at, backup), linkTimes);
   }
 
   link(anchor: At, at: At, backup?: BackupTarget): Made {
@@ -345,7 +346,7 @@ export class NativeFileSystem implements FileSystem {
     const fd = this.handle(at.dir);
     const tmp = encodeName(makeTempName());
     c.linkat(anchorFd, az, fd, tmp, pathOf(at));
-    this.#replace(fd, tmp, at, keeping(at, backup), () => {
+    this.#replace(fd, tmp, at, keeping(fd, at, backup), () => {
       const linked = toEntry("", c.statx(fd, tmp, c.AT.SYMLINK_NOFOLLOW, pathOf(at)));
       if (!same(linked, seen)) {
         throw new AnchorChangedError(anchorPath, "another file stands there");
@@ -486,10 +487,10 @@ function verify(fd: number, dir: Folder): void {
   compare(dir.abs, toEntry("", c.fstatx(fd, dir.abs)), dir.seen);
 }
 
-/** `--backup_dir`: the entry about to be replaced is kept there first (by path, see backup.ts). */
-function keeping(at: At, backup?: BackupTarget): (() => void) | undefined {
+/** `--backup_dir`: the entry about to be replaced is kept there first, from its folder's handle. */
+function keeping(fd: number, at: At, backup?: BackupTarget): (() => void) | undefined {
   if (backup === undefined || at.seen === undefined) return undefined;
-  return () => keepOld(pathOf(at), backup);
+  return () => keepOldAt(fd, at.name, at.seen, pathOf(at), backup);
 }
 
 function pathOf(at: At): string {
