@@ -1,5 +1,5 @@
 /**
- * `--backup_dir` under a racer: while foldersync overwrites the files of a replica folder
+ * `--backup_dir` under a racer: while foldersync overwrites (or removes) the files of a replica folder
  * (keeping each old version in the backup folder), a replica writer swaps that folder for a
  * symlink to a folder outside the replica holding files of the same names, and back. The
  * old version is kept from the folder foldersync holds, never through the link: no file
@@ -25,11 +25,21 @@ function holding(root: string, prefix: string): string[] {
   return found;
 }
 
-for (const where of ["same filesystem", "another filesystem"]) {
+const CASES = [
+  ["overwritten", "same filesystem"],
+  ["overwritten", "another filesystem"],
+  ["removed", "same filesystem"],
+  ["removed", "another filesystem"],
+] as const;
+
+for (const [op, where] of CASES) {
   Deno.test({
-    name: `native engine, --backup_dir on ${where}: a replica folder swapped for a link ` +
-      "never makes a file outside go into the backup folder",
-    ignore: Deno.uid() !== 0 || Deno.build.os !== "linux",
+    name: `native engine, --backup_dir on ${where}, files ${op}: a replica folder swapped for a ` +
+      "link never makes a file outside go into the backup folder",
+    // Removals: a known limit, kept out of the suite (FOLDERSYNC_KNOWN_LIMITS=1 runs them): the
+    // move into the backup folder is a rename by the folder's path (remove.ts, backupRemoval).
+    ignore: Deno.uid() !== 0 || Deno.build.os !== "linux" ||
+      (op === "removed" && Deno.env.get("FOLDERSYNC_KNOWN_LIMITS") !== "1"),
     async fn() {
       const { dir, cleanup } = await tempRoot("backup-swap");
       try {
@@ -39,7 +49,8 @@ for (const where of ["same filesystem", "another filesystem"]) {
         const outside = `${dir}/outside`;
         for (let f = 0; f < FILES; f++) put(outside, `f${f}.txt`, `OUTSIDE ${f}`, T);
         const src = `${dir}/source`;
-        for (let f = 0; f < FILES; f++) put(src, `a/f${f}.txt`, `new ${f}`, T + 100);
+        if (op === "removed") put(src, "a/kept.txt", "kept", T);
+        else for (let f = 0; f < FILES; f++) put(src, `a/f${f}.txt`, `new ${f}`, T + 100);
         for (let round = 0; round < 4; round++) {
           const rep = `${dir}/replica${round}`;
           for (let f = 0; f < FILES; f++) put(rep, `a/f${f}.txt`, `old ${f}`, T);
@@ -74,6 +85,7 @@ for (const where of ["same filesystem", "another filesystem"]) {
           for (let f = 0; f < FILES; f++) {
             const info = Deno.lstatSync(`${outside}/f${f}.txt`);
             equal(info.nlink, 1, `round ${round}: outside/f${f}.txt was linked`);
+            equal(Deno.readTextFileSync(`${outside}/f${f}.txt`), `OUTSIDE ${f}`);
           }
         }
       } finally {
