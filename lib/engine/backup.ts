@@ -6,6 +6,7 @@
  * @module
  */
 import type { Entry } from "./types.ts";
+import type { FileSystem, Folder } from "./fs/types.ts";
 import { type DirHandle, inDir, onDir } from "./in_dir.ts";
 import { type DirListing, listDir, toEntry } from "./list_dir.ts";
 import { recheck } from "./recheck.ts";
@@ -191,10 +192,10 @@ export function shownBackup(backup: Backup, path: string): string {
  * Copies a replica entry (a file, link or whole directory, never following
  * links) to `to`, keeping modes and mtimes: the fallback when the backup
  * directory is on another filesystem and a rename cannot move it. The
- * replica side is read from inside each directory, re-checked by inode (see
- * in_dir.ts), so a folder swapped for a link meanwhile cannot make it copy
- * something from outside the replica. The original is left alone: the caller
- * removes it only once this succeeded.
+ * replica side is listed and read through the engine (`fs`), each folder
+ * checked to be the one seen (the native engine from its handle; the portable
+ * one re-checks, README: threat model). The original is left alone: the
+ * caller removes it only once this succeeded.
  *
  * Needs `--allow-read` on the replica and backup directory, `--allow-write`
  * on the backup directory (unscoped, for links).
@@ -203,40 +204,67 @@ export function shownBackup(backup: Backup, path: string): string {
  * ```ts
  * import { copyForBackup } from "./backup.ts";
  * import { toEntry } from "./list_dir.ts";
+ * import { PortableFileSystem } from "./fs/portable.ts";
  * const dir = Deno.makeTempDirSync();
- * const here = { abs: Deno.cwd(), seen: toEntry("", Deno.statSync(".")) };
- * copyForBackup(here, "deno.json", toEntry("deno.json", Deno.lstatSync("deno.json")), `${dir}/deno.json`);
+ * const abs = Deno.cwd();
+ * const here = { side: "replica" as const, rel: "", abs, seen: toEntry("", Deno.statSync(".")), root: true };
+ * const seen = toEntry("deno.json", Deno.lstatSync("deno.json"));
+ * copyForBackup(new PortableFileSystem(), here, "deno.json", seen, `${dir}/deno.json`);
  * ```
  *
+ * @param fs The engine.
  * @param dir The replica directory holding it.
  * @param name Its name there.
  * @param seen What the scan saw there.
  * @param to Where the copy goes (nothing there yet; its parent exists).
  */
-export function copyForBackup(dir: DirHandle, name: string, seen: Entry, to: string): void {
+export function copyForBackup(
+  fs: FileSystem,
+  dir: Folder,
+  name: string,
+  seen: Entry,
+  to: string,
+): void {
   if (seen.kind !== "dir") {
-    inDir(dir, () => {
-      recheck(name, seen);
-      copyOne(name, to);
-    });
+    fs.copyOut({ dir, name, seen }, to);
     return;
   }
-  const self: DirHandle = { abs: `${dir.abs}/${name}`, seen, parent: dir };
-  const listing = inDir(self, () => listDir("."));
+  const rel = dir.rel === "" ? name : `${dir.rel}/${name}`;
+  const self: Folder = {
+    side: "replica",
+    rel,
+    abs: `${dir.abs}/${name}`,
+    seen,
+    root: false,
+    parent: dir,
+  };
+  const listing = fs.list(self);
   if (listing.problems.length > 0) {
     const problem = listing.problems[0];
     throw problem.error ?? new Error(`'${self.abs}/${problem.name}': ${problem.message}`);
   }
   Deno.mkdirSync(to, { mode: 0o700 });
   for (const child of listing.entries) {
-    copyForBackup(self, child.name, child, `${to}/${child.name}`);
+    copyForBackup(fs, self, child.name, child, `${to}/${child.name}`);
   }
   Deno.chmodSync(to, seen.mode);
   Deno.utimeSync(to, seen.atimeMs / 1000, seen.mtimeMs / 1000);
 }
 
-/** Copies a file or link (not followed) to `to`, with its mtime; FIFOs, sockets and devices are not kept. */
-function copyOne(from: string, to: string): void {
+/**
+ * Copies a file or link (not followed) to `to`, with its mtime; FIFOs, sockets and devices are
+ * not kept. By path: the portable engine's.
+ *
+ * @example Usage
+ * ```ts
+ * import { copyOne } from "./backup.ts";
+ * // copyOne("a.txt", "/backups/stamp/a.txt");
+ * ```
+ *
+ * @param from The entry.
+ * @param to Where the copy goes (nothing there yet).
+ */
+export function copyOne(from: string, to: string): void {
   const info = Deno.lstatSync(from);
   if (info.isSymlink) Deno.symlinkSync(Deno.readLinkSync(from), to);
   else if (info.isFile) {

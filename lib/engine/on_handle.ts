@@ -38,7 +38,11 @@ import { ChangedError } from "./recheck.ts";
 export function onHandle(path: string, seen: NonNullable<Seen>, fn: (fd: number) => void): boolean {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    // Deno follows a final link whatever the flags: a device swapped in is opened (never as our
+    // terminal) and closed again once fstat shows it is not the entry seen.
+    const flags = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY |
+      constants.O_NOFOLLOW;
+    fd = openSync(path, flags);
   } catch (error) {
     if ((error as { code?: string }).code === "EACCES") return false;
     if ((error as { code?: string }).code === "ENOENT") throw new ChangedError(path, "it is gone");

@@ -10,7 +10,6 @@ import type { ApplyContext, DirRef } from "./context.ts";
 import type { DirListing } from "./fs/types.ts";
 import { isTempName } from "./temp_shape.ts";
 import { recheck } from "./recheck.ts";
-import { inDir } from "./in_dir.ts";
 import { coded, fail, mountedReplica, refusedDir, shown, skip } from "./report.ts";
 import { aliasedSource, isSourceAlias } from "./alias.ts";
 import { loosenDir, restoreMode } from "./loosen.ts";
@@ -258,20 +257,14 @@ async function backupRemoval(
   let target: BackupTarget;
   try {
     target = backupPath(backup, rel);
-    inDir(dir, () => {
-      recheck(name, entry);
-      checkBackupTarget(target);
-      if (widen) Deno.chmodSync(name, entry.mode | 0o200);
-      try {
-        Deno.renameSync(name, target.path);
-      } catch (error) {
-        if (widen) {
-          recheck(name, entry);
-          Deno.chmodSync(name, entry.mode);
-        }
-        throw error;
-      }
-    });
+    const at = { dir, name, seen: entry };
+    if (widen) ctx.fs.setAttrs(at, { mode: entry.mode | 0o200 });
+    try {
+      ctx.fs.moveOut(at, target);
+    } catch (error) {
+      if (widen) ctx.fs.setAttrs(at, { mode: entry.mode });
+      throw error;
+    }
   } catch (error) {
     if (!crossDevice(error)) {
       fail(ctx, rel, entry.kind, "cannot move it to the backup folder", error);
@@ -279,7 +272,7 @@ async function backupRemoval(
     }
     try {
       checkBackupTarget(target!);
-      copyForBackup(dir, name, entry, target!.path);
+      copyForBackup(ctx.fs, dir, name, entry, target!.path);
     } catch (error) {
       fail(ctx, rel, entry.kind, "cannot copy it to the backup folder (kept)", error);
       return false;

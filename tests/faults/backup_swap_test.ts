@@ -36,10 +36,7 @@ for (const [op, where] of CASES) {
   Deno.test({
     name: `native engine, --backup_dir on ${where}, files ${op}: a replica folder swapped for a ` +
       "link never makes a file outside go into the backup folder",
-    // Removals: a known limit, kept out of the suite (FOLDERSYNC_KNOWN_LIMITS=1 runs them): the
-    // move into the backup folder is a rename by the folder's path (remove.ts, backupRemoval).
-    ignore: Deno.uid() !== 0 || Deno.build.os !== "linux" ||
-      (op === "removed" && Deno.env.get("FOLDERSYNC_KNOWN_LIMITS") !== "1"),
+    ignore: Deno.uid() !== 0 || Deno.build.os !== "linux",
     async fn() {
       const { dir, cleanup } = await tempRoot("backup-swap");
       try {

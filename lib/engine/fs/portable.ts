@@ -27,7 +27,7 @@ import {
   symlinkAtomic,
 } from "../copy_file_atomic.ts";
 import { linkAtomic } from "../link_atomic.ts";
-import type { BackupTarget } from "../backup.ts";
+import { type BackupTarget, checkBackupTarget, copyOne } from "../backup.ts";
 import { ChangedError } from "../recheck.ts";
 
 /**
@@ -184,6 +184,23 @@ export class PortableFileSystem implements FileSystem {
     }
     recheck(dstPath, b.seen);
     return sameContent(srcPath, dstPath);
+  }
+
+  moveOut(at: At, to: BackupTarget): void {
+    // Deno makes the name absolute again: a folder swapped for a link between the check and
+    // the rename redirects it (README, threat model).
+    inDir(at.dir, () => {
+      recheck(at.name, at.seen);
+      checkBackupTarget(to);
+      Deno.renameSync(at.name, to.path);
+    });
+  }
+
+  copyOut(at: At, to: string): void {
+    inDir(at.dir, () => {
+      recheck(at.name, at.seen);
+      copyOne(at.name, to);
+    });
   }
 
   close(): void {}

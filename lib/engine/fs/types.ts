@@ -144,6 +144,17 @@ export interface FileSystem {
    * be the file seen); throws `UnreadableError` when the replica file may not be read.
    */
   sameContent(a: At, b: At): Promise<boolean>;
+  /**
+   * `--backup_dir`: moves an entry that must still be `seen` (a whole folder in one rename) to
+   * `to`, a free path outside the replica checked just before; fails with code EXDEV when the
+   * backup folder is on another filesystem.
+   */
+  moveOut(at: At, to: BackupTarget): void;
+  /**
+   * `--backup_dir` across filesystems: copies a file or link (not a folder) that must still be
+   * `seen` to the free path `to`, with its mode and mtime; other kinds are not kept.
+   */
+  copyOut(at: At, to: string): void;
   /** Releases what the engine holds (folder handles); the cycle's last call. */
   close(): void;
 }

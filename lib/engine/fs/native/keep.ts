@@ -61,8 +61,24 @@ export function keepOldAt(
   }
 }
 
-/** The copy across filesystems: read from the folder's handle, written at the path checked. */
-function copyOut(
+/**
+ * The copy across filesystems: read from the folder's handle, written at the path checked.
+ *
+ * @example Usage
+ * ```ts
+ * import { copyOut } from "./keep.ts";
+ * // copyOut(folderFd, nameBytes, "a.txt", seen, "/replica/a.txt", targetBytes, "/backups/a.txt");
+ * ```
+ *
+ * @param fd The folder's handle.
+ * @param z The entry's name, NUL-terminated.
+ * @param name The entry's name.
+ * @param seen What it must be.
+ * @param where Its path, for messages.
+ * @param target Where the copy goes, NUL-terminated.
+ * @param path The same, for messages.
+ */
+export function copyOut(
   fd: number,
   z: Uint8Array,
   name: string,

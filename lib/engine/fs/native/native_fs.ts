@@ -22,12 +22,12 @@ import { makeTempName } from "../../temp_name.ts";
 import { AnchorChangedError } from "../../link_atomic.ts";
 import { UnreadableError } from "../../copy_file_atomic.ts";
 import * as c from "./libc.ts";
-import type { BackupTarget } from "../../backup.ts";
+import { type BackupTarget, checkBackupTarget } from "../../backup.ts";
 import { decodeName, encodeName } from "./names.ts";
 import { copyIn, INLINE_MAX } from "./copy.ts";
 import { compare, equalFiles, same, timesOf, toEntry } from "./entry.ts";
 import { readXattrs, statWithXattrs, writeXattrs, type Xattrs } from "./xattrs.ts";
-import { keepOldAt } from "./keep.ts";
+import { copyOut, keepOldAt } from "./keep.ts";
 
 /** The roots a cycle works in (absolute paths; each may be a link to a folder). */
 export interface Roots {
@@ -386,6 +386,19 @@ export class NativeFileSystem implements FileSystem {
     } finally {
       c.close(fa);
     }
+  }
+
+  moveOut(at: At, to: BackupTarget): void {
+    const fd = this.handle(at.dir);
+    this.check(at);
+    checkBackupTarget(to);
+    // From the folder's handle: a link swapped in for the folder cannot lead the rename outside.
+    c.renameat(fd, encodeName(at.name), c.AT.FDCWD, encodeName(to.path), true, pathOf(at));
+  }
+
+  copyOut(at: At, to: string): void {
+    const fd = this.handle(at.dir);
+    copyOut(fd, encodeName(at.name), at.name, at.seen, pathOf(at), encodeName(to), to);
   }
 
   /** Opens a file to read: never a link, never blocking (a FIFO), and only the file seen. */
