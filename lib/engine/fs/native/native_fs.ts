@@ -22,6 +22,7 @@ import { makeTempName } from "../../temp_name.ts";
 import { AnchorChangedError } from "../../link_atomic.ts";
 import { UnreadableError } from "../../copy_file_atomic.ts";
 import * as c from "./libc.ts";
+import { FOLDER, openBeneath } from "./beneath.ts";
 import { type BackupTarget, checkBackupTarget } from "../../backup.ts";
 import { decodeName, encodeName } from "./names.ts";
 import { copyIn, INLINE_MAX } from "./copy.ts";
@@ -43,16 +44,6 @@ export interface Roots {
 const CACHE_MAX = 32;
 const DOT = encodeName(".");
 const EMPTY = new Uint8Array([0]);
-const BENEATH = c.RESOLVE.BENEATH | c.RESOLVE.NO_SYMLINKS | c.RESOLVE.NO_MAGICLINKS;
-const FOLDER = c.O.PATH | c.O.DIRECTORY | c.O.CLOEXEC;
-/** Errors opening a folder by its path that mean it is no longer the one seen. */
-const MOVED: Record<string, string> = {
-  ENOENT: "it is gone",
-  ELOOP: "a link stands in its path",
-  ENOTDIR: "a file stands in its path",
-  EXDEV: "its path leads out of its root",
-};
-let noOpenat2 = false;
 const dents = new Uint8Array(64 * 1024);
 const dentsView = new DataView(dents.buffer);
 
@@ -461,37 +452,6 @@ export class NativeFileSystem implements FileSystem {
       this.#rootFds.set(side, fd);
     }
     return fd;
-  }
-}
-
-/** Opens a folder below its root, no link followed on the way (`openat2`, or component by component). */
-function openBeneath(root: number, dir: Folder): number {
-  try {
-    if (!noOpenat2) {
-      try {
-        return c.openat(root, encodeName(dir.rel), FOLDER, 0, dir.abs, BENEATH);
-      } catch (error) {
-        if ((error as c.ErrnoError).code !== "ENOSYS") throw error;
-        noOpenat2 = true;
-      }
-    }
-    let fd = root;
-    try {
-      for (const part of dir.rel.split("/")) {
-        if (part === "" || part === "." || part === "..") throw c.errnoError(18, "openat", dir.abs);
-        const next = c.openat(fd, encodeName(part), FOLDER | c.O.NOFOLLOW, 0, dir.abs);
-        if (fd !== root) c.close(fd);
-        fd = next;
-      }
-      return fd;
-    } catch (error) {
-      if (fd !== root) c.close(fd);
-      throw error;
-    }
-  } catch (error) {
-    const what = MOVED[(error as c.ErrnoError).code];
-    if (what !== undefined) throw new ChangedError(dir.abs, what);
-    throw error;
   }
 }
 

@@ -1,0 +1,68 @@
+/**
+ * Reaching a folder below its root in the native engine, no link followed on the way:
+ * `openat2` with `RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS`, or one `O_NOFOLLOW` step at a time on
+ * kernels without it. Needs `--allow-ffi`.
+ *
+ * @module
+ */
+import type { Folder } from "../types.ts";
+import { ChangedError } from "../../recheck.ts";
+import * as c from "./libc.ts";
+import { encodeName } from "./names.ts";
+
+/** How a folder is held: a path handle, never a link, closed on exec. */
+export const FOLDER = c.O.PATH | c.O.DIRECTORY | c.O.CLOEXEC;
+const BENEATH = c.RESOLVE.BENEATH | c.RESOLVE.NO_SYMLINKS | c.RESOLVE.NO_MAGICLINKS;
+/** Errors opening a folder by its path that mean it is no longer the one seen. */
+const MOVED: Record<string, string> = {
+  ENOENT: "it is gone",
+  ELOOP: "a link stands in its path",
+  ENOTDIR: "a file stands in its path",
+  EXDEV: "its path leads out of its root",
+};
+/** The kernel has no `openat2` (before Linux 5.6): learned once per process. */
+let noOpenat2 = false;
+
+/**
+ * Opens a folder below its root, no link followed on the way.
+ *
+ * @example Usage
+ * ```ts
+ * import { openBeneath } from "./beneath.ts";
+ * // const fd = openBeneath(rootFd, folder);
+ * ```
+ *
+ * @param root The root's handle.
+ * @param dir The folder (its `rel` below the root).
+ * @returns Its handle (the caller checks it is the folder seen).
+ * @throws {ChangedError} When a link, a file or nothing stands in its path.
+ */
+export function openBeneath(root: number, dir: Folder): number {
+  try {
+    if (!noOpenat2) {
+      try {
+        return c.openat(root, encodeName(dir.rel), FOLDER, 0, dir.abs, BENEATH);
+      } catch (error) {
+        if ((error as c.ErrnoError).code !== "ENOSYS") throw error;
+        noOpenat2 = true;
+      }
+    }
+    let fd = root;
+    try {
+      for (const part of dir.rel.split("/")) {
+        if (part === "" || part === "." || part === "..") throw c.errnoError(18, "openat", dir.abs);
+        const next = c.openat(fd, encodeName(part), FOLDER | c.O.NOFOLLOW, 0, dir.abs);
+        if (fd !== root) c.close(fd);
+        fd = next;
+      }
+      return fd;
+    } catch (error) {
+      if (fd !== root) c.close(fd);
+      throw error;
+    }
+  } catch (error) {
+    const what = MOVED[(error as c.ErrnoError).code];
+    if (what !== undefined) throw new ChangedError(dir.abs, what);
+    throw error;
+  }
+}
