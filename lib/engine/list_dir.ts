@@ -4,24 +4,9 @@
  * @module
  */
 import type { Entry, EntryKind } from "./types.ts";
+import type { DirListing, ScanProblem } from "./fs/types.ts";
 
-/** A name in a directory that could not be scanned, and why. */
-export interface ScanProblem {
-  /** The entry's name (as Deno decoded it). */
-  name: string;
-  /** What went wrong, in a few words. */
-  message: string;
-  /** The underlying error, when there is one. */
-  error?: unknown;
-}
-
-/** The readable entries of one directory, sorted by name, and the ones that were not. */
-export interface DirListing {
-  /** Entries sorted by name (code unit order). */
-  entries: Entry[];
-  /** Entries that exist but could not be read. */
-  problems: ScanProblem[];
-}
+export type { DirListing, ScanProblem };
 
 /** Why two entries with the same decoded name are left alone. */
 export const TWINS =
