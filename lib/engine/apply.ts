@@ -9,7 +9,7 @@
  */
 import type { Action, Entry, SyncEvent } from "./types.ts";
 import type { ApplyContext, DirRef } from "./context.ts";
-import { UnreadableError } from "./copy_file_atomic.ts";
+import { UnreadableError } from "./errors.ts";
 import { coded, fail, shown, skip } from "./report.ts";
 import { octal, targetMode } from "./mode.ts";
 import { loosenDir } from "./loosen.ts";

@@ -7,9 +7,9 @@
  */
 import type { Entry, SyncEvent } from "./types.ts";
 import type { ApplyContext, DirRef } from "./context.ts";
-import { copiesInline, type Made } from "./copy_file_atomic.ts";
+import type { Made } from "./copy_file_atomic.ts";
 import type { CopyIn } from "./fs/types.ts";
-import { copyJob } from "./fs/portable.ts";
+import { copiesInline, copyJob } from "./copy_job.ts";
 import { sourceOf } from "./apply.ts";
 import { settleDelay } from "./settle.ts";
 import { backupPath, type BackupTarget, shownBackup } from "./backup.ts";

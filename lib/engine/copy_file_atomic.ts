@@ -4,7 +4,7 @@
  * @module
  */
 import type { Entry } from "./types.ts";
-import { NotARegularFileError, SourceChangedError } from "./errors.ts";
+import { NotARegularFileError, SourceChangedError, UnreadableError } from "./errors.ts";
 import { makeTempName } from "./temp_name.ts";
 import { inDir } from "./in_dir.ts";
 import { recheck, type Seen } from "./recheck.ts";
@@ -96,7 +96,7 @@ export async function copyFileAtomic(
 
 /**
  * The synchronous twin of {@linkcode copyFileAtomic}, for small settled files
- * (see {@linkcode copiesInline}): an async Deno op costs the calling thread
+ * (see `copiesInline` in copy_job.ts): an async Deno op costs the calling thread
  * several times what the same sync call does, and for a small file that
  * overhead is most of the work.
  *
@@ -141,28 +141,6 @@ export function copyFileAtomicSync(job: CopyJob, owners: Owners, fromInside = tr
     removeTemp(tmp);
     throw error;
   }
-}
-
-/** Files up to this size are copied with sync calls (see copyFileAtomicSync). */
-const INLINE_MAX = 256 * 1024;
-
-/**
- * Tells whether a file should be copied with {@linkcode copyFileAtomicSync}:
- * small enough that the thread's wait for it is shorter than an async call's
- * overhead.
- *
- * @example Usage
- * ```ts
- * import { copiesInline } from "./copy_file_atomic.ts";
- * import { toEntry } from "./list_dir.ts";
- * copiesInline(toEntry("deno.json", Deno.lstatSync("deno.json"))); // true
- * ```
- *
- * @param src The source file's entry.
- * @returns True to copy it synchronously.
- */
-export function copiesInline(src: Entry): boolean {
-  return src.size <= INLINE_MAX;
 }
 
 /**
@@ -419,19 +397,10 @@ export function symlinkAtomic(
   }
 }
 
-/** {@linkcode sameContent} may not read the second file (the replica's). */
-export class UnreadableError extends Error {
-  /** @param path The file. */
-  constructor(path: string) {
-    super(`'${path}' may not be read`);
-    this.name = "UnreadableError";
-  }
-}
-
 /**
  * Compares two regular files byte by byte. An open that does not return
  * within {@linkcode OPEN_DEADLINE_MS} (a FIFO swapped in) is given up with
- * an error; a second file that may not be read, with an {@linkcode UnreadableError}.
+ * an error; a second file that may not be read, with an `UnreadableError` (errors.ts).
  *
  * Needs `--allow-read` on both.
  *

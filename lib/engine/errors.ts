@@ -189,3 +189,12 @@ export function noReplicaParent(replica: string): SafetyError {
       `foldersync creates only '${basename(absolute)}' itself`,
   );
 }
+
+/** `sameContent` (of either engine) may not read the second file (the replica's). */
+export class UnreadableError extends Error {
+  /** @param path The file. */
+  constructor(path: string) {
+    super(`'${path}' may not be read`);
+    this.name = "UnreadableError";
+  }
+}

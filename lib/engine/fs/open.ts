@@ -1,11 +1,10 @@
 /**
  * Opens the engine a cycle works through: the portable one, or the native one
- * (loaded only when chosen, so the portable engine never needs `--allow-ffi`).
+ * (each loaded only when chosen, so the portable engine never needs `--allow-ffi`).
  *
  * @module
  */
 import type { FileSystem } from "./types.ts";
-import { PortableFileSystem } from "./portable.ts";
 
 /** The absolute roots a cycle works on. */
 export interface Roots {
@@ -33,7 +32,8 @@ export async function openEngine(
   roots: Roots,
   options: { xattrs?: boolean } = {},
 ): Promise<FileSystem> {
-  if (engine === "portable") return new PortableFileSystem();
+  // Each engine loaded only when chosen: the portable one brings node:fs, the native one libc.
+  if (engine === "portable") return new (await import("./portable.ts")).PortableFileSystem();
   const { NativeFileSystem } = await import("./native/native_fs.ts");
   return new NativeFileSystem(roots, options);
 }

@@ -19,13 +19,12 @@ import { listDir, toEntry } from "../list_dir.ts";
 import { recheck } from "../recheck.ts";
 import { inDir, onDir } from "../in_dir.ts";
 import {
-  copiesInline,
   copyFileAtomic,
   copyFileAtomicSync,
-  type CopyJob,
   sameContent,
   symlinkAtomic,
 } from "../copy_file_atomic.ts";
+import { copiesInline, copyJob } from "../copy_job.ts";
 import { linkAtomic } from "../link_atomic.ts";
 import { type BackupTarget, checkBackupTarget, copyOne } from "../backup.ts";
 import { ChangedError } from "../recheck.ts";
@@ -204,32 +203,6 @@ export class PortableFileSystem implements FileSystem {
   }
 
   close(): void {}
-}
-
-/**
- * The path-based job the copy functions (and the copy workers) take.
- *
- * @example Usage
- * ```ts
- * import { copyJob } from "./portable.ts";
- * // const job = copyJob({ from, to, owners });
- * ```
- *
- * @param job A copy through the seam.
- * @returns The same copy, by paths.
- */
-export function copyJob(job: CopyIn): CopyJob {
-  const { from, to } = job;
-  return {
-    src: from.dir.abs + "/" + from.name,
-    dst: to.dir.abs + "/" + to.name,
-    entry: from.entry,
-    seen: to.seen,
-    dir: to.dir.abs,
-    dirSeen: to.dir.seen,
-    dirIsRoot: to.dir.root,
-    backup: job.backup,
-  };
 }
 
 function missing(at: At): never {

@@ -20,7 +20,7 @@ import type {
 import { ChangedError } from "../../recheck.ts";
 import { makeTempName } from "../../temp_name.ts";
 import { AnchorChangedError } from "../../link_atomic.ts";
-import { UnreadableError } from "../../copy_file_atomic.ts";
+import { UnreadableError } from "../../errors.ts";
 import * as c from "./libc.ts";
 import { FOLDER, openBeneath } from "./beneath.ts";
 import { type BackupTarget, checkBackupTarget } from "../../backup.ts";
