@@ -13,12 +13,12 @@ import {
   withContext,
 } from "@logtape/logtape";
 import { AsyncLocalStorage } from "node:async_hooks";
-import { getRotatingFileSink } from "@logtape/file";
 import type { SyncEvent, SyncStats } from "../engine/types.ts";
 import { formatBytes } from "./format_bytes.ts";
 import { itemizeName } from "../engine/itemize.ts";
 import { escapeControl, jsonLine, textLine } from "./log_line.ts";
 import { ConsoleWriter } from "./console.ts";
+import { LogFileWriter } from "./file_sink.ts";
 
 export { escapeControl };
 
@@ -197,37 +197,26 @@ interface LogFile {
   sink: FileSink;
 }
 
-/** In non-blocking mode the sink is AsyncDisposable at run time, though the types say Disposable. */
-type FileSink = Sink & Partial<AsyncDisposable & Disposable>;
+/** A sink that is closed when logging ends. */
+type FileSink = Sink & Disposable;
 
-async function disposeSink(sink: FileSink): Promise<void> {
-  const asyncDispose = sink[Symbol.asyncDispose];
-  if (asyncDispose) await asyncDispose.call(sink);
-  else sink[Symbol.dispose]?.();
+function disposeSink(sink: FileSink): void {
+  sink[Symbol.dispose]();
 }
 
 /** Opens `path` for appending (see {@linkcode ensureLogFile}) behind a buffered sink. */
 function openFileSink(path: string, formatter: (record: LogRecord) => string): FileSink {
   ensureLogFile(path);
+  let file: LogFileWriter;
   try {
-    // Not getFileSink: it fsyncs every short record written to an empty
-    // buffer (one fsync per log line, 20,000 for a first copy of 20,000
-    // files). Not getStreamFileSink: its node:fs stream let memory creep over
-    // long runs. The rotating sink in non-blocking mode buffers up to 64 KiB,
-    // flushes on a 250 ms timer and on dispose (Logging.close), and never
-    // rotates here: rotation would need write access beyond the log file
-    // (logrotate does it, and SIGHUP reopens the file: Logging.reopen).
-    return getRotatingFileSink(path, {
-      formatter,
-      bufferSize: 65536,
-      flushInterval: 250,
-      nonBlocking: true,
-      maxSize: Number.MAX_SAFE_INTEGER,
-      maxFiles: 1,
-    });
+    // Never rotated here: rotation would need write access beyond the log file (logrotate
+    // does it, and SIGHUP reopens the file: Logging.reopen).
+    file = new LogFileWriter(path);
   } catch (error) {
     throw new LogFileError(path, error);
   }
+  const sink = (record: LogRecord) => file.write(formatter(record));
+  return Object.assign(sink, { [Symbol.dispose]: () => file.close() });
 }
 
 /** The file sink LogTape is given: it writes to whichever file `holder` has open now. */
@@ -240,9 +229,10 @@ function reopenableFileSink(
   holder.current = current;
   const sink = (record: LogRecord) => current.sink(record);
   return Object.assign(sink, {
-    async [Symbol.asyncDispose]() {
+    [Symbol.asyncDispose]() {
       if (holder.current === current) holder.current = undefined;
-      await disposeSink(current.sink);
+      disposeSink(current.sink);
+      return Promise.resolve();
     },
   });
 }
@@ -264,7 +254,7 @@ async function reopenLogFile(current: LogFile | undefined, reason: string): Prom
   const old = current.sink;
   current.sink = fresh;
   logMessage("info", `log file reopened (${reason})`); // The new file's first line.
-  await disposeSink(old); // Its buffered lines go to the old file.
+  disposeSink(old); // Its buffered lines go to the old file.
 }
 
 /**
