@@ -182,7 +182,14 @@ export async function setupLogging(options: LogOptions): Promise<Logging> {
     await dispose();
   };
   return {
-    reopen: (reason) => reopenLogFile(file.current, reason),
+    reopen: (reason) => {
+      try {
+        reopenLogFile(file.current, reason);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
     flushConsole: () => out.flush(),
     setConsoleGuard: (guard) => out.setGuard(guard),
     close,
@@ -238,7 +245,7 @@ function reopenableFileSink(
 }
 
 /** {@linkcode Logging.reopen} for the log file open now (undefined: none). */
-async function reopenLogFile(current: LogFile | undefined, reason: string): Promise<void> {
+function reopenLogFile(current: LogFile | undefined, reason: string): void {
   if (current === undefined) {
     logMessage("info", `${reason} received: no --log_file to reopen`);
     return;
