@@ -12,6 +12,8 @@ import { encodeName } from "./names.ts";
 
 /** How a folder is held: a path handle, never a link, closed on exec. */
 export const FOLDER = c.O.PATH | c.O.DIRECTORY | c.O.CLOEXEC;
+/** How a folder that may be read is held: the same handle then lists it. */
+export const READABLE_FOLDER = c.O.RDONLY | c.O.DIRECTORY | c.O.CLOEXEC;
 const BENEATH = c.RESOLVE.BENEATH | c.RESOLVE.NO_SYMLINKS | c.RESOLVE.NO_MAGICLINKS;
 /** Errors opening a folder by its path that mean it is no longer the one seen. */
 const MOVED: Record<string, string> = {
@@ -34,14 +36,15 @@ let noOpenat2 = false;
  *
  * @param root The root's handle.
  * @param dir The folder (its `rel` below the root).
+ * @param flags How to open it: {@linkcode FOLDER} or {@linkcode READABLE_FOLDER}.
  * @returns Its handle (the caller checks it is the folder seen).
  * @throws {ChangedError} When a link, a file or nothing stands in its path.
  */
-export function openBeneath(root: number, dir: Folder): number {
+export function openBeneath(root: number, dir: Folder, flags = FOLDER): number {
   try {
     if (!noOpenat2) {
       try {
-        return c.openat(root, encodeName(dir.rel), FOLDER, 0, dir.abs, BENEATH);
+        return c.openat(root, encodeName(dir.rel), flags, 0, dir.abs, BENEATH);
       } catch (error) {
         if ((error as c.ErrnoError).code !== "ENOSYS") throw error;
         noOpenat2 = true;
@@ -49,9 +52,12 @@ export function openBeneath(root: number, dir: Folder): number {
     }
     let fd = root;
     try {
-      for (const part of dir.rel.split("/")) {
+      const parts = dir.rel.split("/");
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i];
         if (part === "" || part === "." || part === "..") throw c.errnoError(18, "openat", dir.abs);
-        const next = c.openat(fd, encodeName(part), FOLDER | c.O.NOFOLLOW, 0, dir.abs);
+        const how = (i === parts.length - 1 ? flags : FOLDER) | c.O.NOFOLLOW;
+        const next = c.openat(fd, encodeName(part), how, 0, dir.abs);
         if (fd !== root) c.close(fd);
         fd = next;
       }

@@ -63,7 +63,7 @@ export function copyIn(fs: Handles, job: CopyIn, pooled: boolean): Promise<Made>
   const cleanup = (failed: boolean) => {
     if (output >= 0) c.close(output);
     if (input >= 0) c.close(input);
-    if (failed && dir >= 0) {
+    if (failed && output >= 0) {
       try {
         c.unlinkat(dir, tmp, 0, tmpPath);
       } catch {
@@ -89,17 +89,17 @@ export function copyIn(fs: Handles, job: CopyIn, pooled: boolean): Promise<Made>
     if (entry.xattrs) writeXattrs(output, entry.xattrs, tmpPath);
     c.fchmod(output, targetMode(entry, owner), tmpPath);
     c.futimens(output, timesOf(entry), tmpPath);
-    fs.check(to);
     const toPath = to.dir.abs + "/" + to.name;
+    // A new name is checked by the rename itself (it refuses to replace), else first.
+    const fresh = to.seen === undefined;
+    if (!fresh) fs.check(to);
     if (to.seen !== undefined && job.backup) keepOldAt(dir, to.name, to.seen, toPath, job.backup);
-    c.renameat(
-      dir,
-      tmp,
-      dir,
-      encodeName(to.name),
-      to.seen === undefined,
-      toPath,
-    );
+    try {
+      c.renameat(dir, tmp, dir, encodeName(to.name), fresh, toPath, () => fs.check(to));
+    } catch (error) {
+      if (fresh && (error as c.ErrnoError).code === "EEXIST") fs.check(to); // Says what appeared.
+      throw error;
+    }
     return { kind: "file", dev: made.dev, ino: made.ino };
   };
   try {

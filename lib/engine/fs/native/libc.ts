@@ -107,7 +107,9 @@ let noRenameat2 = false;
 
 /**
  * Renames between folder handles; `noReplace`: fails with EEXIST when the new
- * name is taken (`renameat2`), where the kernel and filesystem support it.
+ * name is taken (`renameat2`), where the kernel and filesystem support it;
+ * where they do not, `beforeReplacing` runs first (a check that the name is
+ * still free) and the rename replaces.
  *
  * @example Usage
  * ```ts
@@ -121,6 +123,7 @@ let noRenameat2 = false;
  * @param to Its new name.
  * @param noReplace Refuse to replace an entry.
  * @param where The path for messages.
+ * @param beforeReplacing With `noReplace`, run before a rename that could replace.
  */
 export function renameat(
   fromFd: number,
@@ -129,6 +132,7 @@ export function renameat(
   to: CPath,
   noReplace: boolean,
   where: string,
+  beforeReplacing?: () => void,
 ): void {
   if (noReplace && !noRenameat2) {
     try {
@@ -144,6 +148,7 @@ export function renameat(
       if (number === E.ENOSYS) noRenameat2 = true;
     }
   }
+  if (noReplace) beforeReplacing?.();
   run("renameat", where, () => S.renameat(fromFd, from, toFd, to));
 }
 

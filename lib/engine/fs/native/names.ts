@@ -97,6 +97,13 @@ function sequence(bytes: Uint8Array, i: number, len: number): number {
  * @throws {TypeError} For a lone surrogate that no byte escapes to, or a NUL inside.
  */
 export function encodeName(name: string): Uint8Array {
+  const ascii = new Uint8Array(name.length + 1);
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0 || c >= 0x80) break;
+    ascii[i] = c;
+    if (i === name.length - 1) return ascii;
+  }
   if (name.includes("\0")) throw new TypeError(`name '${escapeName(name)}' contains a NUL`);
   if (!/[\ud800-\udfff]/.test(name)) {
     const out = new Uint8Array(name.length * 3 + 1);

@@ -22,7 +22,7 @@ import { makeTempName } from "../../temp_name.ts";
 import { AnchorChangedError } from "../../link_atomic.ts";
 import { UnreadableError } from "../../errors.ts";
 import * as c from "./libc.ts";
-import { FOLDER, openBeneath } from "./beneath.ts";
+import { FOLDER, openBeneath, READABLE_FOLDER } from "./beneath.ts";
 import { type BackupTarget, checkBackupTarget } from "../../backup.ts";
 import { decodeName, encodeName } from "./names.ts";
 import { copyIn, INLINE_MAX } from "./copy.ts";
@@ -65,6 +65,8 @@ export class NativeFileSystem implements FileSystem {
   #roots: Roots;
   #rootFds = new Map<Side, number>();
   #folders = new Map<string, number>();
+  /** Cached handles opened for reading and not listed yet (at offset 0). */
+  #unlisted = new Set<number>();
   #xattrs: boolean;
 
   /**
@@ -81,6 +83,7 @@ export class NativeFileSystem implements FileSystem {
     for (const fd of this.#folders.values()) c.close(fd);
     for (const fd of this.#rootFds.values()) c.close(fd);
     this.#folders.clear();
+    this.#unlisted.clear();
     this.#rootFds.clear();
   }
 
@@ -120,10 +123,19 @@ export class NativeFileSystem implements FileSystem {
       this.#folders.set(key, held);
       return held;
     }
-    const fd = openBeneath(this.#root(dir.side), dir);
+    // Readable where we may: the first listing then reads the handle itself.
+    let fd: number;
+    try {
+      fd = openBeneath(this.#root(dir.side), dir, READABLE_FOLDER);
+      this.#unlisted.add(fd);
+    } catch (error) {
+      if ((error as c.ErrnoError).code !== "EACCES") throw error;
+      fd = openBeneath(this.#root(dir.side), dir, FOLDER);
+    }
     try {
       verify(fd, dir);
     } catch (error) {
+      this.#unlisted.delete(fd);
       c.close(fd);
       throw error;
     }
@@ -131,6 +143,7 @@ export class NativeFileSystem implements FileSystem {
     if (this.#folders.size > CACHE_MAX) {
       const [oldest, old] = this.#folders.entries().next().value!;
       this.#folders.delete(oldest);
+      this.#unlisted.delete(old);
       c.close(old);
     }
     return fd;
@@ -139,7 +152,8 @@ export class NativeFileSystem implements FileSystem {
   list(dir: Folder): DirListing {
     const fd = this.handle(dir);
     const names: Uint8Array[] = [];
-    const reader = c.openat(fd, DOT, c.O.RDONLY | c.O.DIRECTORY | c.O.CLOEXEC, 0, dir.abs);
+    const own = this.#unlisted.delete(fd);
+    const reader = own ? fd : c.openat(fd, DOT, READABLE_FOLDER, 0, dir.abs);
     try {
       for (let n; (n = c.getdents(reader, dents, dir.abs)) > 0;) {
         for (let off = 0; off < n; off += dentsView.getUint16(off + 16, true)) {
@@ -153,7 +167,7 @@ export class NativeFileSystem implements FileSystem {
         }
       }
     } finally {
-      c.close(reader);
+      if (!own) c.close(reader);
     }
     const entries: Entry[] = [];
     const problems: ScanProblem[] = [];
