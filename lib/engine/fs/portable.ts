@@ -12,7 +12,17 @@
  * @module
  */
 import type { Entry } from "../types.ts";
-import type { At, Attrs, CopyIn, DirListing, FileSystem, Folder, Made, Seen } from "./types.ts";
+import type {
+  At,
+  Attrs,
+  CopyIn,
+  DirListing,
+  FileSystem,
+  Folder,
+  Handoff,
+  Made,
+  Seen,
+} from "./types.ts";
 import { fchmodSync, fchownSync, futimesSync } from "node:fs";
 import { handleTime, onHandle } from "../on_handle.ts";
 import { listDir, toEntry } from "../list_dir.ts";
@@ -173,6 +183,10 @@ export class PortableFileSystem implements FileSystem {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  handOff(job: CopyIn): Handoff<CopyJob> {
+    return { job: copyJob(job), release() {} };
   }
 
   sameContent(a: At, b: At): Promise<boolean> {
