@@ -4,6 +4,11 @@ import { toEntry } from "../lib/engine/list_dir.ts";
 import { denoArgs, hasCommand, ROOT, snap, tempDirs, treeArgs, writeTree } from "./helpers.ts";
 import type { Entry } from "../lib/engine/types.ts";
 import type { CopyJob } from "../lib/engine/copy_file_atomic.ts";
+import { NativeFileSystem } from "../lib/engine/fs/native/native_fs.ts";
+import type { Folder } from "../lib/engine/fs/types.ts";
+import { Owners } from "../lib/engine/owner.ts";
+import { ChangedError } from "../lib/engine/recheck.ts";
+import { NotARegularFileError } from "../lib/engine/errors.ts";
 
 function job(src: string, dst: string, name: string, entry: Entry): CopyJob {
   return {
@@ -77,6 +82,117 @@ Deno.test({
     const lines = Deno.readTextFileSync(trace).split("\n");
     const main = lines[0].split(" ")[0];
     const created = lines.filter((line) => line.includes(`"${t.dst}/`) && line.includes("O_CREAT"));
+    const onWorkers = created.filter((line) => line.split(" ")[0] !== main).length;
+    assert.ok(created.length >= 3000, `${created.length} files created`);
+    assert.ok(onWorkers >= 100, `only ${onWorkers} of ${created.length} made off the main thread`);
+  },
+});
+
+const linux = Deno.build.os === "linux";
+
+/** `find`'s view of a tree: every entry's name, mtime to the nanosecond, mode and size. */
+function listing(root: string): string[] {
+  const args = [root, "-mindepth", "1", "-printf", "%P %T@ %m %s\n"];
+  const out = new Deno.Command("find", { args }).outputSync();
+  return new TextDecoder().decode(out.stdout).trim().split("\n").sort();
+}
+
+Deno.test({
+  name: "copier: native jobs copy on a worker by the engine's folder handles (nanosecond mtime, " +
+    "mode); their errors come back as the same classes",
+  ignore: !linux,
+  async fn() {
+    using t = tempDirs();
+    writeTree(t.src, { "a.txt": "alpha", "b.bin": "beta", "c.txt": "gamma", "d.txt": "delta" });
+    Deno.mkdirSync(t.dst);
+    Deno.chmodSync(`${t.src}/b.bin`, 0o640);
+    const touch = ["-d", "2024-05-06 07:08:09.123456789", `${t.src}/a.txt`, `${t.src}/b.bin`];
+    assert.ok(new Deno.Command("touch", { args: touch }).outputSync().success);
+    const fs = new NativeFileSystem({ source: t.src, replica: t.dst });
+    const folder = (side: "source" | "replica", abs: string): Folder => ({
+      side,
+      rel: "",
+      abs,
+      seen: toEntry("", Deno.statSync(abs)),
+      root: true,
+    });
+    const src = folder("source", t.src), dst = folder("replica", t.dst);
+    const copier = startCopier(1);
+    assert.ok(copier, "workers start with read access to lib/");
+    const submit = async (name: string) => {
+      const entry = fs.lstat(src, name)!;
+      const seen = fs.lstat(dst, name);
+      const to = { dir: dst, name, seen };
+      const handoff = fs.handOff({ from: { dir: src, name, entry }, to, owners: new Owners() });
+      assert.ok(handoff && "native" in handoff.job);
+      const { done } = await copier.submit(handoff.job);
+      return done.finally(handoff.release);
+    };
+    try {
+      await Promise.all([submit("a.txt"), submit("b.bin")]);
+      assert.deepEqual(listing(t.dst), listing(t.src).filter((l) => /^[ab]\./.test(l)));
+      // Replaced after the scan: not the file seen.
+      const changed = submit("c.txt");
+      Deno.writeTextFileSync(`${t.src}/c.new`, "other");
+      Deno.renameSync(`${t.src}/c.new`, `${t.src}/c.txt`);
+      await assert.rejects(changed, NotARegularFileError);
+      // A file appeared at the replica's name after the scan saw none there.
+      const appeared = submit("d.txt");
+      Deno.writeTextFileSync(`${t.dst}/d.txt`, "theirs");
+      await assert.rejects(appeared, ChangedError);
+      assert.equal(Deno.readTextFileSync(`${t.dst}/d.txt`), "theirs");
+      assert.deepEqual([...Deno.readDirSync(t.dst)].map((e) => e.name).sort(), [
+        "a.txt",
+        "b.bin",
+        "d.txt",
+      ]);
+    } finally {
+      copier.close();
+      fs.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "copier: under the native engine, a first copy of many small files mirrors exactly " +
+    "(nanosecond mtimes, modes), those past the inline threshold made on a worker thread",
+  ignore: !hasStrace || !linux,
+  async fn() {
+    using t = tempDirs();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 1500; i++) files[`f${i}.txt`] = `file ${i}\n`.repeat(i % 7 + 1);
+    writeTree(t.src, { many: files, other: { ...files } });
+    for (const name of Object.keys(files).filter((_, i) => i % 3 === 0)) {
+      Deno.chmodSync(`${t.src}/many/${name}`, 0o640);
+    }
+    const touch = ["-d", "2024-05-06 07:08:09.123456789", `${t.src}/many`, `${t.src}/other`];
+    const names = Object.keys(files).flatMap((n) => [`${t.src}/many/${n}`, `${t.src}/other/${n}`]);
+    assert.ok(new Deno.Command("touch", { args: [...touch, ...names] }).outputSync().success);
+    const trace = `${t.dir}/trace`;
+    const out = await new Deno.Command("strace", {
+      args: [
+        ...["-f", "-qq", "--seccomp-bpf", "-o", trace, "-e", "trace=openat"],
+        Deno.execPath(),
+        ...denoArgs(
+          treeArgs(t, "--once", "--engine", "native"),
+          ["--allow-read", "--allow-write", "--allow-ffi"],
+          { portable: true },
+        ),
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.deepEqual(snap(t.dst), snap(t.src));
+    assert.deepEqual(listing(t.dst), listing(t.src));
+    assert.equal(stdout.match(/copy +file/g)?.length, 3000);
+    // The native engine creates the temporary file by name in the folder's handle.
+    const lines = Deno.readTextFileSync(trace).split("\n");
+    const main = lines[0].split(" ")[0];
+    const created = lines.filter((line) => /\.foldersync-tmp-/.test(line) && /O_CREAT/.test(line));
     const onWorkers = created.filter((line) => line.split(" ")[0] !== main).length;
     assert.ok(created.length >= 3000, `${created.length} files created`);
     assert.ok(onWorkers >= 100, `only ${onWorkers} of ${created.length} made off the main thread`);

@@ -11,6 +11,8 @@ import { ChangedError } from "../lib/engine/recheck.ts";
 import { NotARegularFileError } from "../lib/engine/errors.ts";
 import { AnchorChangedError } from "../lib/engine/link_atomic.ts";
 import { tempDirs } from "./helpers.ts";
+import { copyAt } from "../lib/engine/fs/native/copy.ts";
+import { fstatx } from "../lib/engine/fs/native/libc.ts";
 
 const linux = Deno.build.os === "linux";
 
@@ -431,3 +433,58 @@ Deno.test({
     assert.equal(snapshot(canary), before);
   },
 });
+
+Deno.test({
+  name: "native: a copy handed off keeps its folder handles open through eviction and close(), " +
+    "until its release",
+  ignore: !linux,
+  fn() {
+    using s = setup();
+    for (let i = 0; i < 40; i++) Deno.mkdirSync(`${s.t.dst}/d${i}`);
+    Deno.mkdirSync(`${s.t.src}/in`);
+    Deno.mkdirSync(`${s.t.dst}/out`);
+    writeFiles(`${s.t.src}/in`, { a: "alpha", b: "beta" });
+    const src = s.folder("source", "in"), dst = s.folder("replica", "out");
+    const inflight = new Set<string>();
+    const handOff = (name: string) => {
+      const entry = s.at(src, name).seen as Entry;
+      const to = { dir: dst, name, seen: undefined };
+      const handoff = s.fs.handOff({
+        from: { dir: src, name, entry },
+        to,
+        owners: new Owners(),
+        inflight,
+      });
+      assert.ok(handoff && "native" in handoff.job);
+      return { ...handoff, job: handoff.job };
+    };
+    const a = handOff("a"), b = handOff("b");
+    assert.equal(inflight.size, 2);
+    const leadsTo = (fd: number, dir: Folder) => {
+      try {
+        const st = fstatx(fd, dir.abs);
+        return st.ino === dir.seen.ino && st.dev === dir.seen.dev;
+      } catch {
+        return false; // EBADF: closed
+      }
+    };
+    const open = (job: typeof a.job) => leadsTo(job.from.fd, src) && leadsTo(job.to.fd, dst);
+    // Forty other folders through the cache of 32 evict both handles, then the engine closes.
+    for (let i = 0; i < 40; i++) s.fs.list(s.folder("replica", `d${i}`));
+    s.fs.close();
+    assert.ok(open(a.job) && open(b.job), "pinned handles still lead to their folders");
+    copyAt(a.job, new Owners());
+    a.release();
+    assert.ok(open(b.job), "one job still holds them");
+    copyAt(b.job, new Owners());
+    b.release();
+    assert.ok(!open(b.job), "closed by the last release");
+    assert.equal(inflight.size, 0);
+    assert.equal(Deno.readTextFileSync(`${s.t.dst}/out/a`), "alpha");
+    assert.equal(Deno.readTextFileSync(`${s.t.dst}/out/b`), "beta");
+  },
+});
+
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) Deno.writeTextFileSync(`${dir}/${name}`, text);
+}

@@ -9,7 +9,7 @@ import type { Entry, SyncEvent } from "./types.ts";
 import type { ApplyContext, DirRef } from "./context.ts";
 import type { Made } from "./copy_file_atomic.ts";
 import type { CopyIn } from "./fs/types.ts";
-import { copiesInline, copyJob } from "./copy_job.ts";
+import { copiesInline } from "./copy_job.ts";
 import { sourceOf } from "./apply.ts";
 import { settleDelay } from "./settle.ts";
 import { backupPath, type BackupTarget, shownBackup } from "./backup.ts";
@@ -129,10 +129,17 @@ export async function applyCopy(
   }
   const workers = ctx.copyWorkers && !extra.made && ctx.inlineCopies >= COPIER_AFTER;
   const copier = workers ? ctx.speed?.copier() : undefined;
-  if (copier) {
-    const { done } = await copier.submit(copyJob(job));
+  let handoff;
+  try {
+    handoff = copier && ctx.fs.handOff(job);
+  } catch (error) {
+    failed(error);
+    return undefined;
+  }
+  if (copier && handoff) {
+    const { done } = await copier.submit(handoff.job);
     return {
-      done: done.then((learned) => {
+      done: done.finally(handoff.release).then((learned) => {
         ctx.owners.note(learned);
         copied();
       }, failed),

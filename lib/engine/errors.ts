@@ -4,6 +4,7 @@
  * @module
  */
 import { basename, dirname, resolve } from "node:path";
+import { ChangedError } from "./recheck.ts";
 
 /** Raised when a source file changed while it was being copied; the copy is discarded. */
 export class SourceChangedError extends Error {
@@ -156,10 +157,19 @@ export function toErrorInfo(error: unknown): ErrorInfo {
 export function reviveError(info: ErrorInfo): Error {
   const Class = (Deno.errors as unknown as Record<string, ErrorConstructor | undefined>)[info.name];
   const error = Class ? new Class(info.message) : new Error(info.message);
+  const own = OWN_ERRORS[info.name];
+  if (own) Object.setPrototypeOf(error, own.prototype);
   error.name = info.name;
   if (info.code) (error as { code?: string }).code = info.code;
   return error;
 }
+
+/** The engine's own errors a copy may throw, by name: revived as the same class. */
+const OWN_ERRORS: Record<string, { prototype: Error } | undefined> = {
+  ChangedError,
+  SourceChangedError,
+  NotARegularFileError,
+};
 
 /** A check refused to run the cycle. The message says what and what to do. */
 export class SafetyError extends Error {

@@ -100,8 +100,7 @@ async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats
     pool: new Pool(options.concurrency ?? 8),
 
     links: options.hardLinks ? new HardLinks() : undefined,
-    // The copy workers run the portable engine's copy (by paths) on their own threads.
-    copyWorkers: (options.copyWorkers ?? false) && fs.name === "portable",
+    copyWorkers: options.copyWorkers ?? false,
     speed: options.speed,
     inlineCopies: 0,
     pending: new Set(),

@@ -10,14 +10,15 @@
  * @module
  */
 import type { CopyJob } from "../engine/copy_file_atomic.ts";
+import type { HandleCopy } from "../engine/fs/native/copy.ts";
 import { type ErrorInfo, reviveError } from "../engine/errors.ts";
 
 /** One copy for a worker. */
 export interface WorkerJob {
   /** Matches the reply to the job. */
   id: number;
-  /** The copy. */
-  job: CopyJob;
+  /** The copy: by paths (portable engine) or by folder handles (native engine). */
+  job: CopyJob | HandleCopy;
 }
 
 /** A worker's answer for one job. */
@@ -38,7 +39,7 @@ export interface Copier {
    * Queues a copy once there is room; `done` resolves with what the worker
    * learned about chown, or rejects with the copy's error.
    */
-  submit(job: CopyJob): Promise<{ done: Promise<boolean | undefined> }>;
+  submit(job: CopyJob | HandleCopy): Promise<{ done: Promise<boolean | undefined> }>;
   /** Stops the workers. */
   close(): void;
 }

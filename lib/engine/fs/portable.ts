@@ -12,7 +12,17 @@
  * @module
  */
 import type { Entry } from "../types.ts";
-import type { At, Attrs, CopyIn, DirListing, FileSystem, Folder, Made, Seen } from "./types.ts";
+import type {
+  At,
+  Attrs,
+  CopyIn,
+  DirListing,
+  FileSystem,
+  Folder,
+  Handoff,
+  Made,
+  Seen,
+} from "./types.ts";
 import { fchmodSync, fchownSync, futimesSync } from "node:fs";
 import { handleTime, onHandle } from "../on_handle.ts";
 import { listDir, toEntry } from "../list_dir.ts";
@@ -25,6 +35,7 @@ import {
   symlinkAtomic,
 } from "../copy_file_atomic.ts";
 import { copiesInline, copyJob } from "../copy_job.ts";
+import type { CopyJob } from "../copy_file_atomic.ts";
 import { linkAtomic } from "../link_atomic.ts";
 import { type BackupTarget, checkBackupTarget, copyOne } from "../backup.ts";
 import { ChangedError } from "../recheck.ts";
@@ -172,6 +183,10 @@ export class PortableFileSystem implements FileSystem {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  handOff(job: CopyIn): Handoff<CopyJob> {
+    return { job: copyJob(job), release() {} };
   }
 
   sameContent(a: At, b: At): Promise<boolean> {

@@ -17,6 +17,8 @@
 import type { Entry } from "../types.ts";
 import type { Owners } from "../owner.ts";
 import type { BackupTarget } from "../backup.ts";
+import type { CopyJob } from "../copy_file_atomic.ts";
+import type { HandleCopy } from "./native/copy.ts";
 
 /** What an entry is expected to be: an entry as scanned (kind, dev, ino), or absent. */
 export type Seen = Pick<Entry, "kind" | "dev" | "ino"> | undefined;
@@ -101,6 +103,14 @@ export interface CopyIn {
   inflight?: Set<string>;
 }
 
+/** A copy handed to a copy worker, and what to call once it is done (see `FileSystem.handOff`). */
+export interface Handoff<Job> {
+  /** What the worker takes (structured-cloneable). */
+  job: Job;
+  /** Releases what the job held (folder handles, its temporary path in `inflight`). */
+  release(): void;
+}
+
 /** What a copy or link left at the final name: the inode hard-link members are linked to. */
 export type Made = NonNullable<Seen>;
 
@@ -139,6 +149,12 @@ export interface FileSystem {
   link(anchor: At, at: At, backup?: BackupTarget): void;
   /** Copies a source file into the replica, atomically. */
   copy(job: CopyIn): Promise<Made>;
+  /**
+   * A small copy as a job for the copy workers (lib/speed/copier.ts), which make it as `copy`
+   * would; `release` once it is done. Undefined: make it with `copy`. Throws what `copy` would
+   * when a folder is no longer the one seen.
+   */
+  handOff(job: CopyIn): Handoff<CopyJob | HandleCopy> | undefined;
   /**
    * Compares a source file with a replica file byte by byte (each must still
    * be the file seen); throws `UnreadableError` when the replica file may not be read.

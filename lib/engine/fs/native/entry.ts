@@ -9,6 +9,7 @@ import type { Entry, EntryKind } from "../../types.ts";
 import type { Attrs, Seen } from "../types.ts";
 import { ChangedError } from "../../recheck.ts";
 import * as c from "./libc.ts";
+import { encodeName } from "./names.ts";
 
 /** Same kind, device and inode. */
 export function same(a: NonNullable<Seen>, b: NonNullable<Seen>): boolean {
@@ -24,6 +25,34 @@ export function compare(path: string, now: Entry, seen: Seen): void {
   if (now.ino !== seen.ino || now.dev !== seen.dev) {
     throw new ChangedError(path, `another ${now.kind} stands there`);
   }
+}
+
+/**
+ * The entry at a name in a folder's handle now (no link followed), which must
+ * be what was seen; undefined when nothing is there and nothing was seen.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkName } from "./entry.ts";
+ * // checkName(fd, "a.txt", seen, "/replica/a.txt");
+ * ```
+ *
+ * @param fd The folder's handle.
+ * @param name The name in it.
+ * @param seen What the scan saw there.
+ * @param path Its path, for messages.
+ * @returns The entry found.
+ * @throws {ChangedError} When it is not what was seen.
+ */
+export function checkName(fd: number, name: string, seen: Seen, path: string): Entry | undefined {
+  const found = c.statxIfAny(fd, encodeName(name), c.AT.SYMLINK_NOFOLLOW, path);
+  if (found === undefined) {
+    if (seen === undefined) return undefined;
+    throw new ChangedError(path, "it is gone");
+  }
+  const entry = toEntry(name, found);
+  compare(path, entry, seen);
+  return entry;
 }
 
 /**

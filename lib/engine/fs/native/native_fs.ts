@@ -13,6 +13,7 @@ import type {
   DirListing,
   FileSystem,
   Folder,
+  Handoff,
   Made,
   ScanProblem,
   Side,
@@ -25,8 +26,8 @@ import * as c from "./libc.ts";
 import { FOLDER, openBeneath, READABLE_FOLDER } from "./beneath.ts";
 import { type BackupTarget, checkBackupTarget } from "../../backup.ts";
 import { decodeName, encodeName } from "./names.ts";
-import { copyIn, INLINE_MAX } from "./copy.ts";
-import { compare, equalFiles, same, timesOf, toEntry } from "./entry.ts";
+import { copyIn, type HandleCopy, handOff, INLINE_MAX } from "./copy.ts";
+import { checkName, compare, equalFiles, same, timesOf, toEntry } from "./entry.ts";
 import { readXattrs, statWithXattrs, writeXattrs, type Xattrs } from "./xattrs.ts";
 import { copyOut, keepOldAt } from "./keep.ts";
 
@@ -67,6 +68,8 @@ export class NativeFileSystem implements FileSystem {
   #folders = new Map<string, number>();
   /** Cached handles opened for reading and not listed yet (at offset 0). */
   #unlisted = new Set<number>();
+  /** Handles a copy worker's job holds: how many jobs, and whether they are to be closed after. */
+  #pins = new Map<number, { count: number; closed: boolean }>();
   #xattrs: boolean;
 
   /**
@@ -80,8 +83,8 @@ export class NativeFileSystem implements FileSystem {
 
   /** Closes every handle held; the next call opens what it needs again. */
   close(): void {
-    for (const fd of this.#folders.values()) c.close(fd);
-    for (const fd of this.#rootFds.values()) c.close(fd);
+    for (const fd of this.#folders.values()) this.#release(fd);
+    for (const fd of this.#rootFds.values()) this.#release(fd);
     this.#folders.clear();
     this.#unlisted.clear();
     this.#rootFds.clear();
@@ -144,9 +147,37 @@ export class NativeFileSystem implements FileSystem {
       const [oldest, old] = this.#folders.entries().next().value!;
       this.#folders.delete(oldest);
       this.#unlisted.delete(old);
-      c.close(old);
+      this.#release(old);
     }
     return fd;
+  }
+
+  /**
+   * A folder's handle (see {@linkcode NativeFileSystem.handle}) kept open, even when the cache
+   * lets it go or `close()` is called, until as many {@linkcode NativeFileSystem.unpin} calls:
+   * a copy worker's job holds its number.
+   */
+  pin(dir: Folder): number {
+    const fd = this.handle(dir);
+    const pin = this.#pins.get(fd);
+    if (pin) pin.count++;
+    else this.#pins.set(fd, { count: 1, closed: false });
+    return fd;
+  }
+
+  /** Ends one pin of a handle; closes it if it was let go meanwhile and no pin is left. */
+  unpin(fd: number): void {
+    const pin = this.#pins.get(fd);
+    if (!pin || --pin.count > 0) return;
+    this.#pins.delete(fd);
+    if (pin.closed) c.close(fd);
+  }
+
+  /** Closes a handle the engine lets go of, or leaves that to the last `unpin`. */
+  #release(fd: number): void {
+    const pin = this.#pins.get(fd);
+    if (pin) pin.closed = true;
+    else c.close(fd);
   }
 
   list(dir: Folder): DirListing {
@@ -245,14 +276,7 @@ export class NativeFileSystem implements FileSystem {
       compare(path, entry, at.seen);
       return entry;
     }
-    const found = c.statxIfAny(fd, encodeName(at.name), c.AT.SYMLINK_NOFOLLOW, path);
-    if (found === undefined) {
-      if (at.seen === undefined) return undefined;
-      throw new ChangedError(path, "it is gone");
-    }
-    const entry = toEntry(at.name, found);
-    compare(path, entry, at.seen);
-    return entry;
+    return checkName(fd, at.name, at.seen, path);
   }
 
   mkdir(at: At): Entry {
@@ -369,6 +393,10 @@ export class NativeFileSystem implements FileSystem {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  handOff(job: CopyIn): Handoff<HandleCopy> | undefined {
+    return handOff(this, job);
   }
 
   sameContent(a: At, b: At): Promise<boolean> {
