@@ -22,6 +22,8 @@ import { loosenDir } from "./loosen.ts";
  * gained nothing for a few thousand changes (100k-file incremental run).
  */
 const COPIER_AFTER = 2500;
+/** The same for the native engine, whose workers take a copy for little more than its bytes. */
+const NATIVE_COPIER_AFTER = 1000;
 
 /** What `--hard-links` adds to a copy (see hard_links.ts). */
 export interface CopyExtra {
@@ -127,8 +129,10 @@ export async function applyCopy(
   if (!copiesInline(src)) {
     return await ctx.pool.run(() => ctx.fs.copy(job).then(copied, failed));
   }
-  const workers = ctx.copyWorkers && !extra.made && ctx.inlineCopies >= COPIER_AFTER;
-  const copier = workers ? ctx.speed?.copier() : undefined;
+  const native = ctx.fs.name === "native";
+  const after = native ? NATIVE_COPIER_AFTER : COPIER_AFTER;
+  const workers = ctx.copyWorkers && !extra.made && ctx.inlineCopies >= after;
+  const copier = workers ? ctx.speed?.copier(native) : undefined;
   let handoff;
   try {
     handoff = copier && ctx.fs.handOff(job);

@@ -7,6 +7,10 @@
  */
 import { localLister, Prefetcher, type SourceLister } from "./prefetch.ts";
 import { type Copier, startCopier } from "./copier.ts";
+import { startNativeCopier } from "./native_ring.ts";
+
+/** Worker threads of the native engine's copier. */
+const NATIVE_THREADS = 2;
 
 /**
  * The two speed mechanisms of a whole-tree cycle: the source listed ahead on a worker
@@ -38,6 +42,7 @@ export class Speed implements Disposable {
   readonly #prefetcher = new Prefetcher();
   /** Null until first asked for; undefined when the workers cannot be started. */
   #copier: Copier | undefined | null = null;
+  #nativeCopier: Copier | undefined | null = null;
   #closed = false;
 
   /** @param mechanisms Which mechanisms are on (default: both). */
@@ -62,12 +67,18 @@ export class Speed implements Disposable {
 
   /**
    * The copier (two worker threads), started on first use; undefined when copy workers are
-   * off, cannot be started, one failed, or this is closed.
+   * off, cannot be started, one failed, or this is closed. The native engine's has its own
+   * workers, which take jobs from shared memory (native_ring.ts).
    *
+   * @param native For the native engine's jobs.
    * @returns The copier, or undefined.
    */
-  copier(): Copier | undefined {
+  copier(native = false): Copier | undefined {
     if (!this.#mechanisms.copyWorkers || this.#closed) return undefined;
+    if (native) {
+      if (this.#nativeCopier === null) this.#nativeCopier = startNativeCopier(NATIVE_THREADS);
+      return this.#nativeCopier?.broken ? undefined : this.#nativeCopier;
+    }
     if (this.#copier === null) this.#copier = startCopier(2);
     return this.#copier?.broken ? undefined : this.#copier;
   }
@@ -78,6 +89,8 @@ export class Speed implements Disposable {
     this.#prefetcher.close();
     this.#copier?.close();
     this.#copier = undefined;
+    this.#nativeCopier?.close();
+    this.#nativeCopier = undefined;
   }
 
   /** Same as {@linkcode Speed.close}. */
