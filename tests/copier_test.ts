@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startCopier } from "../lib/speed/copier.ts";
+import { startNativeCopier } from "../lib/speed/native_ring.ts";
 import { toEntry } from "../lib/engine/list_dir.ts";
 import { denoArgs, hasCommand, ROOT, snap, tempDirs, treeArgs, writeTree } from "./helpers.ts";
 import type { Entry } from "../lib/engine/types.ts";
@@ -98,15 +99,20 @@ function listing(root: string): string[] {
 }
 
 Deno.test({
-  name: "copier: native jobs copy on a worker by the engine's folder handles (nanosecond mtime, " +
-    "mode); their errors come back as the same classes",
+  name: "copier: the native engine's copies on the ring's workers, by its folder handles " +
+    "(nanosecond mtimes, modes); their errors come back as the same classes",
   ignore: !linux,
   async fn() {
     using t = tempDirs();
-    writeTree(t.src, { "a.txt": "alpha", "b.bin": "beta", "c.txt": "gamma", "d.txt": "delta" });
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 600; i++) files[`f${i}.txt`] = `file ${i}\n`.repeat(i % 5 + 1);
+    writeTree(t.src, { ...files, "c.txt": "gamma", "d.txt": "delta" });
     Deno.mkdirSync(t.dst);
-    Deno.chmodSync(`${t.src}/b.bin`, 0o640);
-    const touch = ["-d", "2024-05-06 07:08:09.123456789", `${t.src}/a.txt`, `${t.src}/b.bin`];
+    for (const name of Object.keys(files).filter((_, i) => i % 3 === 0)) {
+      Deno.chmodSync(`${t.src}/${name}`, 0o640);
+    }
+    const names = Object.keys(files).map((n) => `${t.src}/${n}`);
+    const touch = ["-d", "2024-05-06 07:08:09.123456789", ...names];
     assert.ok(new Deno.Command("touch", { args: touch }).outputSync().success);
     const fs = new NativeFileSystem({ source: t.src, replica: t.dst });
     const folder = (side: "source" | "replica", abs: string): Folder => ({
@@ -117,35 +123,33 @@ Deno.test({
       root: true,
     });
     const src = folder("source", t.src), dst = folder("replica", t.dst);
-    const copier = startCopier(1);
+    const copier = startNativeCopier(2);
     assert.ok(copier, "workers start with read access to lib/");
-    const submit = async (name: string) => {
-      const entry = fs.lstat(src, name)!;
-      const seen = fs.lstat(dst, name);
-      const to = { dir: dst, name, seen };
-      const handoff = fs.handOff({ from: { dir: src, name, entry }, to, owners: new Owners() });
+    // What the scan saw, taken before anything below changes it.
+    const seen = (name: string) => ({ entry: fs.lstat(src, name)!, at: fs.lstat(dst, name) });
+    const submit = async (name: string, scan = seen(name)) => {
+      const to = { dir: dst, name, seen: scan.at };
+      const from = { dir: src, name, entry: scan.entry };
+      const handoff = fs.handOff({ from, to, owners: new Owners() });
       assert.ok(handoff && "native" in handoff.job);
       const { done } = await copier.submit(handoff.job);
       return done.finally(handoff.release);
     };
     try {
-      await Promise.all([submit("a.txt"), submit("b.bin")]);
-      assert.deepEqual(listing(t.dst), listing(t.src).filter((l) => /^[ab]\./.test(l)));
+      await Promise.all(Object.keys(files).map((name) => submit(name)));
+      assert.deepEqual(listing(t.dst), listing(t.src).filter((l) => /^f\d/.test(l)));
       // Replaced after the scan: not the file seen.
-      const changed = submit("c.txt");
+      const c = seen("c.txt");
       Deno.writeTextFileSync(`${t.src}/c.new`, "other");
       Deno.renameSync(`${t.src}/c.new`, `${t.src}/c.txt`);
-      await assert.rejects(changed, NotARegularFileError);
+      await assert.rejects(submit("c.txt", c), NotARegularFileError);
       // A file appeared at the replica's name after the scan saw none there.
-      const appeared = submit("d.txt");
+      const d = seen("d.txt");
       Deno.writeTextFileSync(`${t.dst}/d.txt`, "theirs");
-      await assert.rejects(appeared, ChangedError);
+      await assert.rejects(submit("d.txt", d), ChangedError);
       assert.equal(Deno.readTextFileSync(`${t.dst}/d.txt`), "theirs");
-      assert.deepEqual([...Deno.readDirSync(t.dst)].map((e) => e.name).sort(), [
-        "a.txt",
-        "b.bin",
-        "d.txt",
-      ]);
+      const left = [...Deno.readDirSync(t.dst)].map((e) => e.name).filter((n) => !/^f\d/.test(n));
+      assert.deepEqual(left, ["d.txt"], "no temporary file left behind");
     } finally {
       copier.close();
       fs.close();

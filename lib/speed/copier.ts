@@ -17,8 +17,8 @@ import { type ErrorInfo, reviveError } from "../engine/errors.ts";
 export interface WorkerJob {
   /** Matches the reply to the job. */
   id: number;
-  /** The copy: by paths (portable engine) or by folder handles (native engine). */
-  job: CopyJob | HandleCopy;
+  /** The copy, by paths. */
+  job: CopyJob;
 }
 
 /** A worker's answer for one job. */
@@ -37,7 +37,8 @@ export interface Copier {
   readonly broken: boolean;
   /**
    * Queues a copy once there is room; `done` resolves with what the worker
-   * learned about chown, or rejects with the copy's error.
+   * learned about chown, or rejects with the copy's error. The portable
+   * engine's copier takes `CopyJob`s, the native engine's (native_ring.ts) `HandleCopy`s.
    */
   submit(job: CopyJob | HandleCopy): Promise<{ done: Promise<boolean | undefined> }>;
   /** Stops the workers. */
@@ -172,7 +173,7 @@ export function startCopier(threads: number, maxInFlight = 512): Copier | undefi
       const done = new Promise<boolean | undefined>((resolve, reject) =>
         waiting.set(id, { resolve, reject })
       );
-      batch.push({ id, job });
+      batch.push({ id, job: job as CopyJob });
       if (batch.length >= 32) flush();
       else if (!flushQueued) {
         flushQueued = true;

@@ -14,17 +14,12 @@ import { Owners } from "../engine/owner.ts";
 
 /** What this worker learns about chown, reported back with each copy. */
 const owners = new Owners();
-/** The native engine's copy, loaded for its first job: a portable run needs no --allow-ffi. */
-let native: typeof import("../engine/fs/native/copy.ts") | undefined;
 
-self.onmessage = async (event: MessageEvent<WorkerJob[]>) => {
+self.onmessage = (event: MessageEvent<WorkerJob[]>) => {
   const replies: CopyReply[] = [];
   for (const { id, job } of event.data) {
     try {
-      if ("native" in job) {
-        native ??= await import("../engine/fs/native/copy.ts");
-        native.copyAt(job, owners);
-      } else copyFileAtomicSync(job, owners, false); // A worker never changes the process's directory.
+      copyFileAtomicSync(job, owners, false); // A worker never changes the process's directory.
       replies.push({ id, chown: owners.learned() });
     } catch (error) {
       replies.push({ id, error: toErrorInfo(error) });
