@@ -57,6 +57,8 @@ export class LogFileError extends Error {
 }
 
 const logger = getLogger(["foldersync"]);
+/** Whether log lines carry an event's fields (JSON lines); set by {@linkcode setupLogging}. */
+let eventFields = true;
 
 /**
  * Opens the log file for appending (creating it, and its folder when missing)
@@ -136,6 +138,7 @@ export interface Logging extends AsyncDisposable {
  */
 export async function setupLogging(options: LogOptions): Promise<Logging> {
   const format = options.format === "json" ? jsonLine : textLine;
+  eventFields = options.format === "json";
   // Both sinks get the same record object: format it once.
   let lastRecord: LogRecord | undefined;
   let lastLine = "";
@@ -325,13 +328,18 @@ export function logEvent(event: SyncEvent): void {
   }
   if (event.hint) text += ` (${event.hint})`;
   text += tag;
-  const props = { event: { ...event } };
-  if (event.itemize === "") logger.debug("{text}", { text, ...props });
-  else if (event.action === "error") logger.error("{text}", { text, ...props });
-  else if (event.action === "skip") {
-    if (event.repeat) logger.debug("{text}", { text, ...props });
-    else logger.warn("{text}", { text, ...props });
-  } else logger.info("{text}", { text, ...props });
+  const method = event.itemize === ""
+    ? "debug"
+    : event.action === "error"
+    ? "error"
+    : event.action !== "skip"
+    ? "info"
+    : event.repeat
+    ? "debug"
+    : "warn";
+  // A first copy logs a line per file: for text lines, a plain message is a small record.
+  if (!eventFields && !/[{}]/.test(text)) logger[method](text);
+  else logger[method]("{text}", { text, event: { ...event } });
 }
 
 /**

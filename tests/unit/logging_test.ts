@@ -61,6 +61,25 @@ Deno.test("text log: event paths and free-form messages are escaped; JSON keeps 
   assert.equal(objects[0].path, forged);
 });
 
+Deno.test("text log: a name with braces is logged as it is, at each event's level", async () => {
+  using t = tempDirs();
+  const log = await setupLogging({ logFile: t.log, level: "debug", format: "text", console: false });
+  logEvent({ action: "copy", path: "d/{text} {{x}}.txt", kind: "file", bytes: 1 });
+  logEvent({ action: "remove", path: "d/}{", kind: "file" });
+  logEvent({ action: "skip", path: "d/{pair}", kind: "other", detail: "a socket" });
+  logEvent({ action: "error", path: "d/plain", kind: "file", detail: "failed" });
+  logEvent({ action: "skip", path: "d/again", kind: "other", detail: "a socket", repeat: true });
+  await log.close();
+  const lines = Deno.readTextFileSync(t.log).split("\n").filter((l) => l !== "");
+  assert.deepEqual(lines.map((l) => l.slice(25)), [
+    "INFO  copy   file    d/{text} {{x}}.txt (1 B)",
+    "INFO  remove file    d/}{",
+    "WARN  skip   other   d/{pair}: a socket",
+    "ERROR error  file    d/plain: failed",
+    "DEBUG skip   other   d/again: a socket",
+  ]);
+});
+
 Deno.test("escapeControl: a name byte that is not UTF-8 (a surrogateescape lone surrogate) is \\xNN", () => {
   assert.equal(escapeControl("a\udcffb"), "a\\xffb");
   assert.equal(escapeControl("\udc80\udcc3\udca9.txt"), "\\x80\\xc3\\xa9.txt");
