@@ -23,7 +23,8 @@ import { makeTempName } from "../../temp_name.ts";
 import { AnchorChangedError } from "../../link_atomic.ts";
 import { UnreadableError } from "../../errors.ts";
 import * as c from "./libc.ts";
-import { FOLDER, openBeneath, READABLE_FOLDER } from "./beneath.ts";
+import { READABLE_FOLDER } from "./beneath.ts";
+import { FolderHandles } from "./handles.ts";
 import { type BackupTarget, checkBackupTarget } from "../../backup.ts";
 import { decodeName, encodeName } from "./names.ts";
 import { copyIn, type HandleCopy, handOff, INLINE_MAX } from "./copy.ts";
@@ -41,8 +42,6 @@ export interface Roots {
   backup?: string;
 }
 
-/** Folder handles kept open: enough for a walk's current branch and its neighbours. */
-const CACHE_MAX = 32;
 const DOT = encodeName(".");
 const EMPTY = new Uint8Array([0]);
 const dents = new Uint8Array(64 * 1024);
@@ -64,12 +63,7 @@ const dentsView = new DataView(dents.buffer);
 export class NativeFileSystem implements FileSystem {
   readonly name = "native";
   #roots: Roots;
-  #rootFds = new Map<Side, number>();
-  #folders = new Map<string, number>();
-  /** Cached handles opened for reading and not listed yet (at offset 0). */
-  #unlisted = new Set<number>();
-  /** Handles a copy worker's job holds: how many jobs, and whether they are to be closed after. */
-  #pins = new Map<number, { count: number; closed: boolean }>();
+  #handles: FolderHandles;
   #xattrs: boolean;
 
   /**
@@ -79,15 +73,12 @@ export class NativeFileSystem implements FileSystem {
   constructor(roots: Roots, options: { xattrs?: boolean } = {}) {
     this.#roots = roots;
     this.#xattrs = options.xattrs ?? false;
+    this.#handles = new FolderHandles((side) => this.#rootPath(side));
   }
 
-  /** Closes every handle held; the next call opens what it needs again. */
+  /** Closes every handle held (pinned ones when let go); the next call opens what it needs. */
   close(): void {
-    for (const fd of this.#folders.values()) this.#release(fd);
-    for (const fd of this.#rootFds.values()) this.#release(fd);
-    this.#folders.clear();
-    this.#unlisted.clear();
-    this.#rootFds.clear();
+    this.#handles.close();
   }
 
   /**
@@ -98,7 +89,7 @@ export class NativeFileSystem implements FileSystem {
    */
   rootEntry(side: Side): Entry | undefined {
     try {
-      return toEntry("", c.fstatx(this.#root(side), this.#rootPath(side)));
+      return toEntry("", c.fstatx(this.#handles.root(side), this.#rootPath(side)));
     } catch (error) {
       if ((error as c.ErrnoError).code === "ENOENT") return undefined;
       throw error;
@@ -106,84 +97,33 @@ export class NativeFileSystem implements FileSystem {
   }
 
   /**
-   * The handle of a folder (O_PATH), checked to be the folder seen when opened.
-   * Valid until the next call that may open another folder (the cache is small).
+   * The handle of a folder, checked to be the folder seen when opened (see `FolderHandles.get`).
    *
    * @param dir The folder.
    * @returns Its handle.
    * @throws {ChangedError} When it is not the folder seen (a link in its path, another folder).
    */
   handle(dir: Folder): number {
-    if (dir.rel === "") {
-      const fd = this.#root(dir.side);
-      verify(fd, dir);
-      return fd;
-    }
-    const key = `${dir.side}\0${dir.rel}\0${dir.seen.dev}:${dir.seen.ino}`;
-    const held = this.#folders.get(key);
-    if (held !== undefined) {
-      this.#folders.delete(key);
-      this.#folders.set(key, held);
-      return held;
-    }
-    // Readable where we may: the first listing then reads the handle itself.
-    let fd: number;
-    try {
-      fd = openBeneath(this.#root(dir.side), dir, READABLE_FOLDER);
-      this.#unlisted.add(fd);
-    } catch (error) {
-      if ((error as c.ErrnoError).code !== "EACCES") throw error;
-      fd = openBeneath(this.#root(dir.side), dir, FOLDER);
-    }
-    try {
-      verify(fd, dir);
-    } catch (error) {
-      this.#unlisted.delete(fd);
-      c.close(fd);
-      throw error;
-    }
-    this.#folders.set(key, fd);
-    if (this.#folders.size > CACHE_MAX) {
-      const [oldest, old] = this.#folders.entries().next().value!;
-      this.#folders.delete(oldest);
-      this.#unlisted.delete(old);
-      this.#release(old);
-    }
-    return fd;
+    return this.#handles.get(dir);
   }
 
   /**
-   * A folder's handle (see {@linkcode NativeFileSystem.handle}) kept open, even when the cache
-   * lets it go or `close()` is called, until as many {@linkcode NativeFileSystem.unpin} calls:
-   * a copy worker's job holds its number.
+   * A folder's handle kept open until as many {@linkcode NativeFileSystem.unpin} calls: a copy
+   * worker's job holds its number (see `FolderHandles.pin`).
    */
   pin(dir: Folder): number {
-    const fd = this.handle(dir);
-    const pin = this.#pins.get(fd);
-    if (pin) pin.count++;
-    else this.#pins.set(fd, { count: 1, closed: false });
-    return fd;
+    return this.#handles.pin(dir);
   }
 
-  /** Ends one pin of a handle; closes it if it was let go meanwhile and no pin is left. */
+  /** Ends one pin of a handle. */
   unpin(fd: number): void {
-    const pin = this.#pins.get(fd);
-    if (!pin || --pin.count > 0) return;
-    this.#pins.delete(fd);
-    if (pin.closed) c.close(fd);
-  }
-
-  /** Closes a handle the engine lets go of, or leaves that to the last `unpin`. */
-  #release(fd: number): void {
-    const pin = this.#pins.get(fd);
-    if (pin) pin.closed = true;
-    else c.close(fd);
+    this.#handles.unpin(fd);
   }
 
   list(dir: Folder): DirListing {
     const fd = this.handle(dir);
     const names: Uint8Array[] = [];
-    const own = this.#unlisted.delete(fd);
+    const own = this.#handles.takeUnlisted(fd);
     const reader = own ? fd : c.openat(fd, DOT, READABLE_FOLDER, 0, dir.abs);
     try {
       for (let n; (n = c.getdents(reader, dents, dir.abs)) > 0;) {
@@ -316,6 +256,11 @@ export class NativeFileSystem implements FileSystem {
       }
       if (attrs.xattrs) writeXattrs(own, attrs.xattrs, path);
       if (attrs.mode === undefined && !times) return;
+      if (own === fd && !this.#handles.pathOnly(fd)) {
+        if (attrs.mode !== undefined) c.fchmod(fd, attrs.mode, path);
+        if (times) c.futimens(fd, times, path);
+        return;
+      }
       // An O_PATH handle takes chmod and utimes only through its /proc link, which is the inode itself.
       const proc = encodeName(`/proc/self/fd/${own}`);
       if (attrs.mode !== undefined) c.fchmodat(c.AT.FDCWD, proc, attrs.mode, path);
@@ -484,22 +429,6 @@ export class NativeFileSystem implements FileSystem {
     if (path === undefined) throw new Error(`no ${side} folder was given`);
     return path;
   }
-
-  /** A root's handle, its link followed (the user may give a root as a link), opened once per cycle. */
-  #root(side: Side): number {
-    let fd = this.#rootFds.get(side);
-    if (fd === undefined) {
-      const path = this.#rootPath(side);
-      fd = c.openat(c.AT.FDCWD, encodeName(path), FOLDER, 0, path);
-      this.#rootFds.set(side, fd);
-    }
-    return fd;
-  }
-}
-
-/** A folder handle must be the folder seen. */
-function verify(fd: number, dir: Folder): void {
-  compare(dir.abs, toEntry("", c.fstatx(fd, dir.abs)), dir.seen);
 }
 
 /** `--backup_dir`: the entry about to be replaced is kept there first, from its folder's handle. */
