@@ -607,3 +607,17 @@ Deno.test("cli e2e: control characters in names are escaped in text output, on t
     assert.equal(readOr(`${t.dst}/${name}`), "x", "the files themselves are exact");
   }
 });
+
+Deno.test("cli e2e: a SIGINT after a SIGTERM exits 130 with the log file's waiting lines written", async () => {
+  using t = tempDirs();
+  Deno.mkdirSync(t.src);
+  for (let i = 0; i < 8; i++) bigFile(`${t.src}/big${i}.bin`, 64, 20 + i);
+  const child = await spawnCli(treeArgs(t, "--concurrency", "1"));
+  await waitFor(() => copyUnderWay(t.dst), 20_000, "a copy under way");
+  child.kill("SIGTERM");
+  child.kill("SIGINT"); // Another signal: two SIGTERMs may arrive as one.
+  const status = await child.status;
+  assert.equal(status.code, 130);
+  // The first signal's line waits in the file's buffer (250 ms) when the second one exits.
+  assert.match(readOr(t.log), /SIGTERM received/);
+});
