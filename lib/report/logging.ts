@@ -108,7 +108,7 @@ export interface Logging extends AsyncDisposable {
    * @param reason Why, for the log line (e.g. "SIGHUP").
    */
   reopen(reason: string): Promise<void>;
-  /** Writes the console lines still waiting (see `ConsoleWriter.flush`); before exit. */
+  /** Writes the console and log file lines still waiting (see `ConsoleWriter.flush`); before exit. */
   flushConsole(): void;
   /**
    * Routes console lines through `guard`, which prints them with the progress
@@ -193,7 +193,10 @@ export async function setupLogging(options: LogOptions): Promise<Logging> {
         return Promise.reject(error);
       }
     },
-    flushConsole: () => out.flush(),
+    flushConsole: () => {
+      out.flush();
+      file.current?.sink.flush();
+    },
     setConsoleGuard: (guard) => out.setGuard(guard),
     close,
     [Symbol.asyncDispose]: close,
@@ -207,8 +210,8 @@ interface LogFile {
   sink: FileSink;
 }
 
-/** A sink that is closed when logging ends. */
-type FileSink = Sink & Disposable;
+/** A sink that is closed when logging ends, and flushed before an exit that skips the close. */
+type FileSink = Sink & Disposable & { flush(): void };
 
 function disposeSink(sink: FileSink): void {
   sink[Symbol.dispose]();
@@ -226,7 +229,7 @@ function openFileSink(path: string, formatter: (record: LogRecord) => string): F
     throw new LogFileError(path, error);
   }
   const sink = (record: LogRecord) => file.write(formatter(record));
-  return Object.assign(sink, { [Symbol.dispose]: () => file.close() });
+  return Object.assign(sink, { [Symbol.dispose]: () => file.close(), flush: () => file.flush() });
 }
 
 /** The file sink LogTape is given: it writes to whichever file `holder` has open now. */
