@@ -63,7 +63,12 @@ Deno.test("text log: event paths and free-form messages are escaped; JSON keeps 
 
 Deno.test("text log: a name with braces is logged as it is, at each event's level", async () => {
   using t = tempDirs();
-  const log = await setupLogging({ logFile: t.log, level: "debug", format: "text", console: false });
+  const log = await setupLogging({
+    logFile: t.log,
+    level: "debug",
+    format: "text",
+    console: false,
+  });
   logEvent({ action: "copy", path: "d/{text} {{x}}.txt", kind: "file", bytes: 1 });
   logEvent({ action: "remove", path: "d/}{", kind: "file" });
   logEvent({ action: "skip", path: "d/{pair}", kind: "other", detail: "a socket" });
