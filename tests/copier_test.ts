@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startCopier } from "../lib/speed/copier.ts";
+import { AbandonedError, startCopier } from "../lib/speed/copier.ts";
 import { startNativeCopier } from "../lib/speed/native_ring.ts";
 import { toEntry } from "../lib/engine/list_dir.ts";
 import { denoArgs, hasCommand, ROOT, snap, tempDirs, treeArgs, writeTree } from "./helpers.ts";
@@ -150,6 +150,52 @@ Deno.test({
       assert.equal(Deno.readTextFileSync(`${t.dst}/d.txt`), "theirs");
       const left = [...Deno.readDirSync(t.dst)].map((e) => e.name).filter((n) => !/^f\d/.test(n));
       assert.deepEqual(left, ["d.txt"], "no temporary file left behind");
+    } finally {
+      copier.close();
+      fs.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "copier: closing the native ring with copies queued settles each: made, or given up " +
+    "as abandoned (its handles stay pinned); none is left hanging",
+  ignore: !linux,
+  async fn() {
+    using t = tempDirs();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) files[`f${i}`] = "x".repeat(i);
+    writeTree(t.src, files);
+    Deno.mkdirSync(t.dst);
+    const fs = new NativeFileSystem({ source: t.src, replica: t.dst });
+    const root = (side: "source" | "replica", abs: string): Folder => ({
+      side,
+      rel: "",
+      abs,
+      seen: toEntry("", Deno.statSync(abs)),
+      root: true,
+    });
+    const src = root("source", t.src), dst = root("replica", t.dst);
+    const copier = startNativeCopier(2)!;
+    const outcomes: Promise<string>[] = [];
+    try {
+      for (const name of Object.keys(files)) {
+        const entry = fs.lstat(src, name)!;
+        const to = { dir: dst, name, seen: undefined };
+        const handoff = fs.handOff({ from: { dir: src, name, entry }, to, owners: new Owners() })!;
+        const { done } = await copier.submit(handoff.job);
+        outcomes.push(
+          done.then(() => "made", (e) => e instanceof AbandonedError ? "abandoned" : `${e}`),
+        );
+      }
+      copier.close();
+      const settled = await Promise.all(outcomes);
+      assert.deepEqual(new Set(settled).difference(new Set(["made", "abandoned"])), new Set());
+      await assert.rejects(
+        copier.submit(outcomes as never),
+        Error,
+        "a closed copier takes nothing",
+      );
     } finally {
       copier.close();
       fs.close();

@@ -10,6 +10,7 @@ import type { ApplyContext, DirRef } from "./context.ts";
 import type { Made } from "./copy_file_atomic.ts";
 import type { CopyIn } from "./fs/types.ts";
 import { copiesInline } from "./copy_job.ts";
+import { AbandonedError } from "../speed/copier.ts";
 import { sourceOf } from "./apply.ts";
 import { settleDelay } from "./settle.ts";
 import { backupPath, type BackupTarget, shownBackup } from "./backup.ts";
@@ -141,13 +142,22 @@ export async function applyCopy(
     return undefined;
   }
   if (copier && handoff) {
-    const { done } = await copier.submit(handoff.job);
-    return {
-      done: done.finally(handoff.release).then((learned) => {
-        ctx.owners.note(learned);
-        copied();
-      }, failed),
-    };
+    const submitted = await copier.submit(handoff.job).catch(() => undefined);
+    if (submitted) {
+      const release = handoff.release;
+      return {
+        done: submitted.done.then((learned) => {
+          release();
+          ctx.owners.note(learned);
+          copied();
+        }, (error) => {
+          // A worker may still be making an abandoned copy: its folder handles stay held.
+          if (!(error instanceof AbandonedError)) release();
+          failed(error);
+        }),
+      };
+    }
+    handoff.release(); // Never queued: made here instead.
   }
   ctx.inlineCopies++;
   await ctx.yieldNow();

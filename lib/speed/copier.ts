@@ -31,6 +31,18 @@ export interface CopyReply {
   chown?: boolean;
 }
 
+/**
+ * A copy given up while a worker may still be making it (the worker failed, or the copier was
+ * closed): what the job holds (its folder handles) must stay held, never reused.
+ */
+export class AbandonedError extends Error {
+  /** @param message Why. */
+  constructor(message: string) {
+    super(message);
+    this.name = "AbandonedError";
+  }
+}
+
 /** Copies files on workers. */
 export interface Copier {
   /** True once a worker failed: copy on the calling thread from then on. */

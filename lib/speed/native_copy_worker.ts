@@ -40,12 +40,13 @@ self.onmessage = (event: MessageEvent<{ ctl: Int32Array; memory: SharedArrayBuff
   const u16 = new Uint16Array(memory);
   while (Atomics.load(ctl, CTL.STOP) === 0) {
     const n = Atomics.add(ctl, CTL.CLAIMED, 1);
-    for (let seen = Atomics.load(ctl, CTL.SUBMITTED); seen <= n;) {
+    // The counters are 32-bit and wrap: compared by difference, the slot from the low bits.
+    for (let seen = Atomics.load(ctl, CTL.SUBMITTED); ((seen - n) | 0) <= 0;) {
       Atomics.wait(ctl, CTL.SUBMITTED, seen);
       if (Atomics.load(ctl, CTL.STOP) !== 0) return;
       seen = Atomics.load(ctl, CTL.SUBMITTED);
     }
-    const slot = n % SLOTS;
+    const slot = n & (SLOTS - 1);
     const base = slot * (SLOT_BYTES / 4);
     run(slot, base, i32, f64, b64, u16);
     Atomics.store(i32, base + I.STATE, STATE.DONE);

@@ -10,11 +10,13 @@
  */
 import type { Entry } from "../engine/types.ts";
 import type { HandleCopy } from "../engine/fs/native/copy.ts";
-import type { Copier } from "./copier.ts";
+import { AbandonedError, type Copier } from "./copier.ts";
 import { reviveError } from "../engine/errors.ts";
 
-/** Slots in the ring: copies queued or under way at once. */
+/** Slots in the ring: copies queued or under way at once (a power of two: see the worker). */
 export const SLOTS = 256;
+/** How long a full ring may see no copy finish before its worker is taken for stuck. */
+const STUCK_MS = 30_000;
 /** Bytes per slot. */
 export const SLOT_BYTES = 2048;
 /** Control words: submitted, claimed, completed, stop. */
@@ -113,16 +115,26 @@ class Ring {
     }
   }
 
-  /** Queues a copy, once its slot is free (waiting for the worker if the ring is full). */
-  submit(copy: HandleCopy, stopped: () => boolean): Promise<boolean | undefined> | undefined {
+  /**
+   * Queues a copy, once its slot is free (waiting for the worker if the ring is full); undefined
+   * when the worker made no progress for {@linkcode STUCK_MS} (the job is not queued).
+   */
+  submit(copy: HandleCopy): Promise<boolean | undefined> | undefined {
     const slot = this.submitted % SLOTS;
     const base = slot * (SLOT_BYTES / 4);
     this.collect();
+    let last = Atomics.load(this.ctl, CTL.COMPLETED);
+    let since = performance.now();
     while (Atomics.load(this.i32, base + I.STATE) !== STATE.FREE) {
-      // Full: wait for the worker to finish a copy (it only copies, so this is short).
-      Atomics.wait(this.ctl, CTL.COMPLETED, Atomics.load(this.ctl, CTL.COMPLETED), 100);
+      // Full: wait for the worker to finish a copy (it only copies, so this is short). A worker
+      // that died cannot say so while this thread waits: no progress for long means stuck.
+      Atomics.wait(this.ctl, CTL.COMPLETED, last, 100);
       this.collect();
-      if (stopped()) return undefined;
+      const now = Atomics.load(this.ctl, CTL.COMPLETED);
+      if (now !== last) {
+        last = now;
+        since = performance.now();
+      } else if (performance.now() - since > STUCK_MS) return undefined;
     }
     write(copy, slot, this.i32, this.f64, this.b64, this.u16);
     const done = new Promise<boolean | undefined>((resolve, reject) => {
@@ -135,20 +147,17 @@ class Ring {
     return done;
   }
 
-  /** Fails every job not settled yet. */
-  fail(message: string): void {
-    for (let n = this.collected; n < this.submitted; n++) {
-      const w = this.waiting[n % SLOTS];
-      this.waiting[n % SLOTS] = undefined;
-      w?.reject(new Error(message));
-    }
-    this.collected = this.submitted;
-  }
-
-  stop(): void {
+  /** Stops the worker, and gives up every job not settled yet (see `AbandonedError`). */
+  stop(message: string): void {
     Atomics.store(this.ctl, CTL.STOP, 1);
     Atomics.notify(this.ctl, CTL.SUBMITTED);
     this.worker.terminate();
+    for (let n = this.collected; n < this.submitted; n++) {
+      const w = this.waiting[n % SLOTS];
+      this.waiting[n % SLOTS] = undefined;
+      w?.reject(new AbandonedError(message));
+    }
+    this.collected = this.submitted;
   }
 }
 
@@ -179,7 +188,8 @@ export function startNativeCopier(threads: number): Copier | undefined {
   let lastRing: Ring | undefined;
   const fail = (message: string) => {
     broken = true;
-    for (const ring of rings) ring.fail(message);
+    if (poller !== undefined) clearTimeout(poller);
+    for (const ring of rings) ring.stop(message);
   };
   try {
     for (let n = 0; n < threads; n++) {
@@ -218,16 +228,16 @@ export function startNativeCopier(threads: number): Copier | undefined {
     },
     submit(job) {
       const copy = job as HandleCopy;
-      const stopped = new Error("copy workers stopped");
-      if (broken) return Promise.reject(stopped);
-      const done = ringFor(copy.to.fd).submit(copy, () => broken);
-      if (done === undefined) return Promise.reject(stopped);
+      if (broken) return Promise.reject(new Error("copy workers stopped"));
+      const done = ringFor(copy.to.fd).submit(copy);
+      if (done === undefined) {
+        fail(`a copy worker made no progress for ${STUCK_MS / 1000} s: stopped`);
+        return Promise.reject(new Error("copy workers stopped"));
+      }
       poller ??= setTimeout(poll, 1);
       return Promise.resolve({ done });
     },
     close() {
-      if (poller !== undefined) clearTimeout(poller);
-      for (const ring of rings) ring.stop();
       fail("copy workers stopped");
     },
   };
