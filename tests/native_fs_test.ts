@@ -10,9 +10,12 @@ import { toEntry } from "../lib/engine/list_dir.ts";
 import { ChangedError } from "../lib/engine/recheck.ts";
 import { NotARegularFileError } from "../lib/engine/errors.ts";
 import { AnchorChangedError } from "../lib/engine/link_atomic.ts";
-import { tempDirs } from "./helpers.ts";
+import { ROOT, snap, tempDirs, writeTree } from "./helpers.ts";
+import { Speed } from "../lib/speed/speed.ts";
+import { syncTree } from "../lib/engine/sync_tree.ts";
 import { copyAt } from "../lib/engine/fs/native/copy.ts";
 import { fstatx } from "../lib/engine/fs/native/libc.ts";
+import { Prefetcher } from "../lib/speed/prefetch.ts";
 
 const linux = Deno.build.os === "linux";
 
@@ -488,3 +491,83 @@ Deno.test({
 function writeFiles(dir: string, files: Record<string, string>): void {
   for (const [name, text] of Object.entries(files)) Deno.writeTextFileSync(`${dir}/${name}`, text);
 }
+
+Deno.test({
+  name: "native prefetch: the worker lists its starts by handle as the engine would (byte " +
+    "names, nanosecond mtimes); a folder other than the one seen is left to the caller",
+  ignore: !linux,
+  async fn() {
+    using s = setup();
+    const { t, fs, folder } = s;
+    Deno.mkdirSync(`${t.src}/a`);
+    Deno.mkdirSync(`${t.src}/b/c`, { recursive: true });
+    Deno.writeTextFileSync(`${t.src}/b/f`, "x");
+    const odd = `${t.src}/b/` + "caf\udce9"; // the byte 0xe9 alone: not UTF-8
+    Deno.writeFileSync(`${t.dir}/name`, encodeName(odd).subarray(0, -1));
+    run("sh", "-c", `touch -d '2024-05-06 07:08:09.123456789' "$(cat '${t.dir}/name')"`);
+    const b = folder("source", "b");
+    using prefetcher = new Prefetcher();
+    const lister = prefetcher.source(t.src, [["b", b.seen]], [], 64, undefined, true)!;
+    try {
+      const strip = (es: Entry[]) => es.map(({ atimeMs: _, atimeNs: __, ...rest }) => rest);
+      const got = await lister.list("b", b.seen);
+      assert.deepEqual(strip(got!.entries), strip(fs.list(b).entries));
+      const made = got!.entries.find((e) => e.name === "caf\udce9")!;
+      assert.equal(made.mtimeNs! % 1_000_000_000n, 123456789n);
+      const c = fs.lstat(b, "c")!;
+      const other = { ...c, ino: c.ino + 1 }; // what the caller saw is not what the worker opened
+      assert.equal(await lister.list("b/c", other), undefined);
+      assert.equal(await lister.list("a", folder("source", "a").seen), undefined, "not a start");
+    } finally {
+      lister.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "native prefetch: a walk that has met `after` entries lists the start folder's " +
+    "subfolders it has not reached on the worker, and the replica is the source",
+  ignore: !linux,
+  async fn() {
+    using t = tempDirs();
+    const tree: Record<string, Record<string, string>> = {};
+    for (let d = 0; d < 8; d++) {
+      tree[`g${d}`] = Object.fromEntries([...Array(20).keys()].map((f) => [`f${f}`, `${d}.${f}`]));
+    }
+    writeTree(t.src, tree);
+    const asked: string[][] = [];
+    let served = 0;
+    /** Counts what the walk asks of the worker, and the listings it got from it. */
+    class Counting extends Speed {
+      override lister(...args: Parameters<Speed["lister"]>) {
+        asked.push(args[1].map(([rel]) => rel));
+        const lister = super.lister(...args);
+        return lister && {
+          list: async (rel: string, seen?: Entry) => {
+            const listing = await lister.list(rel, seen);
+            if (listing) served++;
+            return listing;
+          },
+          close: () => lister.close(),
+        };
+      }
+    }
+    using speed = new Counting({ prefetch: true, copyWorkers: false });
+    const sync = () =>
+      syncTree({
+        source: t.src,
+        replica: t.dst,
+        engine: "native",
+        speed,
+        prefetch: { exclude: [], after: 50 },
+      }).finally(() => Deno.chdir(ROOT));
+    const first = await sync();
+    assert.equal(first.copy, 160);
+    const again = await sync();
+    assert.equal(again.copy + again.update + again.remove + again.error, 0);
+    assert.deepEqual(snap(t.dst), snap(t.src));
+    // 8 + 3 × 20 entries met as the walk enters g3: the worker lists g4 to g7, each cycle.
+    assert.deepEqual(asked, [["g4", "g5", "g6", "g7"], ["g4", "g5", "g6", "g7"]]);
+    assert.equal(served, 8, "each of those listings came from the worker");
+  },
+});

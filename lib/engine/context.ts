@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SyncEvent, SyncStats } from "./types.ts";
+import type { Entry, SyncEvent, SyncStats } from "./types.ts";
 import type { FileSystem, Folder } from "./fs/types.ts";
 import type { Owners } from "./owner.ts";
 import type { Backup } from "./backup.ts";
@@ -75,8 +75,13 @@ export interface WalkContext extends ApplyContext {
   deletes: boolean;
   shallow: boolean;
   onPlan?: (files: number, bytes: number) => void;
-  /** Lists source folders ahead of the walk (portable engine, full cycles); else the engine does. */
+  /** Lists source folders ahead of the walk; else the engine does. */
   lister?: SourceLister;
+  /**
+   * The native engine: starts the source prefetch for these folders (the walk's start folder's
+   * subfolders not yet walked) once the walk has met a large tree; undefined when it may not.
+   */
+  prefetchLater?: { level: string; after: number; start: (starts: [string, Entry][]) => void };
   /** The hard-link groups met this cycle (`--hard-links`). */
   links?: HardLinks;
   /** `--max-delete`: the removals held until the walk is over (see held.ts). */

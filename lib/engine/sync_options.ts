@@ -75,9 +75,12 @@ export interface SyncOptions {
   shallow?: boolean;
   /**
    * List the source on `speed`'s worker thread, ahead of the sync (see prefetch.ts);
-   * `exclude` must be the filter rules behind `excluded`. Worth it for full cycles.
+   * `exclude` must be the filter rules behind `excluded`. Worth it for full cycles. The
+   * native engine starts it only once the walk has met `after` entries (default 50,000), for
+   * the start folder's subfolders not walked yet: on a smaller tree the worker's start costs
+   * more than it saves.
    */
-  prefetch?: { exclude: string[] };
+  prefetch?: { exclude: string[]; after?: number };
   /** The engine behind the seam (default portable; see fs/open.ts). */
   engine?: "portable" | "native";
   /** `--xattrs` (native engine): extended attributes and ACLs of files and folders are mirrored. */

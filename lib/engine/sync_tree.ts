@@ -193,13 +193,23 @@ async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats
       options.modifyWindowMs ?? 0,
     );
     const scanned = created || !dstRoot ? undefined : found;
-    if (options.prefetch && options.speed && fs.name === "portable") {
-      ctx.lister = options.speed.lister(
+    const { prefetch, speed } = options;
+    if (prefetch && speed && fs.name === "portable") {
+      ctx.lister = speed.lister(
         source,
-        start.dir.rel,
-        options.prefetch.exclude,
+        [[start.dir.rel, undefined]],
+        prefetch.exclude,
         ctx.sourceDev,
       );
+    } else if (prefetch && speed && !options.xattrs) {
+      // The native engine: once the walk has met many entries, for what is left (sync_options.ts).
+      ctx.prefetchLater = {
+        level: start.dir.rel,
+        after: prefetch.after ?? PREFETCH_AFTER,
+        start: (starts) => {
+          ctx.lister = speed.lister(source, starts, prefetch.exclude, ctx.sourceDev, true);
+        },
+      };
     }
     try {
       await walkDir(ctx, start.src, start.dir, scanned, created || !dstRoot, probed);
@@ -229,6 +239,9 @@ async function yieldNow(ctx: WalkContext): Promise<void> {
 }
 
 const EMPTY: DirListing = { entries: [], problems: [] };
+
+/** Entries the native engine's walk meets before it lists the rest of the source on a worker. */
+const PREFETCH_AFTER = 50_000;
 
 /** `--one-file-system`: what the log says of a mount point in the source (as `rsync -x` does). */
 const SOURCE_MOUNT = "another filesystem is mounted here (--one-file-system): the folder is " +
@@ -295,7 +308,9 @@ async function walkDir(
   const rel = dir.rel;
   let src: DirListing;
   try {
-    src = !enter ? EMPTY : ctx.lister ? await ctx.lister.list(rel) : ctx.fs.list(dir.source!);
+    src = !enter
+      ? EMPTY
+      : (await ctx.lister?.list(rel, dir.source!.seen)) ?? ctx.fs.list(dir.source!);
   } catch (error) {
     fail(ctx, rel, "dir", "cannot read source directory", error);
     return; // Nothing under an unreadable source directory is touched.
@@ -368,11 +383,18 @@ async function runActions(ctx: WalkContext, dir: DirRef, actions: Action[]): Pro
   let changed = false;
   const failed = new Set<string>();
   const made = new Map<string, Entry>();
-  for (const action of actions) {
+  for (let index = 0; index < actions.length; index++) {
+    const action = actions[index];
     if (ctx.signal?.aborted) break;
     if (failed.has(action.path)) continue;
     if (ctx.held?.take(action, dir)) continue; // --max-delete: made after the walk (held.ts).
     if (action.op === "descend") {
+      const later = ctx.prefetchLater;
+      if (later && later.level === dir.rel && ctx.stats.scanned >= later.after) {
+        ctx.prefetchLater = undefined;
+        const rest = actions.slice(index + 1).filter((a) => a.op === "descend");
+        if (rest.length > 0) later.start(rest.map((a) => [a.path, a.src]));
+      }
       if (refusedDir(ctx, action.path, action.src, "source")) continue;
       const child = action.dst ?? made.get(action.path);
       if (action.dst === undefined || !ctx.shallow) {

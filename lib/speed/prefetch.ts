@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type DirListing, listDir } from "../engine/list_dir.ts";
+import type { DirListing } from "../engine/list_dir.ts";
 import type { Entry } from "../engine/types.ts";
 import { type ErrorInfo, reviveError } from "../engine/errors.ts";
 
@@ -19,11 +19,14 @@ export type ScanRequest =
     type: "start";
     id: number;
     root: string;
-    start: string;
+    /** The folders to walk, in march order, each with what the caller saw of it (native). */
+    starts: [string, Entry | undefined][];
     exclude: string[];
     window: number;
     /** `--one-file-system`: folders on another device than this are not walked. */
     dev?: number;
+    /** List through the native engine (folder handles, names as bytes, nanosecond times). */
+    native?: boolean;
   }
   | { type: "credit"; id: number; count: number }
   | { type: "stop"; id: number };
@@ -35,6 +38,8 @@ export type ScanReply =
     rel: string;
     entries: PackedEntries;
     problems: { name: string; message: string; error?: ErrorInfo }[];
+    /** Native: the device and inode of the folder the worker listed. */
+    dir?: [number, number];
     done?: undefined;
     error?: undefined;
   }
@@ -53,9 +58,13 @@ export interface PackedEntries {
   targets: string;
   /** Per entry: kind code, size, mtimeMs, atimeMs, mode, dev, ino, uid, gid, blocks, nlink. */
   numbers: Float64Array;
+  /** Native entries: mtimeNs and atimeNs per entry. */
+  times?: BigInt64Array;
 }
 
 const KINDS: Entry["kind"][] = ["file", "dir", "symlink", "other"];
+/** Added to the kind code of a mount root (see `Entry.mountRoot`). */
+const MOUNT_ROOT = 8;
 const FIELDS = 11;
 
 /**
@@ -72,13 +81,20 @@ const FIELDS = 11;
  */
 export function packEntries(entries: readonly Entry[]): PackedEntries {
   const numbers = new Float64Array(entries.length * FIELDS);
+  const times = entries[0]?.mtimeNs === undefined
+    ? undefined
+    : new BigInt64Array(entries.length * 2);
   const names: string[] = [];
   const targets: string[] = [];
   for (let i = 0, o = 0; i < entries.length; i++, o += FIELDS) {
     const e = entries[i];
     names.push(e.name);
     if (e.kind === "symlink") targets.push(e.target ?? "");
-    numbers[o] = KINDS.indexOf(e.kind);
+    if (times) {
+      times[2 * i] = e.mtimeNs!;
+      times[2 * i + 1] = e.atimeNs!;
+    }
+    numbers[o] = KINDS.indexOf(e.kind) + (e.mountRoot ? MOUNT_ROOT : 0);
     numbers[o + 1] = e.size;
     numbers[o + 2] = e.mtimeMs;
     numbers[o + 3] = e.atimeMs;
@@ -90,7 +106,7 @@ export function packEntries(entries: readonly Entry[]): PackedEntries {
     numbers[o + 9] = e.blocks;
     numbers[o + 10] = e.nlink;
   }
-  return { names: names.join("\0"), targets: targets.join("\0"), numbers };
+  return { names: names.join("\0"), targets: targets.join("\0"), numbers, times };
 }
 
 /**
@@ -113,8 +129,9 @@ export function unpackEntries(packed: PackedEntries): Entry[] {
   const entries: Entry[] = new Array(n);
   let t = 0;
   const v = packed.numbers;
+  const times = packed.times;
   for (let i = 0, o = 0; i < n; i++, o += FIELDS) {
-    const kind = KINDS[v[o]];
+    const kind = KINDS[v[o] & (MOUNT_ROOT - 1)];
     const entry: Entry = {
       name: names[i],
       kind,
@@ -130,15 +147,25 @@ export function unpackEntries(packed: PackedEntries): Entry[] {
       nlink: v[o + 10],
     };
     if (kind === "symlink") entry.target = targets[t++];
+    if (times) {
+      entry.mtimeNs = times[2 * i];
+      entry.atimeNs = times[2 * i + 1];
+    }
+    if (v[o] >= MOUNT_ROOT) entry.mountRoot = true;
     entries[i] = entry;
   }
   return entries;
 }
 
-/** Lists one source directory (relative path); throws when it cannot be read. */
+/** The source listings the worker made, handed out in march order. */
 export type SourceLister = {
-  /** The listing of `rel`. Must be asked for in depth-first march order. */
-  list(rel: string): Promise<DirListing>;
+  /**
+   * The listing of `rel`, or undefined when the caller must list it itself: the worker
+   * could not (an error, which the caller's own listing reports), was not asked to, has
+   * failed, or (native) listed another folder than `seen`. Asked for in depth-first
+   * march order.
+   */
+  list(rel: string, seen?: Entry): Promise<DirListing | undefined>;
   /** Ends this walk (the worker stays for the next cycle). */
   close(): void;
 };
@@ -155,9 +182,9 @@ const LIB_URL = new URL("../", import.meta.url);
  * ```ts
  * import { Prefetcher } from "./prefetch.ts";
  * using prefetcher = new Prefetcher();
- * const lister = prefetcher.source("lib", "", []);
- * const root = await lister.list("");
- * lister.close();
+ * const lister = prefetcher.source("lib", [["", undefined]], []);
+ * const root = await lister?.list(""); // undefined: list it yourself
+ * lister?.close();
  * ```
  */
 export class Prefetcher implements Disposable {
@@ -191,35 +218,40 @@ export class Prefetcher implements Disposable {
   }
 
   /**
-   * Starts listing the source from `start` on the worker and returns a lister
+   * Starts listing the source from `starts` on the worker and returns a lister
    * that hands the listings out in march order. Listings the sync does not ask
    * for (subtrees it skipped) are dropped as it moves past them. If the worker
    * cannot be started, the lister reads on the calling thread instead. One
    * lister at a time: a new one ends the last.
    *
    * @param root The source root.
-   * @param start The directory to start from, relative ("" for the root).
+   * @param starts The folders to walk, relative ("" for the root), in march order, with what
+   *   the caller saw of each (the native worker opens and checks them): the lister answers for
+   *   these and the folders below them only.
    * @param exclude The filter rules (see exclude.ts; excluded directories are not walked).
    * @param window How far the worker may run ahead, in entries (each listing
    *   counts its entries plus one), so memory stays bounded whatever the
    *   directories' width.
    * @param dev `--one-file-system`: the source root's device; folders on another are not walked.
-   * @returns The lister.
+   * @param native List through the native engine (needs `--allow-ffi`); each listing then
+   *   names the folder listed, which must be the one the caller saw.
+   * @returns The lister, or undefined when the worker cannot be started.
    */
   source(
     root: string,
-    start: string,
+    starts: [string, Entry | undefined][],
     exclude: string[],
     window = 4096,
     dev?: number,
-  ): SourceLister {
+    native = false,
+  ): SourceLister | undefined {
     let w: Worker | undefined;
     try {
       w = this.#getWorker();
     } catch {
       this.#broken = true;
     }
-    if (!w) return localLister(root);
+    if (!w) return undefined;
     const id = this.#nextId++;
     const queue: ScanReply[] = [];
     let waiting: (() => void) | undefined;
@@ -232,10 +264,14 @@ export class Prefetcher implements Disposable {
       else return;
       waiting?.();
     };
-    w.postMessage({ type: "start", id, root, start, exclude, window, dev } satisfies ScanRequest);
-    const local = localLister(root);
+    w.postMessage(
+      { type: "start", id, root, starts, exclude, window, dev, native } satisfies ScanRequest,
+    );
     return {
-      list: async (rel: string): Promise<DirListing> => {
+      list: async (rel: string, seen?: Entry): Promise<DirListing | undefined> => {
+        if (!starts.some(([s]) => s === "" || rel === s || rel.startsWith(s + "/"))) {
+          return undefined; // Not one the worker walks.
+        }
         while (!done) {
           while (queue.length === 0 && !done) await new Promise<void>((r) => (waiting = r));
           waiting = undefined;
@@ -251,7 +287,11 @@ export class Prefetcher implements Disposable {
             break;
           }
           if (reply.rel !== rel) continue; // A subtree the sync skipped.
-          if (reply.error) throw reviveError(reply.error);
+          if (reply.error) return undefined;
+          const dir = reply.dir;
+          if (dir && (seen === undefined || dir[0] !== seen.dev || dir[1] !== seen.ino)) {
+            return undefined;
+          }
           return {
             entries: unpackEntries(reply.entries),
             problems: reply.problems.map((p) => ({
@@ -261,7 +301,7 @@ export class Prefetcher implements Disposable {
             })),
           };
         }
-        return local.list(rel); // Asked out of order: read it here.
+        return undefined; // Asked out of order.
       },
       close: () => {
         if (!done && !this.#broken) w!.postMessage({ type: "stop", id } satisfies ScanRequest);
@@ -281,23 +321,4 @@ export class Prefetcher implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-/**
- * A lister that reads on the calling thread.
- *
- * @example Usage
- * ```ts
- * import { localLister } from "./prefetch.ts";
- * const listing = await localLister("lib").list("");
- * ```
- *
- * @param root The source root.
- * @returns The lister.
- */
-export function localLister(root: string): SourceLister {
-  return {
-    list: (rel) => Promise.resolve(listDir(rel === "" ? root : `${root}/${rel}`)),
-    close() {},
-  };
 }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { localLister, Prefetcher, type SourceLister } from "./prefetch.ts";
+import { Prefetcher, type SourceLister } from "./prefetch.ts";
+import type { Entry } from "../engine/types.ts";
 import { type Copier, startCopier } from "./copier.ts";
 import { startNativeCopier } from "./native_ring.ts";
 
@@ -32,9 +33,9 @@ export interface SpeedMechanisms {
  * ```ts
  * import { Speed } from "./speed.ts";
  * using speed = new Speed({ prefetch: true, copyWorkers: false });
- * const lister = speed.lister("lib", "", []);
- * await lister.list("");
- * lister.close();
+ * const lister = speed.lister("lib", [["", undefined]], []);
+ * await lister?.list("");
+ * lister?.close();
  * ```
  */
 export class Speed implements Disposable {
@@ -51,18 +52,25 @@ export class Speed implements Disposable {
   }
 
   /**
-   * A lister of the source from `start`: on the prefetch worker (see `Prefetcher.source`), or
-   * on the calling thread when prefetch is off or this is closed.
+   * A lister of the source from `start` on the prefetch worker (see `Prefetcher.source`);
+   * undefined when prefetch is off, this is closed, or the worker cannot start.
    *
    * @param root The source root.
-   * @param start The directory to start from, relative ("" for the root).
+   * @param starts The folders to walk (see `Prefetcher.source`).
    * @param exclude The filter rules (see exclude.ts).
    * @param dev `--one-file-system`: the source root's device.
-   * @returns The lister.
+   * @param native List through the native engine.
+   * @returns The lister, or undefined.
    */
-  lister(root: string, start: string, exclude: string[], dev?: number): SourceLister {
-    if (!this.#mechanisms.prefetch || this.#closed) return localLister(root);
-    return this.#prefetcher.source(root, start, exclude, undefined, dev);
+  lister(
+    root: string,
+    starts: [string, Entry | undefined][],
+    exclude: string[],
+    dev?: number,
+    native = false,
+  ): SourceLister | undefined {
+    if (!this.#mechanisms.prefetch || this.#closed) return undefined;
+    return this.#prefetcher.source(root, starts, exclude, undefined, dev, native);
   }
 
   /**

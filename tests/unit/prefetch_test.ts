@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { localLister, packEntries, Prefetcher, unpackEntries } from "../../lib/speed/prefetch.ts";
+import { packEntries, Prefetcher, unpackEntries } from "../../lib/speed/prefetch.ts";
 import { Pool } from "../../lib/speed/pool.ts";
 import { tempDirs, writeTree } from "../helpers.ts";
-import type { DirListing } from "../../lib/engine/list_dir.ts";
+import { type DirListing, listDir } from "../../lib/engine/list_dir.ts";
 
 /** Listing the tree itself updates directory atimes; compare the rest. */
 function noAtime(listing: DirListing) {
@@ -19,25 +19,28 @@ Deno.test("prefetch: the worker's listings equal the local ones, in march order,
     f: "6",
   });
   using prefetcher = new Prefetcher();
-  const lister = prefetcher.source(t.src, "", ["node_modules"], 2);
-  const local = localLister(t.src);
+  const lister = prefetcher.source(t.src, [["", undefined]], ["node_modules"], 2)!;
+  const local = (rel: string) => listDir(rel === "" ? t.src : `${t.src}/${rel}`);
   try {
     for (const rel of ["", "a", "a/deep", "b"]) {
-      assert.deepEqual(noAtime(await lister.list(rel)), noAtime(await local.list(rel)), rel);
+      assert.deepEqual(noAtime((await lister.list(rel))!), noAtime(local(rel)), rel);
     }
-    await assert.rejects(() => lister.list("missing"), Deno.errors.NotFound);
+    assert.equal(await lister.list("missing"), undefined, "the caller lists it (and says why)");
   } finally {
     lister.close();
   }
 });
 
-Deno.test("prefetch: an unreadable directory comes back as the same error class", async () => {
+Deno.test("prefetch: the lister answers only for its starts and below; a folder it could not list is the caller's", async () => {
   using t = tempDirs();
-  writeTree(t.src, { d: { f: "1" } });
+  writeTree(t.src, { a: { x: "1" }, b: { y: "2", c: { z: "3" } }, d: "a file now" });
   using prefetcher = new Prefetcher();
-  const lister = prefetcher.source(t.src, "d/f", []);
+  const lister = prefetcher.source(t.src, [["b", undefined], ["d", undefined]], [])!;
   try {
-    await assert.rejects(() => lister.list("d/f"), Deno.errors.NotADirectory);
+    assert.equal(await lister.list("a"), undefined, "a is not the worker's: no wait, no skip");
+    assert.deepEqual((await lister.list("b"))!.entries.map((e) => e.name), ["c", "y"]);
+    assert.deepEqual((await lister.list("b/c"))!.entries.map((e) => e.name), ["z"]);
+    assert.equal(await lister.list("d"), undefined, "not a folder: the caller's listing says so");
   } finally {
     lister.close();
   }
