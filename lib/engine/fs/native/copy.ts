@@ -30,7 +30,7 @@ const SYNC_CHUNK = 1024 * 1024;
 const NO_RANGE = new Set(["EXDEV", "EINVAL", "EOPNOTSUPP", "ENOSYS"]);
 const DOT = encodeName(".");
 
-/** What a copy needs of the engine: folder handles and the check of a name. */
+/** What a copy needs of the engine: folder handles, and pins for the copy workers' jobs. */
 export interface Handles {
   /** The folder's handle, checked (see `NativeFileSystem.handle`). */
   handle(dir: Folder): number;
