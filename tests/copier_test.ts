@@ -92,6 +92,19 @@ Deno.test({
 const linux = Deno.build.os === "linux";
 
 /** `find`'s view of a tree: every entry's name, mtime to the nanosecond, mode and size. */
+/** The native engine on a source and a replica, and both roots as the walk holds them. */
+function nativeRoots(t: { src: string; dst: string }) {
+  const root = (side: "source" | "replica", abs: string): Folder => ({
+    side,
+    rel: "",
+    abs,
+    seen: toEntry("", Deno.statSync(abs)),
+    root: true,
+  });
+  const fs = new NativeFileSystem({ source: t.src, replica: t.dst });
+  return { fs, src: root("source", t.src), dst: root("replica", t.dst) };
+}
+
 function listing(root: string): string[] {
   const args = [root, "-mindepth", "1", "-printf", "%P %T@ %m %s\n"];
   const out = new Deno.Command("find", { args }).outputSync();
@@ -114,15 +127,7 @@ Deno.test({
     const names = Object.keys(files).map((n) => `${t.src}/${n}`);
     const touch = ["-d", "2024-05-06 07:08:09.123456789", ...names];
     assert.ok(new Deno.Command("touch", { args: touch }).outputSync().success);
-    const fs = new NativeFileSystem({ source: t.src, replica: t.dst });
-    const folder = (side: "source" | "replica", abs: string): Folder => ({
-      side,
-      rel: "",
-      abs,
-      seen: toEntry("", Deno.statSync(abs)),
-      root: true,
-    });
-    const src = folder("source", t.src), dst = folder("replica", t.dst);
+    const { fs, src, dst } = nativeRoots(t);
     const copier = startNativeCopier(2);
     assert.ok(copier, "workers start with read access to lib/");
     // What the scan saw, taken before anything below changes it.
@@ -167,15 +172,7 @@ Deno.test({
     for (let i = 0; i < 400; i++) files[`f${i}`] = "x".repeat(i);
     writeTree(t.src, files);
     Deno.mkdirSync(t.dst);
-    const fs = new NativeFileSystem({ source: t.src, replica: t.dst });
-    const root = (side: "source" | "replica", abs: string): Folder => ({
-      side,
-      rel: "",
-      abs,
-      seen: toEntry("", Deno.statSync(abs)),
-      root: true,
-    });
-    const src = root("source", t.src), dst = root("replica", t.dst);
+    const { fs, src, dst } = nativeRoots(t);
     const copier = startNativeCopier(2)!;
     const outcomes: Promise<string>[] = [];
     try {
