@@ -62,25 +62,10 @@ Deno.test({
     for (const dir of ["many", "other"]) {
       for (const name of Object.keys(files)) Deno.utimeSync(`${t.src}/${dir}/${name}`, old, old);
     }
-    // strace says which thread created each replica file: the main thread's id is the pid.
-    const trace = `${t.dir}/trace`;
-    const out = await new Deno.Command("strace", {
-      args: [
-        ...["-f", "-qq", "--seccomp-bpf", "-o", trace, "-e", "trace=openat"],
-        Deno.execPath(),
-        // The copy workers are the portable engine's (the native one copies on the main thread).
-        ...denoArgs(treeArgs(t, "--once"), undefined, { portable: true }),
-      ],
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    // This test is the portable engine's copy workers (the native engine's have their own).
+    const { stdout, lines } = await tracedOpens(t, ["--once"], undefined);
     assert.deepEqual(snap(t.dst), snap(t.src));
     assert.equal(stdout.match(/copy +file/g)?.length, 3000);
-    const lines = Deno.readTextFileSync(trace).split("\n");
     const main = lines[0].split(" ")[0];
     const created = lines.filter((line) => line.includes(`"${t.dst}/`) && line.includes("O_CREAT"));
     const onWorkers = created.filter((line) => line.split(" ")[0] !== main).length;
@@ -92,6 +77,32 @@ Deno.test({
 const linux = Deno.build.os === "linux";
 
 /** `find`'s view of a tree: every entry's name, mtime to the nanosecond, mode and size. */
+/**
+ * Runs the CLI on the tree under `strace -e openat`, which says which thread opened each file
+ * (the main thread's id is the pid, on the trace's first line); it must exit 0.
+ */
+async function tracedOpens(
+  t: { dir: string; src: string; dst: string; log: string },
+  args: string[],
+  perms: string[] | undefined,
+): Promise<{ stdout: string; lines: string[] }> {
+  const trace = `${t.dir}/trace`;
+  const out = await new Deno.Command("strace", {
+    args: [
+      ...["-f", "-qq", "--seccomp-bpf", "-o", trace, "-e", "trace=openat"],
+      Deno.execPath(),
+      ...denoArgs(treeArgs(t, ...args), perms, { portable: true }),
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const lines = Deno.readTextFileSync(trace).split("\n");
+  return { stdout: new TextDecoder().decode(out.stdout), lines };
+}
+
 /** The native engine on a source and a replica, and both roots as the walk holds them. */
 function nativeRoots(t: { src: string; dst: string }) {
   const root = (side: "source" | "replica", abs: string): Folder => ({
@@ -215,29 +226,12 @@ Deno.test({
     const touch = ["-d", "2024-05-06 07:08:09.123456789", `${t.src}/many`, `${t.src}/other`];
     const names = Object.keys(files).flatMap((n) => [`${t.src}/many/${n}`, `${t.src}/other/${n}`]);
     assert.ok(new Deno.Command("touch", { args: [...touch, ...names] }).outputSync().success);
-    const trace = `${t.dir}/trace`;
-    const out = await new Deno.Command("strace", {
-      args: [
-        ...["-f", "-qq", "--seccomp-bpf", "-o", trace, "-e", "trace=openat"],
-        Deno.execPath(),
-        ...denoArgs(
-          treeArgs(t, "--once", "--engine", "native"),
-          ["--allow-read", "--allow-write", "--allow-ffi"],
-          { portable: true },
-        ),
-      ],
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const perms = ["--allow-read", "--allow-write", "--allow-ffi"];
+    const { stdout, lines } = await tracedOpens(t, ["--once", "--engine", "native"], perms);
     assert.deepEqual(snap(t.dst), snap(t.src));
     assert.deepEqual(listing(t.dst), listing(t.src));
     assert.equal(stdout.match(/copy +file/g)?.length, 3000);
     // The native engine creates the temporary file by name in the folder's handle.
-    const lines = Deno.readTextFileSync(trace).split("\n");
     const main = lines[0].split(" ")[0];
     const created = lines.filter((line) => /\.foldersync-tmp-/.test(line) && /O_CREAT/.test(line));
     const onWorkers = created.filter((line) => line.split(" ")[0] !== main).length;
