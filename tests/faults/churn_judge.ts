@@ -49,6 +49,12 @@ export interface TornSighting {
   readTo: number;
 }
 
+/** A file the engine logged as a new copy of 0 bytes, and when. */
+export interface EmptyCopy {
+  path: string;
+  time: number;
+}
+
 /** A summary line of the engine: its cycle number and the time it was logged. */
 export interface CycleEnd {
   cycle: number;
@@ -83,7 +89,10 @@ function touches(op: WriterOp, path: string, id: number | undefined): boolean {
  * started before the read stood still for at least the settle time less one
  * clock tick, its header (when whole) names that write's version, and no
  * full cycle ran between the writer's last change to that path and the read
- * (a cycle starts after the previous summary is logged).
+ * (a cycle starts after the previous summary is logged). An empty file is
+ * allowed too where the engine logged it as a new copy of 0 bytes after a
+ * write of it had started: Linux sets a shrunk file's size before its mtime,
+ * and a file with no replica copy has no size to compare with (README).
  *
  * @example Usage
  * ```ts
@@ -96,20 +105,25 @@ function touches(op: WriterOp, path: string, id: number | undefined): boolean {
  * @param seen The torn file.
  * @param ops The writer's log.
  * @param cycles The engine's summaries, in cycle order.
+ * @param emptyNew The new copies of 0 bytes the engine logged.
  * @returns A one-line reason, or undefined.
  */
 export function judgeTear(
   seen: TornSighting,
   ops: WriterOp[],
   cycles: CycleEnd[],
+  emptyNew: EmptyCopy[] = [],
 ): string | undefined {
   const earlier = ops.filter((op) => op.steps[0] < seen.readTo);
   const writes = earlier.filter((op) =>
     op.op === "write" && (op.path === seen.path || (seen.id !== undefined && op.id === seen.id))
   );
   const paused = writes.filter((op) =>
-    longestPause(op, seen.readTo) >= SETTLE_MS - TICK_MS &&
-    (seen.id === undefined || (op.id === seen.id && op.version === seen.version))
+    (longestPause(op, seen.readTo) >= SETTLE_MS - TICK_MS &&
+      (seen.id === undefined || (op.id === seen.id && op.version === seen.version))) ||
+    (seen.why.startsWith("only 0 bytes") && emptyNew.some((copy) =>
+      copy.path === seen.path && copy.time >= op.steps[0] && copy.time <= seen.readTo
+    ))
   );
   const what = `${seen.path} (${seen.why})`;
   if (paused.length === 0) {

@@ -2,9 +2,10 @@
  * Churn while syncing: a writer process changes the source throughout 50
  * back-to-back cycles; no cycle crashes, the replica holds a torn file only
  * where the guarantee allows one (the writer stood still mid-file for the
- * settle time, as on a loaded machine or on purpose every 150th write) and
- * the next cycle repairs it, and one more cycle after the writer stops makes
- * the replica exactly equal.
+ * settle time, as on a loaded machine or on purpose every 150th write, or a
+ * new copy came out empty in a truncate's instant) and the next cycle repairs
+ * it, and one more cycle after the writer stops makes the replica exactly
+ * equal.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import {
@@ -73,6 +74,15 @@ function tornFiles(root: string): TornSighting[] {
   return torn;
 }
 
+/** What the writer and the engine did to a torn file's path, for the failure message. */
+function history(seen: TornSighting, ops: WriterOp[], lines: string[]): string {
+  const name = seen.path.split("/").at(-1)!;
+  const ours = ops.filter((op) => op.path === seen.path || seen.path.startsWith(op.path + "/"))
+    .map((op) => `  writer ${op.op} ${op.path} v${op.version ?? ""} at ${op.steps.join(",")}`);
+  const engine = lines.filter((l) => l.includes(name)).slice(-8).map((l) => `  engine ${l}`);
+  return [`  read at ${seen.readFrom}-${seen.readTo}`, ...ours.slice(-8), ...engine].join("\n");
+}
+
 /** A summary line's cycle and the time at its start (the text log's ISO time). */
 function cycleEnd(line: string): CycleEnd | undefined {
   const summary = parseSummary(line);
@@ -101,6 +111,14 @@ Deno.test("churn judge: a torn copy is allowed only after a pause, and only unti
   ok(judgeTear(seen("d1/f7.dat", 1210, 7, 2), ops, cycles)?.includes("no write of it paused"));
   ok(judgeTear(seen("f8.dat", 1210), ops, cycles)?.includes("longest 4 ms"));
   ok(judgeTear(seen("elsewhere.dat", 1210), ops, cycles)?.includes("no write of it"));
+  // Empty: a new copy of 0 bytes logged after the write began (a truncate half done), until
+  // the next cycle after the write.
+  const empty = { ...seen("f8.dat", 1050), why: "only 0 bytes, shorter than a header" };
+  equal(judgeTear(empty, ops, cycles, [{ path: "f8.dat", time: 1001 }]), undefined);
+  ok(judgeTear(empty, ops, cycles, [{ path: "f8.dat", time: 990 }])?.includes("longest 4 ms"));
+  ok(judgeTear(empty, ops, cycles)?.includes("longest 4 ms"));
+  const later = { ...empty, readFrom: 1210, readTo: 1211 };
+  ok(judgeTear(later, ops, cycles, [{ path: "f8.dat", time: 1001 }])?.includes("still torn"));
   // The writer finished at 1253; cycle 4 started after cycle 3's summary (1300) and ended 1400.
   equal(judgeTear(seen("d1/f7.dat", 1390), ops, cycles), undefined);
   ok(judgeTear(seen("d1/f7.dat", 1410), ops, cycles)?.includes("still torn after cycle 4"));
@@ -186,8 +204,15 @@ Deno.test("churn: a writer changes the source during 50 cycles; torn only after 
     const cycleEnds = cli.lines.map(cycleEnd).filter((c) => c !== undefined)
       .sort((a, b) => a.cycle - b.cycle);
     equal(cycleEnds.length, summaries.length, "summary lines without a time");
-    const broken = torn.map((t) => judgeTear(t, ops, cycleEnds)).filter((w) => w !== undefined);
-    ok(broken.length === 0, `torn files seen in the replica:\n${broken.slice(0, 15).join("\n")}`);
+    const emptyNew = cli.lines.flatMap((line) => {
+      const copy = line.match(/^(\S+) +INFO +copy +file +(.+) \(0 B\)$/);
+      return copy ? [{ path: copy[2], time: Date.parse(copy[1]) }] : [];
+    });
+    const broken = torn.flatMap((t) => {
+      const why = judgeTear(t, ops, cycleEnds, emptyNew);
+      return why === undefined ? [] : [`${why}\n${history(t, ops, cli.lines)}`];
+    });
+    ok(broken.length === 0, `torn files seen in the replica:\n${broken.slice(0, 5).join("\n")}`);
     const tornCopies = new Set(torn.map((t) => `${t.path} ${t.id} ${t.version} ${t.why}`)).size;
 
     const retried = cli.lines.filter((l) =>
