@@ -86,8 +86,8 @@ export const NO_DELETES = "its replacement needs a delete, and deletes are off f
  * excluded. Every action carries what the replica held at its path (`dst`),
  * for apply to re-check.
  * A copy of a file written too recently carries the time it may be made
- * (the settle rule, {@linkcode settleDelay}); so does one smaller than the
- * replica's copy (it may be a truncate seen between its size and its mtime).
+ * (the settle rule, {@linkcode settleDelay}); so does an emptied one (it may
+ * be a truncate seen between its size and its mtime).
  *
  * With `links` (`--hard-links`), a source file with more than one link
  * belongs to the group of its `dev:ino`. The group's first member met this
@@ -248,10 +248,10 @@ export function planDir(
   ) {
     const changes = changesOf(entry, was, owners, options.checksum, options.mtimeWindowMs);
     let wait = settleDelay(entry.mtimeMs, now, options.mtimeWindowMs);
-    // Smaller than the replica's copy: Linux sets a shrunk file's size before its mtime, so
-    // this may be a truncate caught half done, under the old mtime. It waits as a fresh file
-    // does; the check after the copy then sees the new mtime.
-    if (was?.kind === "file" && entry.size < was.size) {
+    // Emptied: Linux sets a truncated file's size before its mtime, so this may be a rewrite's
+    // truncate caught half done, under the old mtime. It waits as a fresh file does; the
+    // check after the copy then sees the new mtime.
+    if (entry.size === 0 && was?.kind === "file" && was.size > 0) {
       wait = Math.max(wait, SETTLE_MS);
     }
     const action: Action = { op: "copy", path, src: entry, dst: was, reason, changes };

@@ -51,12 +51,17 @@ Deno.test("plan: a fresh file's copy carries when it may be made; a future one i
   );
 });
 
-Deno.test("plan: a file smaller than the replica's copy waits as a fresh file does (a truncate half done)", () => {
+Deno.test("plan: an emptied file waits as a fresh file does (a truncate half done)", () => {
   const now = 1_000_000;
   const file = (name: string, size: number, mtimeMs: number) =>
     entry("file", { name, size, mtimeMs, atimeMs: mtimeMs, uid: 0, gid: 0 });
   const old = now - 60_000;
-  const source = [file("a", 0, old), file("b", 2, old + 1), file("c", 5000, old + 1)];
+  const source = [
+    file("a", 0, old),
+    file("b", 0, old + 1),
+    file("c", 2, old + 1),
+    file("d", 0, old),
+  ];
   const replica = [file("a", 2900, old), file("b", 2900, old), file("c", 2900, old)];
   const actions = planDir("", source, replica, {
     checksum: false,
@@ -69,7 +74,8 @@ Deno.test("plan: a file smaller than the replica's copy waits as a fresh file do
     [
       ["a", now + 100], // The kernel may not have set the new mtime yet.
       ["b", now + 100], // Nor here, the replica having missed a change before it.
-      ["c", undefined], // Larger: the kernel sets the mtime first.
+      ["c", undefined], // Shrunk, not emptied: a truncate to a size, not a rewrite.
+      ["d", undefined], // New and empty: nothing to compare with (the README's window).
     ],
   );
 });
