@@ -229,16 +229,23 @@ async function syncWith(fs: FileSystem, options: SyncOptions): Promise<SyncStats
   return stats;
 }
 
+/**
+ * Lets timers and signal handlers run, which the walk's synchronous calls would otherwise hold
+ * off. A turn of the event loop (a zero timeout) leaves the thread idle for a moment, so the
+ * walk takes one every {@linkcode YIELD_EVERY_MS} at most.
+ */
 async function yieldNow(ctx: WalkContext): Promise<void> {
-  // Sync lstat loops would otherwise keep signal handlers from running.
   const now = performance.now();
-  if (now - ctx.lastYield > 25) {
+  if (now - ctx.lastYield > YIELD_EVERY_MS) {
     await new Promise((resolve) => setTimeout(resolve, 0));
     ctx.lastYield = performance.now();
   }
 }
 
 const EMPTY: DirListing = { entries: [], problems: [] };
+
+/** The longest the walk runs without a turn of the event loop, in ms (see `yieldNow`). */
+const YIELD_EVERY_MS = 100;
 
 /** Entries the native engine's walk meets before it lists the rest of the source on a worker. */
 const PREFETCH_AFTER = 50_000;
