@@ -72,11 +72,6 @@ export function kindOfMode(mode: number): EntryKind {
     : "other";
 }
 
-/** Whole milliseconds of a time in nanoseconds, rounded down as Deno rounds them. */
-function msOf(ns: bigint): number {
-  return Number((ns >= 0n ? ns : ns - 999_999n) / 1_000_000n);
-}
-
 /**
  * An {@linkcode Entry} from what `statx` said.
  *
@@ -90,8 +85,8 @@ export function toEntry(name: string, st: c.Stat): Entry {
     name,
     kind,
     size: kind === "file" ? st.size : 0,
-    mtimeMs: msOf(st.mtimeNs),
-    atimeMs: msOf(st.atimeNs),
+    mtimeMs: st.mtimeMs,
+    atimeMs: st.atimeMs,
     mode: st.mode & 0o7777,
     dev: st.dev,
     ino: st.ino,

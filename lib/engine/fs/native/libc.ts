@@ -25,6 +25,9 @@ export { AT, E, type ErrnoError, errnoError, O, RESOLVE } from "./ffi.ts";
 export type CPath = Uint8Array;
 
 const how = new BigUint64Array(3);
+const OPENAT2 = BigInt(SYS.openat2);
+const GETDENTS64 = BigInt(SYS.getdents64);
+const RENAMEAT2 = BigInt(SYS.renameat2);
 
 /**
  * Opens `path` below `dirfd`; `resolve` set: `openat2` with those resolve
@@ -56,7 +59,7 @@ export function openat(
   how[0] = BigInt(flags);
   how[1] = BigInt(mode);
   how[2] = BigInt(resolve);
-  return run("openat2", where, () => S.openat2(BigInt(SYS.openat2), dirfd, path, how, 24n));
+  return run("openat2", where, () => S.openat2(OPENAT2, dirfd, path, how, 24n));
 }
 
 /**
@@ -94,7 +97,7 @@ export function getdents(fd: number, buf: Uint8Array, where: string): number {
   return run(
     "getdents64",
     where,
-    () => S.getdents64(BigInt(SYS.getdents64), fd, buf, BigInt(buf.length)),
+    () => S.getdents64(GETDENTS64, fd, buf, BigInt(buf.length)),
   );
 }
 
@@ -139,7 +142,7 @@ export function renameat(
       run(
         "renameat2",
         where,
-        () => S.renameat2(BigInt(SYS.renameat2), fromFd, from, toFd, to, RENAME_NOREPLACE),
+        () => S.renameat2(RENAMEAT2, fromFd, from, toFd, to, RENAME_NOREPLACE),
       );
       return;
     } catch (error) {

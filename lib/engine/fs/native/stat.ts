@@ -10,6 +10,7 @@ import { AT, E, run, runOr, S, STATX_ATTR_MOUNT_ROOT, STATX_BASIC_STATS, SYS } f
 type CPath = Uint8Array;
 
 const EMPTY = new Uint8Array([0]);
+const STATX = BigInt(SYS.statx);
 
 const statBuf = new Uint8Array(256);
 const statView = new DataView(statBuf.buffer);
@@ -32,6 +33,10 @@ export interface Stat {
   uid: number;
   /** Group. */
   gid: number;
+  /** Access time, whole ms since the epoch (rounded down). */
+  atimeMs: number;
+  /** Modification time, whole ms since the epoch (rounded down). */
+  mtimeMs: number;
   /** Access time, ns since the epoch. */
   atimeNs: bigint;
   /** Modification time, ns since the epoch. */
@@ -59,7 +64,7 @@ export function statx(dirfd: number, path: CPath, flags: number, where: string):
   run(
     "statx",
     where,
-    () => S.statx(BigInt(SYS.statx), dirfd, path, flags, STATX_BASIC_STATS, statBuf),
+    () => S.statx(STATX, dirfd, path, flags, STATX_BASIC_STATS, statBuf),
   );
   return decodeStat();
 }
@@ -89,7 +94,7 @@ export function statxIfAny(
     E.ENOENT,
     "statx",
     where,
-    () => S.statx(BigInt(SYS.statx), dirfd, path, flags, STATX_BASIC_STATS, statBuf),
+    () => S.statx(STATX, dirfd, path, flags, STATX_BASIC_STATS, statBuf),
   );
   return found === -1 ? undefined : decodeStat();
 }
@@ -97,18 +102,25 @@ export function statxIfAny(
 function decodeStat(): Stat {
   const v = statView;
   const major = v.getUint32(136, true), minor = v.getUint32(140, true);
+  // 64-bit fields read as two halves: a number, not a BigInt, per field.
+  const aSec = v.getUint32(64, true) + v.getInt32(68, true) * 2 ** 32;
+  const aNsec = v.getUint32(72, true);
+  const mSec = v.getUint32(112, true) + v.getInt32(116, true) * 2 ** 32;
+  const mNsec = v.getUint32(120, true);
   const st: Stat = {
     mode: v.getUint16(28, true),
     dev: (major >>> 12) * 2 ** 44 + (minor >>> 8) * 2 ** 20 + (major & 0xfff) * 256 +
       (minor & 0xff),
-    ino: Number(v.getBigUint64(32, true)),
-    size: Number(v.getBigUint64(40, true)),
-    blocks: Number(v.getBigUint64(48, true)),
+    ino: v.getUint32(32, true) + v.getUint32(36, true) * 2 ** 32,
+    size: v.getUint32(40, true) + v.getUint32(44, true) * 2 ** 32,
+    blocks: v.getUint32(48, true) + v.getUint32(52, true) * 2 ** 32,
     nlink: v.getUint32(16, true),
     uid: v.getUint32(20, true),
     gid: v.getUint32(24, true),
-    atimeNs: v.getBigInt64(64, true) * 1_000_000_000n + BigInt(v.getUint32(72, true)),
-    mtimeNs: v.getBigInt64(112, true) * 1_000_000_000n + BigInt(v.getUint32(120, true)),
+    atimeMs: aSec * 1000 + Math.floor(aNsec / 1_000_000),
+    mtimeMs: mSec * 1000 + Math.floor(mNsec / 1_000_000),
+    atimeNs: BigInt(aSec) * 1_000_000_000n + BigInt(aNsec),
+    mtimeNs: BigInt(mSec) * 1_000_000_000n + BigInt(mNsec),
   };
   // stx_attributes_mask (offset 56) says whether stx_attributes (offset 8) reports it.
   if ((v.getUint32(56, true) & STATX_ATTR_MOUNT_ROOT) !== 0) {
