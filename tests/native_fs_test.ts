@@ -135,6 +135,31 @@ Deno.test({
 });
 
 Deno.test({
+  name: "native: times before 1970 and within a ms list exact in ns, and in ms rounded down",
+  ignore: !linux,
+  fn() {
+    using s = setup();
+    // Deno's utime keeps whole ms only: GNU touch sets the nanoseconds.
+    const cases: [string, string, bigint, number][] = [
+      ["after", "@1700000000.9999996", 1_700_000_000_999_999_600n, 1_700_000_000_999],
+      ["before", "@-1.5000004", -1_500_000_400n, -1501],
+    ];
+    for (const [name, time] of cases) {
+      Deno.writeTextFileSync(`${s.t.src}/${name}`, "x");
+      const touch = new Deno.Command("touch", { args: ["-d", time, `${s.t.src}/${name}`] });
+      assert.equal(touch.outputSync().code, 0);
+    }
+    const { entries } = s.fs.list(s.folder("source"));
+    assert.deepEqual(entries.map((e) => e.name), ["after", "before"]);
+    entries.forEach((e, i) => {
+      const [name, , ns, ms] = cases[i];
+      assert.equal(e.mtimeNs, ns, name);
+      assert.equal(e.mtimeMs, ms, name);
+    });
+  },
+});
+
+Deno.test({
   name: "native: a name that is not UTF-8 is made, listed, copied and removed byte-exact",
   ignore: !linux,
   async fn() {
