@@ -29,12 +29,33 @@ export function decodeName(bytes: Uint8Array): string {
       break;
     }
   }
-  if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  if (ascii) return fromAscii(bytes);
   try {
     return strict.decode(bytes);
   } catch {
     return decodeEscaped(bytes);
   }
+}
+
+/** ASCII bytes as text, eight characters a call (faster than `apply` over the array). */
+function fromAscii(b: Uint8Array): string {
+  const n = b.length;
+  let out = "";
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    out += String.fromCharCode(
+      b[i],
+      b[i + 1],
+      b[i + 2],
+      b[i + 3],
+      b[i + 4],
+      b[i + 5],
+      b[i + 6],
+      b[i + 7],
+    );
+  }
+  for (; i < n; i++) out += String.fromCharCode(b[i]);
+  return out;
 }
 
 /** The slow path: decodes sequence by sequence, escaping each byte of an invalid one. */
