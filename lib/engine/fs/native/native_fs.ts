@@ -127,14 +127,16 @@ export class NativeFileSystem implements FileSystem {
     const reader = own ? fd : c.openat(fd, DOT, READABLE_FOLDER, 0, dir.abs);
     try {
       for (let n; (n = c.getdents(reader, dents, dir.abs)) > 0;) {
+        // One copy of what was read; each name a view of it (no allocation of its own).
+        const chunk = dents.slice(0, n);
         for (let off = 0; off < n; off += dentsView.getUint16(off + 16, true)) {
           let end = off + 19;
-          while (dents[end] !== 0) end++;
+          while (chunk[end] !== 0) end++;
           const len = end - off - 19;
-          if (dents[off + 19] === 0x2e && (len === 1 || (len === 2 && dents[off + 20] === 0x2e))) {
+          if (chunk[off + 19] === 0x2e && (len === 1 || (len === 2 && chunk[off + 20] === 0x2e))) {
             continue;
           }
-          names.push(dents.slice(off + 19, end + 1));
+          names.push(chunk.subarray(off + 19, end + 1));
         }
       }
     } finally {
