@@ -667,13 +667,21 @@ Deno.test("cli --watch: a source folder moved away and made again is watched ane
   };
   // Made again at once, or after a gap in which the watcher finds none: both ways of meeting it.
   const gaps = [0, 50, 400, 1500];
+  // A failure shows what the run logged (debug level: every event batch and cycle).
+  const logged = (error: unknown) =>
+    new Error(
+      `${error instanceof Error ? error.message : error}\n--- stdout (end):\n` +
+        `${run.stdout.slice(-6000)}\n--- stderr (end):\n${run.stderr.slice(-3000)}`,
+    );
   for (const [round, gap] of gaps.entries()) {
     Deno.renameSync(t.src, `${t.dir}/src.old${round}`);
     if (gap) await new Promise((r) => setTimeout(r, gap)); // A moment to vary: nothing to poll.
     Deno.mkdirSync(t.src);
     Deno.writeTextFileSync(`${t.src}/new.txt`, `new ${round}`);
-    await waitFor(() => warnings().length === round + 1, 10_000, `round ${round}'s warning`);
-    await waitFor(() => fullCycles() === round + 2, 10_000, `round ${round}'s whole-tree cycle`);
+    await waitFor(() => warnings().length === round + 1, 10_000, `round ${round}'s warning`)
+      .catch((error) => Promise.reject(logged(error)));
+    await waitFor(() => fullCycles() === round + 2, 10_000, `round ${round}'s whole-tree cycle`)
+      .catch((error) => Promise.reject(logged(error)));
     assert.equal(readOrEmpty(`${t.dst}/new.txt`), `new ${round}`);
     // Then a change in the new folder comes through the watcher, in a watch cycle.
     Deno.writeTextFileSync(`${t.src}/later.txt`, `later ${round}`);
