@@ -584,6 +584,29 @@ Deno.test("watchSource: a burst of half the kernel's queue gives a full sync; a 
   }
 });
 
+Deno.test("watchSource: a source folder replaced with no event at its root is found by the watcher's own look", async () => {
+  using t = tempDirs();
+  writeTree(t.src, { a: {} });
+  const root = Deno.realPathSync(t.src);
+  const w = fakeWatch(root, {});
+  try {
+    // Moved away and made again, and the event at the root lost on the way (no event at all).
+    Deno.renameSync(root, `${root}.old`);
+    Deno.mkdirSync(root);
+    await waitFor(() => w.sources.length === 2, 3000, "the new folder watched");
+    assert.match(w.problems.join("\n"), /^watch: the source folder '.*' was replaced/);
+    assert.equal(w.sources[0].closed(), true, "the old stream is closed");
+    await waitFor(() => w.watch.ready, 2000, "the batch");
+    assert.deepEqual(w.watch.take(), {
+      dirs: [],
+      full: "the source folder was replaced",
+      said: true,
+    });
+  } finally {
+    w.watch.close();
+  }
+});
+
 Deno.test("watchSource: a source folder replaced is said once and watched anew, also after a wait", async () => {
   using t = tempDirs();
   writeTree(t.src, { a: {} });

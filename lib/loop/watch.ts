@@ -403,6 +403,9 @@ export function watchSource(options: WatchOptions): SourceWatch {
       stallMs = now - lastTick;
     }
     lastTick = now;
+    // The event at the root was seen lost under load (a folder moved away and another made there
+    // at once; Deno's filter of event paths looks at them on disk): look at the folder here too.
+    checkRoot();
   }, STALL_MS / 4);
 
   return {
