@@ -127,13 +127,13 @@ export class NativeFileSystem implements FileSystem {
     const reader = own ? fd : c.openat(fd, DOT, READABLE_FOLDER, 0, dir.abs);
     try {
       for (let n; (n = c.getdents(reader, dents, dir.abs)) > 0;) {
-        // One copy of what was read; each name a view of it (no allocation of its own).
+        // One copy of what was read; each name kept is a view of it (no buffer of its own).
         const chunk = dents.slice(0, n);
         for (let off = 0; off < n; off += dentsView.getUint16(off + 16, true)) {
           let end = off + 19;
-          while (chunk[end] !== 0) end++;
+          while (dents[end] !== 0) end++;
           const len = end - off - 19;
-          if (chunk[off + 19] === 0x2e && (len === 1 || (len === 2 && chunk[off + 20] === 0x2e))) {
+          if (dents[off + 19] === 0x2e && (len === 1 || (len === 2 && dents[off + 20] === 0x2e))) {
             continue;
           }
           names.push(chunk.subarray(off + 19, end + 1));
