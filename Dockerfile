@@ -33,8 +33,9 @@ RUN chmod -R a+rX /app /usr/local/bin/foldersync-entrypoint
 USER deno
 
 # Dependencies are resolved at build time: the npm packages pinned in deno.lock go to DENO_DIR
-# (/deno-dir), so the container needs no network at run time.
-RUN deno install --frozen --entrypoint main.ts
+# (/deno-dir), so the container needs no network at run time. deno install can exit 0 without
+# a package it could not download (a TLS proxy it does not trust): the run after checks them.
+RUN deno install --frozen --entrypoint main.ts && deno run --cached-only main.ts --version
 
 # Unscoped --allow-read --allow-write (not --allow-all: no env, net, run or sys): Deno creates
 # symlinks only with unscoped grants. --allow-ffi selects the native engine (libc's fd-relative

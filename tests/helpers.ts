@@ -421,12 +421,13 @@ export function errorLines(lines: string[], path?: string): string[] {
 
 /**
  * Polls `condition` every 20 ms until it holds or `timeoutMs` passes; throws on timeout.
- * A condition that throws counts as not yet holding.
+ * A condition that throws counts as not yet holding. `what` names the condition in the
+ * timeout's message; a function is asked at the timeout (for what a child said by then).
  */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,
-  what = "condition",
+  what: string | (() => string) = "condition",
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -439,7 +440,8 @@ export async function waitFor(
     }
     if (Date.now() > deadline) {
       const why = lastError ? ` (last error: ${lastError})` : "";
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+      const name = typeof what === "function" ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${name}${why}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }

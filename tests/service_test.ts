@@ -559,7 +559,11 @@ Deno.test("the installed foldersync.service runs: from the cache the steps fille
   };
   const reading = Promise.all([collect(child.stdout), collect(child.stderr)]);
   try {
-    await waitFor(() => said.includes("cycle 1 done"), 20_000, `a first cycle: ${said}`);
+    await waitFor(
+      () => said.includes("cycle 1 done"),
+      20_000,
+      () => `a first cycle; it said: ${said}`,
+    );
     assert.equal(readOr(`${root}/srv/replica/d/b.txt`), "b");
     // --allow-ffi in ExecStart: the unit runs the native engine.
     assert.match(said, /: mirroring '\S+' to '\S+' every 1m, engine native\n/);
