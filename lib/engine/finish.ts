@@ -51,11 +51,6 @@ export async function finish(ctx: WalkContext): Promise<void> {
       hint: "it is copied next run",
     });
   }
-  for (const tmp of ctx.inflight) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // Renamed into place or removed in the meantime.
-    }
-  }
+  // Never by path alone: a replica folder swapped for a link since would lead outside.
+  for (const tmp of ctx.inflight) ctx.fs.discardTemp(ctx.replica, tmp);
 }

@@ -24,6 +24,7 @@ import type {
   Seen,
 } from "./types.ts";
 import { fchmodSync, fchownSync, futimesSync } from "node:fs";
+import { dirname } from "node:path";
 import { handleTime, onHandle } from "../on_handle.ts";
 import { listDir, toEntry } from "../list_dir.ts";
 import { recheck } from "../recheck.ts";
@@ -151,6 +152,19 @@ export class PortableFileSystem implements FileSystem {
       recheck(at.name, at.seen);
       Deno.removeSync(at.name);
     });
+  }
+
+  discardTemp(replica: string, path: string): void {
+    try {
+      // A link in the folder's path leads elsewhere: then its real path differs. (Checked, then
+      // removed by path: a swap in between is this engine's window, see the README.)
+      const dir = dirname(path);
+      if (!path.startsWith(replica + "/")) return;
+      if (Deno.realPathSync(dir) !== Deno.realPathSync(replica) + dir.slice(replica.length)) return;
+      Deno.removeSync(path);
+    } catch {
+      // Gone, renamed into place, or its folder is gone.
+    }
   }
 
   touch(at: At, times: NonNullable<Attrs["times"]>): Entry {

@@ -171,6 +171,12 @@ export interface FileSystem {
    * `seen` to the free path `to`, with its mode and mtime; other kinds are not kept.
    */
   copyOut(at: At, to: string): void;
+  /**
+   * Removes the temporary file at `path` that an abandoned copy left, `path` being below the
+   * replica root `replica`; nothing is removed when a link, or nothing, stands in its folder's
+   * path (native: the folder is opened below the root; portable: its real path is checked first).
+   */
+  discardTemp(replica: string, path: string): void;
   /** Releases what the engine holds (folder handles); the cycle's last call. */
   close(): void;
 }

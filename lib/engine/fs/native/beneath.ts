@@ -40,7 +40,11 @@ let noOpenat2 = false;
  * @returns Its handle (the caller checks it is the folder seen).
  * @throws {ChangedError} When a link, a file or nothing stands in its path.
  */
-export function openBeneath(root: number, dir: Folder, flags = FOLDER): number {
+export function openBeneath(
+  root: number,
+  dir: Pick<Folder, "rel" | "abs">,
+  flags = FOLDER,
+): number {
   try {
     if (!noOpenat2) {
       try {

@@ -23,7 +23,7 @@ import { makeTempName } from "../../temp_name.ts";
 import { AnchorChangedError } from "../../link_atomic.ts";
 import { UnreadableError } from "../../errors.ts";
 import * as c from "./libc.ts";
-import { READABLE_FOLDER } from "./beneath.ts";
+import { FOLDER, openBeneath, READABLE_FOLDER } from "./beneath.ts";
 import { FolderHandles } from "./handles.ts";
 import { type BackupTarget, checkBackupTarget } from "../../backup.ts";
 import { decodeName, encodeName } from "./names.ts";
@@ -277,6 +277,22 @@ export class NativeFileSystem implements FileSystem {
     const seen = this.check(at);
     const flags = seen?.kind === "dir" ? c.AT.REMOVEDIR : 0;
     c.unlinkat(fd, encodeName(at.name), flags, pathOf(at));
+  }
+
+  discardTemp(replica: string, path: string): void {
+    if (!path.startsWith(replica + "/")) return;
+    const rel = path.slice(replica.length + 1);
+    const cut = rel.lastIndexOf("/");
+    const root = this.#handles.root("replica");
+    let fd = root;
+    try {
+      if (cut > 0) fd = openBeneath(root, { rel: rel.slice(0, cut), abs: path }, FOLDER);
+      c.unlinkat(fd, encodeName(rel.slice(cut + 1)), 0, path);
+    } catch {
+      // Gone, renamed into place, or its folder is no longer there below the replica.
+    } finally {
+      if (fd !== root) c.close(fd);
+    }
   }
 
   rename(from: At, to: At): void {
