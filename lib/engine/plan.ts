@@ -316,7 +316,7 @@ function fileNeeds(
   const mtimeDiffers = Math.abs(a.mtimeMs - b.mtimeMs) > (options.mtimeWindowMs ?? 0);
   if (
     a.size !== b.size || mtimeDiffers || (attrs && b.nlink > ownNames) ||
-    grantsSetId(mode, b, owners && ownerDiffers)
+    grantsSetId(mode, b, owners && ownerDiffers) || grantsCapability(a, b, owners && ownerDiffers)
   ) return "copy";
   if (options.checksum) return attrs ? "compare+attrs" : "compare";
   return attrs ? "attrs" : undefined;
@@ -394,6 +394,21 @@ function grantsSetId(mode: number, dst: Entry, chown: boolean): boolean {
   const setId = mode & 0o6000;
   return setId !== 0 && (chown || (dst.mode & 0o6000) !== setId);
 }
+
+/**
+ * File capabilities (`--xattrs`' `security.capability`) are never granted to a file already in
+ * the replica either, for the same reason: set where it had none or another, or set again after
+ * a chown (which clears them), the file is copied afresh instead.
+ */
+function grantsCapability(src: Entry, dst: Entry, chown: boolean): boolean {
+  const cap = src.xattrs?.get(CAPABILITY);
+  if (cap === undefined) return false;
+  const had = dst.xattrs?.get(CAPABILITY);
+  return chown || had === undefined || had.length !== cap.length ||
+    had.some((b, i) => b !== cap[i]);
+}
+
+const CAPABILITY = "security.capability";
 
 /**
  * Plans a directory's own metadata, once its contents are done: mode, owner

@@ -4,11 +4,12 @@
  * The attributes are set and read by `deno eval --allow-ffi` (this suite runs without FFI).
  */
 import { deepEqual, equal } from "node:assert/strict";
-import { DENO, put, runCli, sh } from "../helpers.ts";
+import { DENO, hasCommand, put, runCli, sh } from "../helpers.ts";
 import { canDropPrivileges, NOBODY, tempRoot } from "./helpers.ts";
 
 const HELPERS = new URL("../xattr_helpers.ts", import.meta.url).href;
 const NATIVE = ["--allow-read", "--allow-write", "--allow-ffi"];
+const T = 1_600_000_000;
 
 /** Runs `code` with the test helpers' FFI in scope; returns what it prints. */
 async function withFfi(code: string): Promise<string> {
@@ -63,6 +64,34 @@ Deno.test({
       equal(asNobody.code, 0, asNobody.text);
       deepEqual(asNobody.lines.filter((l) => / (WARN|ERROR) /.test(l)), []);
       deepEqual(await names(`${dir}/nobody/rep/f`), ["user.u"]);
+    } finally {
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "root: --xattrs never gives a file capability to a replica file someone else wrote",
+  ignore: Deno.uid() !== 0 || !hasCommand("/usr/sbin/setcap", ["-h"]),
+  async fn() {
+    const { dir, cleanup } = await tempRoot("xattrs-cap");
+    try {
+      const src = `${dir}/source`;
+      const rep = `${dir}/replica`;
+      put(src, "tool", "AAAA", T);
+      await sh(["/usr/sbin/setcap", "cap_net_raw=ep", `${src}/tool`]);
+      // A replica writer's file of the same size and mtime, no capability, its own.
+      put(rep, "tool", "BBBB", T);
+      await sh(["chown", `${NOBODY}:${NOBODY}`, `${rep}/tool`]);
+      const args = ["--source_path", src, "--replica_path", rep, "--once", "--engine", "native"];
+      const run = await runCli([...args, "--xattrs"], { perms: NATIVE, portable: true });
+      equal(run.code, 0, run.text);
+      equal(
+        Deno.readTextFileSync(`${rep}/tool`),
+        "AAAA",
+        "copied afresh, not given the capability",
+      );
+      deepEqual(await names(`${rep}/tool`), ["security.capability"]);
     } finally {
       await cleanup();
     }

@@ -7,6 +7,9 @@ import { planDir, planDirMeta, type PlanOptions } from "../../lib/engine/plan.ts
 import type { Action, Entry, EntryKind } from "../../lib/engine/types.ts";
 import { entry as e } from "../fixtures.ts";
 
+/** A file capability's value (`security.capability`), as read. */
+const CAP = new Uint8Array([1, 2, 3]);
+
 const base: PlanOptions = { checksum: false, excluded: () => false, deletes: true };
 
 /** One action as text: op, path, and the detail that matters. */
@@ -202,6 +205,37 @@ const rows: Row[] = [
     dst: e("file", { mode: 0o755 }),
     options: { checksum: true },
     want: ["copy x (update)"],
+  },
+  {
+    name: "--xattrs, a file capability not on the replica file: copied afresh, never set in place",
+    src: e("file", { xattrs: new Map([["security.capability", CAP]]) }),
+    dst: e("file", { xattrs: new Map() }),
+    want: ["copy x (update)"],
+  },
+  {
+    name: "--xattrs, another file capability on the replica file: copied afresh",
+    src: e("file", { xattrs: new Map([["security.capability", CAP]]) }),
+    dst: e("file", { xattrs: new Map([["security.capability", new Uint8Array([1, 2, 4])]]) }),
+    want: ["copy x (update)"],
+  },
+  {
+    name: "--xattrs, the same capability, owners kept, owner differs: copied, not chowned under it",
+    src: e("file", { uid: 0, xattrs: new Map([["security.capability", CAP]]) }),
+    dst: e("file", { xattrs: new Map([["security.capability", CAP]]) }),
+    options: { owners: true },
+    want: ["copy x (update)"],
+  },
+  {
+    name: "--xattrs, the same capability, mode differs: attrs",
+    src: e("file", { mode: 0o750, xattrs: new Map([["security.capability", CAP]]) }),
+    dst: e("file", { xattrs: new Map([["security.capability", CAP]]) }),
+    want: ["attrs x"],
+  },
+  {
+    name: "--xattrs, a user attribute differs: attrs",
+    src: e("file", { xattrs: new Map([["user.a", CAP]]) }),
+    dst: e("file", { xattrs: new Map() }),
+    want: ["attrs x"],
   },
   {
     name: "set-uid on both sides, same owner, other bits differ: attrs",
