@@ -102,6 +102,7 @@ Deno.test("names: bytes and text round-trip exactly (surrogateescape)", () => {
     ["an overlong slash", [0xc0, 0xaf], "\udcc0\udcaf"],
     ["an encoded surrogate", [0xed, 0xb2, 0x80], "\udced\udcb2\udc80"],
     ["Latin-1 text", [0x63, 0x61, 0x66, 0xe9], "caf\udce9"],
+    ["a leading byte order mark", [0xef, 0xbb, 0xbf, 0x2e, 0x2e], "\ufeff.."],
   ];
   for (const [what, bytes, name] of cases) {
     assert.equal(decodeName(new Uint8Array(bytes)), name, what);
