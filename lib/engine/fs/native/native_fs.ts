@@ -28,7 +28,7 @@ import { FolderHandles } from "./handles.ts";
 import { type BackupTarget, checkBackupTarget } from "../../backup.ts";
 import { decodeName, encodeName } from "./names.ts";
 import { copyIn, type HandleCopy, handOff, INLINE_MAX } from "./copy.ts";
-import { checkName, compare, equalFiles, same, timesOf, toEntry } from "./entry.ts";
+import { checkName, compare, equalFiles, kindOfMode, same, timesOf, toEntry } from "./entry.ts";
 import { readXattrs, statWithXattrs, writeXattrs, type Xattrs } from "./xattrs.ts";
 import { copyOut, keepOldAt } from "./keep.ts";
 
@@ -307,11 +307,32 @@ export class NativeFileSystem implements FileSystem {
   symlink(at: At, target: string, backup?: BackupTarget, times?: Attrs["times"]): void {
     const fd = this.handle(at.dir);
     const tmp = encodeName(makeTempName());
-    c.symlinkat(encodeName(target), fd, tmp, pathOf(at));
-    const linkTimes = times && (() => {
-      c.utimensat(fd, tmp, timesOf(times), c.AT.SYMLINK_NOFOLLOW, pathOf(at));
-    });
-    this.#replace(fd, tmp, at, keeping(fd, at, backup), linkTimes);
+    const where = pathOf(at);
+    const bytes = encodeName(target);
+    c.symlinkat(bytes, fd, tmp, where);
+    // What stands at the temporary name is checked through a handle to be the link made, and
+    // its times set on that handle: by name they would reach a hard link to a file outside
+    // that a replica writer renamed over it meanwhile. Its inode is checked again once renamed.
+    let made = 0;
+    const ours = () => {
+      const link = c.openat(fd, tmp, c.O.PATH | c.O.NOFOLLOW | c.O.CLOEXEC, 0, where);
+      try {
+        const st = c.fstatx(link, where);
+        if (
+          kindOfMode(st.mode) !== "symlink" || !sameBytes(c.readlinkat(link, EMPTY, where), bytes)
+        ) {
+          throw new ChangedError(where, "another entry took the new link's temporary name");
+        }
+        made = st.ino;
+        if (times) setLinkTimes(link, fd, tmp, timesOf(times), where);
+      } finally {
+        c.close(link);
+      }
+    };
+    this.#replace(fd, tmp, at, keeping(fd, at, backup), ours);
+    if (c.statxIfAny(fd, encodeName(at.name), c.AT.SYMLINK_NOFOLLOW, where)?.ino !== made) {
+      throw new ChangedError(where, "another entry took the new link's name");
+    }
   }
 
   link(anchor: At, at: At, backup?: BackupTarget): Made {
@@ -453,6 +474,30 @@ export class NativeFileSystem implements FileSystem {
 function keeping(fd: number, at: At, backup?: BackupTarget): (() => void) | undefined {
   if (backup === undefined || at.seen === undefined) return undefined;
   return () => keepOldAt(fd, at.name, at.seen, pathOf(at), backup);
+}
+
+/** Whether a link's target read back (no NUL) is `name` as encoded (with its NUL). */
+function sameBytes(read: Uint8Array, name: Uint8Array): boolean {
+  if (read.length !== name.length - 1) return false;
+  for (let i = 0; i < read.length; i++) if (read[i] !== name[i]) return false;
+  return true;
+}
+
+/** The kernel refused `AT_EMPTY_PATH` to `utimensat` (EINVAL; older kernels): links' times go by name. */
+let byNameOnly = false;
+
+/** Sets a link's own times through its `O_PATH` handle, or by name on kernels that cannot. */
+function setLinkTimes(link: number, dir: number, name: Uint8Array, t: c.Times, where: string) {
+  if (!byNameOnly) {
+    try {
+      c.utimensat(link, EMPTY, t, c.AT.EMPTY_PATH | c.AT.SYMLINK_NOFOLLOW, where);
+      return;
+    } catch (error) {
+      if ((error as c.ErrnoError).code !== "EINVAL") throw error;
+      byNameOnly = true;
+    }
+  }
+  c.utimensat(dir, name, t, c.AT.SYMLINK_NOFOLLOW, where);
 }
 
 function pathOf(at: At): string {
